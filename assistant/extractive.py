@@ -1,0 +1,294 @@
+"""Extractive answers: pick the evidence sentences that answer the question, quote them, cite them.
+
+No text is generated. Every answer sentence is a verbatim sentence of an indexed document (or, for a
+reference, its whole bibliographic entry) with a ``[n]`` marker; text inside documents that reads like
+an instruction is only ever quoted. When the best evidence scores below the calibrated threshold the
+assistant abstains and names the closest topics the index does cover.
+
+Evidence score of a sentence (all parts in 0..1):
+    COS_WEIGHT * cosine(MiniLM(question), MiniLM(sentence))
+  + LEX_WEIGHT * idf-weighted share of the question's content words (plus expansions) in the sentence
+  + NAMED_BONUS when the sentence belongs to a record the question names or looks up
+  + BIBLIO_BONUS for a reference entry when the question asks who/where something was published
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.answer import ABSTAIN_TEXT, Citation
+from assistant.markers import MARKER_RE, render_sentence
+from assistant.query import QueryPlan, content_terms
+from indexing.chunk import Chunk
+from indexing.sentences import split_paragraphs, split_sentences
+
+# calibrated by evals/calibrate_abstention.py on review-dev: see ABSTAIN_THRESHOLD_NOTE below.
+ABSTAIN_THRESHOLD = 0.42
+ABSTAIN_THRESHOLD_NOTE = "initial value before calibration"
+
+COS_WEIGHT = 0.6
+LEX_WEIGHT = 0.4
+NAMED_BONUS = 0.15
+BIBLIO_BONUS = 0.2
+MAX_SENTENCES = 4
+MAX_PER_DOC = 3
+RELATIVE_CUTOFF = 0.12  # keep sentences scoring within this of the best one
+REDUNDANT_COSINE = 0.9  # two sentences this similar say the same thing: keep the better one
+REDUNDANT_OVERLAP = 0.8  # share of content words already quoted
+MIN_UNIT_CHARS = 12
+
+_BIBLIO_RE = re.compile(
+    r"\b(journal|published|publish|publication|authors?|wrote|written|cite[sd]?|citation|doi|pmcid|pmid|"
+    r"title|year)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A chunk considered for evidence, with why it is here."""
+
+    chunk: Chunk
+    retrieval_score: float
+    rank: int
+    named: bool = False  # belongs to a record the question names or looks up
+
+
+@dataclass(frozen=True)
+class Evidence:
+    chunk: Chunk
+    start: int  # absolute offsets in the document
+    end: int
+    text: str
+    score: float
+    cosine: float
+    lexical: float
+    named: bool
+
+
+class SentenceVectors:
+    """Thread-safe LRU cache of sentence embeddings keyed by (doc_id, start, end)."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], capacity: int = 50_000):
+        self._embed = embed
+        self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self._capacity = capacity
+
+    def get(self, keys: Sequence[tuple[str, int, int]], texts: Sequence[str]) -> np.ndarray:
+        out: list[np.ndarray | None] = [None] * len(keys)
+        with self._lock:
+            for i, key in enumerate(keys):
+                vec = self._cache.get(key)
+                if vec is not None:
+                    self._cache.move_to_end(key)
+                    out[i] = vec
+        missing = [i for i, v in enumerate(out) if v is None]
+        if missing:
+            vecs = np.asarray(self._embed([texts[i] for i in missing]), dtype=np.float32)
+            with self._lock:
+                for i, vec in zip(missing, vecs):
+                    out[i] = vec
+                    self._cache[keys[i]] = vec
+                while len(self._cache) > self._capacity:
+                    self._cache.popitem(last=False)
+        if not out:
+            return np.zeros((0, 0), dtype=np.float32)
+        return np.vstack(out)
+
+
+class TermStats:
+    """Inverse document frequency of stemmed words over all indexed chunks (rare words weigh more)."""
+
+    def __init__(self, texts: Iterable[str]):
+        df: Counter[str] = Counter()
+        n = 0
+        for text in texts:
+            n += 1
+            df.update(set(content_terms(text)))
+        self.n = max(n, 1)
+        self._df = df
+
+    def idf(self, term: str) -> float:
+        return math.log(1 + (self.n + 1) / (self._df.get(term, 0) + 0.5))
+
+
+def is_bibliographic(question: str) -> bool:
+    return bool(_BIBLIO_RE.search(question))
+
+
+def _units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
+    """Quotable spans of a chunk: sentences; a reference entry is quoted whole (it is one citation)."""
+    if chunk.record_type == "ref":
+        return split_paragraphs(doc_text, chunk.char_start, chunk.char_end)
+    spans = split_sentences(doc_text, chunk.char_start, chunk.char_end)
+    if chunk.section.endswith("> Sources"):
+        return []  # "Sources: reference 9 of the review." says where a fact comes from, not the fact
+    return spans
+
+
+def gather_units(
+    candidates: Sequence[Candidate], doc_text: Callable[[str], str]
+) -> list[tuple[Candidate, int, int, str]]:
+    """All distinct quotable spans of the candidate chunks (a span in two overlapping chunks counts once)."""
+    seen: set[tuple[str, int, int]] = set()
+    out = []
+    for cand in candidates:
+        text = doc_text(cand.chunk.doc_id)
+        for start, end in _units(cand.chunk, text):
+            key = (cand.chunk.doc_id, start, end)
+            if key in seen or end - start < MIN_UNIT_CHARS:
+                continue
+            seen.add(key)
+            out.append((cand, start, end, text[start:end]))
+    return out
+
+
+def score_units(
+    plan: QueryPlan,
+    units: list[tuple[Candidate, int, int, str]],
+    question_vec: np.ndarray,
+    vectors: SentenceVectors,
+    stats: TermStats,
+) -> tuple[list[Evidence], np.ndarray]:
+    if not units:
+        return [], np.zeros((0, len(question_vec)), dtype=np.float32)
+    vecs = vectors.get([(u[0].chunk.doc_id, u[1], u[2]) for u in units], [u[3] for u in units])
+    cosines = vecs @ question_vec
+    q_terms = set(plan.question_terms)
+    all_terms = set(plan.terms)
+    denom = sum(stats.idf(t) for t in q_terms) or 1.0
+    biblio = is_bibliographic(plan.question)
+    out = []
+    for (cand, start, end, text), cos in zip(units, cosines):
+        terms = set(content_terms(text))
+        lexical = min(1.0, sum(stats.idf(t) for t in all_terms & terms) / denom)
+        score = COS_WEIGHT * float(cos) + LEX_WEIGHT * lexical
+        if cand.named:
+            score += NAMED_BONUS
+        if biblio and cand.chunk.record_type == "ref":
+            score += BIBLIO_BONUS
+        out.append(Evidence(cand.chunk, start, end, text, score, float(cos), lexical, cand.named))
+    return out, vecs
+
+
+def select(evidence: list[Evidence], vecs: np.ndarray, max_sentences: int = MAX_SENTENCES) -> list[Evidence]:
+    """Greedy pick by score: close to the best, not redundant with what is already picked."""
+    order = sorted(range(len(evidence)), key=lambda i: (-evidence[i].score, evidence[i].chunk.doc_id, evidence[i].start))
+    if not order:
+        return []
+    best = evidence[order[0]].score
+    picked: list[int] = []
+    per_doc: Counter[str] = Counter()
+    for i in order:
+        ev = evidence[i]
+        if len(picked) >= max_sentences or ev.score < best - RELATIVE_CUTOFF:
+            break
+        if per_doc[ev.chunk.doc_id] >= MAX_PER_DOC:
+            continue
+        words = set(content_terms(ev.text))
+        redundant = False
+        for j in picked:
+            if float(vecs[i] @ vecs[j]) >= REDUNDANT_COSINE:
+                redundant = True
+            elif words and len(words & set(content_terms(evidence[j].text))) / len(words) >= REDUNDANT_OVERLAP:
+                redundant = True
+            if redundant:
+                break
+        if not redundant:
+            picked.append(i)
+            per_doc[ev.chunk.doc_id] += 1
+    return [evidence[i] for i in picked]
+
+
+def order_for_reading(picked: list[Evidence]) -> list[Evidence]:
+    """Sources in order of their best sentence; a source's sentences in document order."""
+    doc_order: list[str] = []
+    for ev in picked:
+        if ev.chunk.doc_id not in doc_order:
+            doc_order.append(ev.chunk.doc_id)
+    return sorted(picked, key=lambda e: (doc_order.index(e.chunk.doc_id), e.start))
+
+
+def locator(chunk: Chunk, start: int, end: int) -> str:
+    """Where a quote sits, for people: document, section, page, character offsets."""
+    chars = f"chars {start}-{end}"
+    if chunk.source_type == "review":
+        section = f" > {chunk.section}" if chunk.section else ""
+        return f"review{section}, {chars}"
+    if chunk.source_type == "record" and chunk.record_id:
+        tail = chunk.section.split(" > ", 1)[1] if " > " in chunk.section else ""
+        label = f"{chunk.record_id} ({chunk.record_type or 'record'} record)"
+        return f"{label} > {tail}, {chars}" if tail else f"{label}, {chars}"
+    parts = [chunk.title or chunk.doc_id]
+    if chunk.section:
+        parts.append(chunk.section)
+    where = " > ".join(parts)
+    page = f" p. {chunk.page}," if chunk.page else ","
+    return f"{where}{page} {chars}"
+
+
+def citation_for(n: int, chunk: Chunk, start: int, end: int, text: str, score: float) -> Citation:
+    return Citation(
+        n=n,
+        source_id=chunk.id,
+        title=chunk.title,
+        locator=locator(chunk, start, end),
+        text=text,
+        score=round(float(score), 4),
+        doc_id=chunk.doc_id,
+        char_start=start,
+        char_end=end,
+        section=chunk.section,
+        page=chunk.page,
+        record_id=chunk.record_id,
+        source_type=chunk.source_type,
+    )
+
+
+def display_quote(text: str) -> str:
+    """A quote as shown in the answer: one line, and the document's own "[12]" reference markers
+    rewritten as "(ref. 12)" so they can never be mistaken for our citation markers."""
+    one_line = " ".join(text.split())
+    return MARKER_RE.sub(lambda m: f"(ref. {m.group(1)})", one_line)
+
+
+def compose(picked: list[Evidence]) -> tuple[list[str], list[Citation]]:
+    """Answer sentences (each ending with its marker) and their citations; n numbers sources by first use."""
+    numbers: dict[str, int] = {}
+    sentences: list[str] = []
+    citations: list[Citation] = []
+    for ev in order_for_reading(picked):
+        n = numbers.setdefault(ev.chunk.doc_id, len(numbers) + 1)
+        sentences.append(render_sentence(display_quote(ev.text), [n]))
+        citations.append(citation_for(n, ev.chunk, ev.start, ev.end, ev.text, ev.score))
+    return sentences, citations
+
+
+def closest_topics(candidates: Sequence[Candidate], limit: int = 3) -> list[str]:
+    names: list[str] = []
+    for cand in candidates:
+        c = cand.chunk
+        if c.source_type == "review":
+            name = f"the review's {c.section.split(' > ')[-1].lower()}" if c.section else "the review"
+        else:
+            name = c.title or c.doc_id
+        if name not in names:
+            names.append(name)
+        if len(names) >= limit:
+            break
+    return names
+
+
+def abstention_text(candidates: Sequence[Candidate]) -> str:
+    topics = closest_topics(candidates)
+    if not topics:
+        return ABSTAIN_TEXT
+    return f"{ABSTAIN_TEXT} Closest topics they do cover: {'; '.join(topics)}."

@@ -1,0 +1,591 @@
+"""The `llm` answer mode: a language model writes the answer from numbered sources, then every sentence is
+checked against the passages it cites.
+
+Backends, both through llama-index:
+- any OpenAI-compatible endpoint (llama.cpp server, vLLM, Ollama, LM Studio, hosted APIs) via
+  ``llama_index.llms.openai_like.OpenAILike``;
+- a local GGUF file in-process via a thin llama-index ``CustomLLM`` over ``llama_cpp.Llama`` (below). Not
+  llama-index-llms-llama-cpp: that class formats chats with a fixed prompt template (wrong for most GGUFs)
+  and downloads a default model when no path is given; llama.cpp's own chat handler uses the template
+  stored in the GGUF file.
+
+Failures are loud: an unreachable endpoint raises MesochatError at once (no retries) and never falls
+back to the extractive mode silently.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, NamedTuple
+from urllib.parse import urlsplit, urlunsplit
+
+import openai
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from assistant import prompts
+from assistant.markers import clean_markers, parse_markers, render_sentence, split_cited
+from assistant.support import DEFAULT_THRESHOLD, Embed, support_detail
+from corpus.errors import MesochatError
+
+log = logging.getLogger("mesochat.llm")
+# What a backend raises: openai-client errors for endpoints, ValueError/RuntimeError from llama.cpp.
+_BACKEND_ERRORS = (openai.OpenAIError, ValueError, RuntimeError, OSError)
+
+_ENV = {
+    "base_url": ("MESOCHAT_LLM_BASE_URL",),
+    "model": ("MESOCHAT_LLM_MODEL",),
+    "api_key": ("MESOCHAT_LLM_API_KEY", "OPENAI_API_KEY"),
+    "gguf": ("MESOCHAT_LLM_GGUF",),
+}
+INSTALL_HINT = "run `make llm` (pip install -c constraints.txt 'llama-cpp-python[server]')"
+
+
+class LLMConfig(BaseModel):
+    """Where the model lives and how answers are checked. The API key never appears in repr or dumps."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    base_url: str | None = None  # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1
+    model: str | None = None  # None: the endpoint's only model (asked from /models)
+    api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
+    gguf: str | None = None  # local GGUF file run in-process by llama.cpp
+    temperature: float = 0.0
+    max_tokens: int = Field(default=384, ge=16)
+    timeout: float = Field(default=60.0, gt=0)
+    context_window: int = Field(default=2048, ge=512)
+    unsupported: Literal["flag", "drop"] = "flag"
+    support_threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0, le=1)
+
+    @classmethod
+    def from_options(cls, **options: Any) -> LLMConfig:
+        """Options as given on the command line (``llm_`` prefix allowed, None = unset), then environment.
+
+        An explicit base_url or gguf wins over the environment's; giving both explicitly is an error.
+        """
+        given = {k.removeprefix("llm_"): v for k, v in options.items() if v is not None}
+        unknown = sorted(set(given) - set(cls.model_fields))
+        if unknown:
+            raise MesochatError(
+                f"Unknown LLM option(s): {', '.join(unknown)}; "
+                f"valid options are {', '.join(cls.model_fields)}"
+            )
+        explicit_url, explicit_gguf = given.get("base_url"), given.get("gguf")
+        if explicit_url and explicit_gguf:
+            raise MesochatError(
+                "Both an LLM endpoint and a GGUF file were given; "
+                "pass either --llm-base-url or --llm-gguf, not both"
+            )
+        for key, names in _ENV.items():
+            value = next((os.environ[n] for n in names if os.environ.get(n)), None)
+            if value and key not in given:
+                given[key] = value
+        if explicit_url:
+            given.pop("gguf", None)
+        elif explicit_gguf:
+            given.pop("base_url", None)
+        elif given.get("base_url") and given.get("gguf"):
+            raise MesochatError("Both MESOCHAT_LLM_BASE_URL and MESOCHAT_LLM_GGUF are set; unset one of them")
+        try:
+            return cls(**given)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise MesochatError(
+                f"Invalid LLM option {where}: {err['msg']}; fix the --llm-{where} value"
+            ) from None
+
+    @property
+    def backend(self) -> str:
+        return "openai-like" if self.base_url else "llama-cpp" if self.gguf else "none"
+
+    @property
+    def api_base(self) -> str | None:
+        """base_url with /v1 appended when it has no path (servers put the OpenAI API under /v1)."""
+        if not self.base_url:
+            return None
+        parts = urlsplit(self.base_url.strip())
+        path = parts.path.rstrip("/") or "/v1"
+        return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+
+    @property
+    def display_url(self) -> str | None:
+        """api_base without any user:password@ part (safe to print and to record)."""
+        if not self.api_base:
+            return None
+        parts = urlsplit(self.api_base)
+        host = parts.netloc.rsplit("@", 1)[-1]
+        return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+    def public_dict(self) -> dict[str, Any]:
+        """For provenance: everything but the key (and any credentials inside the URL)."""
+        data = self.model_dump(exclude={"api_key", "base_url"})
+        data.update(backend=self.backend, base_url=self.display_url)
+        return data
+
+    def check(self) -> None:
+        """Static checks (no network): something is configured, files exist, llama.cpp importable."""
+        if self.base_url:
+            parts = urlsplit(self.base_url.strip())
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise MesochatError(
+                    f"LLM base URL {self.display_url or self.base_url!r} is not an http(s) URL; "
+                    "pass e.g. --llm-base-url http://127.0.0.1:8080/v1"
+                )
+            return
+        if not self.gguf:
+            raise MesochatError(
+                "The llm mode needs a model: pass --llm-base-url URL (any OpenAI-compatible server) or "
+                "--llm-gguf PATH (a local GGUF file), or set MESOCHAT_LLM_BASE_URL / MESOCHAT_LLM_GGUF"
+            )
+        if not Path(self.gguf).expanduser().is_file():
+            raise MesochatError(
+                f"GGUF model file not found: {self.gguf}; pass an existing file with --llm-gguf"
+            )
+        try:
+            import llama_cpp  # noqa: F401
+        except ImportError:
+            raise MesochatError(
+                f"--llm-gguf needs llama-cpp-python, which is not installed; {INSTALL_HINT}"
+            ) from None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Results
+
+
+class ParsedSentence(NamedTuple):
+    text: str  # without markers
+    markers: list[int]  # sources kept for this sentence (those that support it)
+    support: float | None  # best support score; None for an abstention sentence
+    supported: bool
+
+
+class Flag(NamedTuple):
+    text: str
+    markers: list[int]  # as the model wrote them (valid ones)
+    support: float | None
+    reason: str  # "uncited" | "unsupported" | "numbers not in source: ..." | "negation differs from source"
+
+
+@dataclass
+class LLMResult:
+    text: str  # the answer shown to users (markers [n] refer to the sources given, 1-based)
+    cited: list[int]  # source numbers cited in `text`, in order of first appearance
+    sentences: list[ParsedSentence]
+    flagged: list[Flag]
+    raw: str  # the model's output, untouched
+    abstained: bool = False  # the model said the sources do not cover it, or nothing survived the checks
+    removed_markers: list[int] = field(default_factory=list)  # markers pointing at sources not given
+    model: str | None = None
+
+    @property
+    def n_supported(self) -> int:
+        return sum(1 for s in self.sentences if s.supported and s.support is not None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["sentences"] = [s._asdict() for s in self.sentences]
+        data["flagged"] = [f._asdict() for f in self.flagged]
+        return data
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Backends
+
+
+def _redact(text: str, secret: str | None) -> str:
+    return text.replace(secret, "***") if secret else text
+
+
+def _explain(exc: BaseException, config: LLMConfig) -> MesochatError:
+    """One line saying what went wrong with the endpoint and what to do about it."""
+    url = config.display_url
+    secret = config.api_key.get_secret_value() if config.api_key else None
+    if isinstance(exc, openai.APITimeoutError):
+        return MesochatError(
+            f"The LLM endpoint at {url} did not answer within {config.timeout:g}s; "
+            "raise --llm-timeout or use a smaller model"
+        )
+    if isinstance(exc, openai.APIConnectionError):
+        reason = "connection failed"
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, ConnectionRefusedError) or "refused" in str(cause).lower():
+                reason = "connection refused"
+                break
+            if "name or service not known" in str(cause).lower() or "nodename" in str(cause).lower():
+                reason = "host not found"
+                break
+            cause = cause.__cause__ or cause.__context__
+        return MesochatError(
+            f"Cannot reach the LLM endpoint at {url} ({reason}); start it or fix --llm-base-url"
+        )
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return MesochatError(
+            f"The LLM endpoint at {url} rejected the API key (HTTP {exc.status_code}); "
+            "set MESOCHAT_LLM_API_KEY or --llm-api-key"
+        )
+    if isinstance(exc, openai.NotFoundError):
+        return MesochatError(
+            f"The LLM endpoint at {url} has no model {config.model!r} or no chat API (HTTP 404); "
+            "check --llm-model and that --llm-base-url ends in /v1"
+        )
+    if isinstance(exc, openai.APIStatusError):
+        detail = _redact(" ".join(str(exc.message).split()), secret)[:160]
+        return MesochatError(
+            f"The LLM endpoint at {url} returned HTTP {exc.status_code} ({detail}); "
+            "retry with fewer sources (-k) or check the server log"
+        )
+    detail = _redact(" ".join(str(exc).split()), secret)[:160]
+    where = url or config.gguf
+    return MesochatError(
+        f"The LLM at {where} failed: {type(exc).__name__}: {detail}; check the model and settings"
+    )
+
+
+_LLAMAS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
+_LLAMAS_LOCK = threading.Lock()
+
+
+def _load_llama(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
+    """One llama.cpp model per (file, context) per process; calls into it are serialised by its lock."""
+    key = (str(Path(path).expanduser().resolve()), n_ctx)
+    with _LLAMAS_LOCK:
+        if key not in _LLAMAS:
+            from llama_cpp import Llama
+
+            try:
+                llama = Llama(model_path=key[0], n_ctx=n_ctx, seed=0, verbose=False)
+            except (ValueError, RuntimeError) as exc:
+                raise MesochatError(
+                    f"llama.cpp could not load {path}: {' '.join(str(exc).split())[:160]}; "
+                    "pass a valid GGUF file with --llm-gguf"
+                ) from None
+            _LLAMAS[key] = (llama, threading.Lock())
+        return _LLAMAS[key]
+
+
+def _llama_cpp_class():
+    """Built on first use so importing assistant.llm does not need llama-index's LLM stack loaded twice."""
+    from llama_index.core.base.llms.types import (
+        ChatMessage,
+        ChatResponse,
+        ChatResponseGen,
+        CompletionResponse,
+        CompletionResponseGen,
+        LLMMetadata,
+        MessageRole,
+    )
+    from llama_index.core.bridge.pydantic import PrivateAttr
+    from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+    from llama_index.core.llms.custom import CustomLLM
+
+    class LlamaCppChat(CustomLLM):
+        """A GGUF model in-process; chat goes through the chat template stored in the GGUF file."""
+
+        model_path: str
+        context_window: int = 2048
+        max_tokens: int = 384
+        temperature: float = 0.0
+        _llama: Any = PrivateAttr()
+        _lock: Any = PrivateAttr()
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self._llama, self._lock = _load_llama(self.model_path, self.context_window)
+
+        @classmethod
+        def class_name(cls) -> str:
+            return "mesochat_llama_cpp"
+
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(
+                context_window=self.context_window,
+                num_output=self.max_tokens,
+                is_chat_model=True,
+                model_name=Path(self.model_path).name,
+            )
+
+        def _params(self) -> dict[str, Any]:
+            return {"temperature": self.temperature, "max_tokens": self.max_tokens}
+
+        @staticmethod
+        def _messages(messages: Sequence[ChatMessage]) -> list[dict[str, str]]:
+            return [{"role": m.role.value, "content": m.content or ""} for m in messages]
+
+        @llm_chat_callback()
+        def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+            with self._lock:
+                out = self._llama.create_chat_completion(messages=self._messages(messages), **self._params())
+            text = out["choices"][0]["message"].get("content") or ""
+            return ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT, content=text), raw=out)
+
+        @llm_chat_callback()
+        def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+            def gen() -> ChatResponseGen:
+                text = ""
+                with self._lock:
+                    for part in self._llama.create_chat_completion(
+                        messages=self._messages(messages), stream=True, **self._params()
+                    ):
+                        delta = part["choices"][0].get("delta", {}).get("content") or ""
+                        text += delta
+                        yield ChatResponse(
+                            message=ChatMessage(role=MessageRole.ASSISTANT, content=text),
+                            delta=delta,
+                            raw=part,
+                        )
+
+            return gen()
+
+        @llm_completion_callback()
+        def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+            with self._lock:
+                out = self._llama.create_completion(prompt=prompt, **self._params())
+            return CompletionResponse(text=out["choices"][0]["text"], raw=out)
+
+        @llm_completion_callback()
+        def stream_complete(
+            self, prompt: str, formatted: bool = False, **kwargs: Any
+        ) -> CompletionResponseGen:
+            def gen() -> CompletionResponseGen:
+                text = ""
+                with self._lock:
+                    for part in self._llama.create_completion(prompt=prompt, stream=True, **self._params()):
+                        delta = part["choices"][0]["text"]
+                        text += delta
+                        yield CompletionResponse(text=text, delta=delta, raw=part)
+
+            return gen()
+
+    return LlamaCppChat
+
+
+def _endpoint_models(config: LLMConfig) -> list[str]:
+    """GET {api_base}/models: confirms the endpoint is up and names its model(s)."""
+    key = config.api_key.get_secret_value() if config.api_key else "not-needed"
+    client = openai.OpenAI(
+        base_url=config.api_base, api_key=key, timeout=min(config.timeout, 10.0), max_retries=0
+    )
+    try:
+        return [m.id for m in client.models.list().data]
+    except openai.OpenAIError as exc:
+        raise _explain(exc, config) from None
+    finally:
+        client.close()
+
+
+def build_llm(config: LLMConfig, model: str | None = None):
+    """The llama-index LLM for this configuration (config.check() must have passed)."""
+    if config.base_url:
+        from llama_index.llms.openai_like import OpenAILike
+
+        return OpenAILike(
+            api_base=config.api_base,
+            model=model or config.model or "default",
+            api_key=config.api_key.get_secret_value() if config.api_key else "not-needed",
+            is_chat_model=True,
+            context_window=config.context_window,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+            timeout=config.timeout,
+            max_retries=0,
+        )
+    return _llama_cpp_class()(
+        model_path=str(Path(config.gguf).expanduser()),
+        context_window=config.context_window,
+        max_tokens=config.max_tokens,
+        temperature=config.temperature,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Answering
+
+
+class LLMAnswerer:
+    """Answer from numbered sources with an LLM; verify every sentence against what it cites.
+
+    ``sources`` are retriever Hits (``.chunk.text``, ``.chunk.title`` ...), bare Chunks or strings; source n
+    in the prompt and in the markers is ``sources[n - 1]``.
+    """
+
+    def __init__(self, config: LLMConfig | None = None, embed: Embed | None = None):
+        self.config = config if config is not None else LLMConfig.from_options()
+        self.config.check()
+        self.embed = embed  # None: support.py's MiniLM (the indexing model)
+        self._llm = None
+        self._model_name: str | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LLMAnswerer({self.config!r})"
+
+    # -- backend ---------------------------------------------------------------------------------------
+
+    @property
+    def model_name(self) -> str:
+        self._ensure_llm()
+        return self._model_name or "unknown"
+
+    def _ensure_llm(self):
+        with self._lock:
+            if self._llm is None:
+                model = self.config.model
+                if self.config.base_url and not model:
+                    models = _endpoint_models(self.config)
+                    if len(models) > 1:
+                        raise MesochatError(
+                            f"The LLM endpoint at {self.config.display_url} serves several models "
+                            f"({', '.join(models[:5])}); choose one with --llm-model"
+                        )
+                    model = models[0] if models else "default"
+                self._llm = build_llm(self.config, model)
+                self._model_name = model or Path(self.config.gguf or "").name
+                log.debug("llm ready: %s model=%s", self.config.public_dict(), self._model_name)
+            return self._llm
+
+    def check(self) -> None:
+        """Fail now, not at the first question: the endpoint answers /models, or the GGUF loads."""
+        self._ensure_llm()
+        if self.config.base_url and self.config.model:
+            _endpoint_models(self.config)
+
+    def _chat(self, messages) -> str:
+        llm = self._ensure_llm()
+        try:
+            return llm.chat(messages).message.content or ""
+        except MesochatError:
+            raise
+        except _BACKEND_ERRORS as exc:
+            raise _explain(exc, self.config) from None
+
+    def _stream_chat(self, messages) -> Iterator[str]:
+        llm = self._ensure_llm()
+        try:
+            for part in llm.stream_chat(messages):
+                if part.delta:
+                    yield part.delta
+        except MesochatError:
+            raise
+        except _BACKEND_ERRORS as exc:
+            raise _explain(exc, self.config) from None
+
+    # -- prompts ---------------------------------------------------------------------------------------
+
+    def _source_budget(self) -> int:
+        """Characters of passage text that fit next to the rules, question and answer (about 3 chars/token)."""
+        return max(1200, (self.config.context_window - self.config.max_tokens - 450) * 3)
+
+    def messages(self, question: str, sources: Sequence[Any], history: Iterable[Any] = ()):
+        return prompts.answer_messages(question, sources, history, self._source_budget())
+
+    # -- public API ------------------------------------------------------------------------------------
+
+    def answer(self, question: str, sources: Sequence[Any], history: Iterable[Any] = ()) -> LLMResult:
+        if not sources:
+            return self._no_sources()
+        return self.parse(self._chat(self.messages(question, sources, history)), sources)
+
+    def stream(
+        self, question: str, sources: Sequence[Any], history: Iterable[Any] = ()
+    ) -> Iterator[str | LLMResult]:
+        """Yields the model's text deltas as they arrive, then the checked LLMResult (whose text replaces them)."""
+        if not sources:
+            result = self._no_sources()
+            yield result.text
+            yield result
+            return
+        parts: list[str] = []
+        for delta in self._stream_chat(self.messages(question, sources, history)):
+            parts.append(delta)
+            yield delta
+        yield self.parse("".join(parts), sources)
+
+    def rewrite(self, question: str, history: Iterable[Any]) -> str:
+        """A standalone version of a follow-up question; the question itself when there is no history."""
+        turns = list(history)
+        if not prompts._turns(turns):
+            return question
+        return prompts.clean_rewrite(self._chat(prompts.rewrite_messages(question, turns)), question)
+
+    def _no_sources(self) -> LLMResult:
+        return LLMResult(
+            text=prompts.ABSTAIN_TEXT, cited=[], sentences=[], flagged=[], raw="", abstained=True, model=None
+        )
+
+    # -- checking ----------------------------------------------------------------------------------------
+
+    def parse(self, raw: str, sources: Sequence[Any]) -> LLMResult:
+        """Turn model output into a checked answer: trusted markers only, each sentence verified."""
+        passages = [prompts.source_text(s) for s in sources]
+        cleaned, removed = clean_markers(raw, len(passages))
+        cleaned = _strip_label(cleaned)
+        threshold, drop = self.config.support_threshold, self.config.unsupported == "drop"
+        sentences: list[ParsedSentence] = []
+        flagged: list[Flag] = []
+        rendered: list[str] = []
+        claims = 0
+        for text, markers in split_cited(cleaned):
+            if prompts.ABSTAIN_RE.search(text):
+                sentences.append(ParsedSentence(text, [], None, True))
+                rendered.append(text)
+                continue
+            kept, support, reason = self._verify(text, markers, passages, threshold)
+            ok = reason is None
+            if not ok:
+                flagged.append(Flag(text, markers, support, reason))
+                if drop:
+                    continue
+            sentences.append(ParsedSentence(text, kept if ok else markers, support, ok))
+            rendered.append(render_sentence(text, kept if ok else markers) + ("" if ok else " (unverified)"))
+            claims += 1
+        text = " ".join(rendered).strip()
+        abstained = claims == 0
+        if abstained and not text:
+            text = prompts.ABSTAIN_TEXT
+        if removed:
+            log.info("removed markers pointing at sources not given: %s", removed)
+        return LLMResult(
+            text=text,
+            cited=parse_markers(text),
+            sentences=sentences,
+            flagged=flagged,
+            raw=raw,
+            abstained=abstained,
+            removed_markers=removed,
+            model=self._model_name,
+        )
+
+    def _verify(self, text: str, markers: list[int], passages: list[str], threshold: float):
+        """(markers that support the sentence, best score, None) or (_, score, reason it is not supported)."""
+        if not markers:
+            scores = [support_detail(text, p, self.embed).score for p in passages]
+            return [], (max(scores) if scores else None), "uncited"
+        details = {n: support_detail(text, passages[n - 1], self.embed) for n in markers}
+        good = [n for n, d in details.items() if d.score >= threshold]
+        if good:
+            return good, max(details[n].score for n in good), None
+        if len(markers) > 1:  # a sentence may join facts from two sources: check them read together
+            joint = support_detail(text, [passages[n - 1] for n in markers], self.embed)
+            if joint.score >= threshold:
+                return markers, joint.score, None
+            details[0] = joint
+        best = max(details.values(), key=lambda d: d.score)
+        if best.missing_numbers and all(d.missing_numbers for d in details.values()):
+            return [], best.score, f"numbers not in source: {', '.join(best.missing_numbers)}"
+        if best.negation_mismatch:
+            return [], best.score, "negation differs from source"
+        return [], best.score, "unsupported"
+
+
+def _strip_label(text: str) -> str:
+    """Drop a leading 'Answer:' label some models add."""
+    return re.sub(r"^\s*(?:answer|response)\s*:\s*", "", text, flags=re.IGNORECASE)

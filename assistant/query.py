@@ -1,0 +1,227 @@
+"""Query understanding: find the named things in a question and expand its vocabulary.
+
+Built once from ``corpus.load_records()``: every record name, synonym, code name, abbreviation and
+expansion becomes an alias of its record. A question is matched against the aliases on its word
+n-grams in a compact form (lower case, letters and digits only), so "CheckMate 743", "checkmate743"
+and "Checkmate-743" are the same key; longer keys also match approximately ("pegargimenase").
+
+The result (``QueryPlan``) tells the assistant which records the question names (their chunks go to
+the top of the candidate list), which references it looks up ("reference 36", "[36]"), and the extra
+words to search for (ADI-PEG 20 -> pegargiminase, nivo/ipi -> nivolumab ipilimumab).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import Stemmer
+
+# Clinical shorthand that is not a record of its own (facts of usage, not of the review).
+SHORTHAND: dict[str, list[str]] = {
+    "nivo": ["nivolumab"],
+    "ipi": ["ipilimumab"],
+    "pembro": ["pembrolizumab"],
+    "atezo": ["atezolizumab"],
+    "durva": ["durvalumab"],
+    "treme": ["tremelimumab"],
+    "bev": ["bevacizumab"],
+    "chemo": ["chemotherapy"],
+    "io": ["immunotherapy"],
+    "os": ["overall survival"],
+    "pfs": ["progression-free survival"],
+    "orr": ["objective response rate"],
+    "dcr": ["disease control rate"],
+    "hr": ["hazard ratio"],
+    "ci": ["confidence interval"],
+    "tme": ["tumour microenvironment", "tumor microenvironment"],
+    "mpm": ["malignant pleural mesothelioma"],
+    "tumour": ["tumor"],
+    "tumor": ["tumour"],
+}
+
+STOPWORDS = frozenset(
+    """
+    a an the and or but if then else of in on at to for from by with without about into over under
+    is are was were be been being am do does did done has have had having can could should would may might
+    must shall will what which who whom whose when where why how whats there here this that these those it its
+    they them their theirs he she his her we our you your i me my mine us
+    as than so such no not nor only own same too very just also any all both each few more most other some
+    tell give show explain describe list please know known say said does doing
+    """.split()
+)
+
+_WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+")
+_REF_RE = re.compile(
+    r"\b(?:references?|refs?\.?|citations?|cited\s+work)\s*(?:no\.?|number|#)?\s*"
+    r"(\d{1,3}(?:\s*(?:,|and|&|/)\s*\d{1,3})*)\b",
+    re.IGNORECASE,
+)
+_BRACKET_REF_RE = re.compile(r"\[\s*(\d{1,3})\s*\]")
+# Types whose names are aliases; references are looked up by number, their titles are left to search.
+ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism", "term")
+MIN_FUZZY_LEN = 7  # shorter keys only match exactly: "pd1" must not fuzzy-match "pdl1"
+FUZZY_CUTOFF = 0.86
+MAX_NGRAM = 6
+
+_stemmer = Stemmer.Stemmer("english")
+
+
+def compact(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def content_terms(text: str) -> list[str]:
+    """Stemmed content words (stopwords removed), in order, without duplicates."""
+    words = [w.lower() for w in _WORD_RE.findall(text)]
+    words = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return list(dict.fromkeys(_stemmer.stemWords(words)))
+
+
+@dataclass(frozen=True)
+class RecordMatch:
+    record_id: str
+    name: str  # the record's display name
+    surface: str  # the words of the question that named it
+    start: int  # offsets of ``surface`` in the question
+    end: int
+    exact: bool
+
+
+@dataclass(frozen=True)
+class QueryPlan:
+    question: str
+    search_text: str  # question plus expansions, for BM25 and dense search
+    terms: list[str]  # stemmed content words of question + expansions (lexical evidence scoring)
+    question_terms: list[str]  # stemmed content words of the question alone
+    records: list[RecordMatch] = field(default_factory=list)
+    ref_numbers: list[int] = field(default_factory=list)
+    expansions: list[str] = field(default_factory=list)
+    linked_refs: list[str] = field(default_factory=list)  # ref:N record ids the named records cite
+
+    @property
+    def record_ids(self) -> list[str]:
+        return list(dict.fromkeys(m.record_id for m in self.records))
+
+
+@dataclass(frozen=True)
+class _Entry:
+    record_id: str
+    name: str
+    record_type: str
+    aliases: tuple[str, ...]
+    expansions: tuple[str, ...]
+    refs: tuple[int, ...]
+
+
+class QueryAnalyzer:
+    """Alias lexicon over the typed records; ``analyze(question) -> QueryPlan``. Read-only after init."""
+
+    def __init__(self, records: Iterable) -> None:
+        self.entries: dict[str, _Entry] = {}
+        self.alias_index: dict[str, set[str]] = {}
+        self.ref_ids: set[str] = set()
+        for r in records:
+            if r.type == "ref":
+                self.ref_ids.add(r.id)
+                continue
+            if r.type not in ALIAS_TYPES:
+                continue
+            aliases = [r.name, *r.synonyms, *getattr(r, "code_names", [])]
+            for attr in ("abbreviation", "expansion"):
+                value = getattr(r, attr, None)
+                if value:
+                    aliases.append(value)
+            aliases = [a for a in dict.fromkeys(a.strip() for a in aliases) if len(compact(a)) >= 2]
+            refs = tuple(s.ref for s in r.sources if getattr(s, "ref", None))
+            for res in getattr(r, "results", []) or []:
+                refs += tuple(s.ref for s in res.sources if getattr(s, "ref", None))
+            self.entries[r.id] = _Entry(r.id, r.name, r.type, tuple(aliases), tuple(aliases), tuple(dict.fromkeys(refs)))
+            for a in aliases:
+                self.alias_index.setdefault(compact(a), set()).add(r.id)
+        # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
+        self._fuzzy: dict[str, list[str]] = {}
+        for key, ids in self.alias_index.items():
+            if ids and len(key) >= MIN_FUZZY_LEN:
+                self._fuzzy.setdefault(key[0], []).append(key)
+
+    @classmethod
+    def from_corpus(cls) -> QueryAnalyzer:
+        from corpus import load_records
+
+        return cls(load_records())
+
+    def name_of(self, record_id: str) -> str:
+        entry = self.entries.get(record_id)
+        return entry.name if entry else record_id
+
+    # -- matching -------------------------------------------------------------------------------
+    def find_records(self, text: str) -> list[RecordMatch]:
+        """Records named in ``text``: longest non-overlapping n-gram matches, exact before fuzzy."""
+        words = [(m.group(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
+        found: list[RecordMatch] = []
+        taken = [False] * len(words)
+        for fuzzy in (False, True):
+            for n in range(min(MAX_NGRAM, len(words)), 0, -1):
+                for i in range(len(words) - n + 1):
+                    if any(taken[i : i + n]):
+                        continue
+                    gram = words[i : i + n]
+                    key = compact("".join(w for w, _, _ in gram))
+                    if len(key) < 2 or (n == 1 and gram[0][0].lower() in STOPWORDS):
+                        continue
+                    ids = self._lookup(key, fuzzy)
+                    if not ids:
+                        continue
+                    start, end = gram[0][1], gram[-1][2]
+                    for rid in sorted(ids):
+                        found.append(RecordMatch(rid, self.entries[rid].name, text[start:end], start, end, not fuzzy))
+                    for j in range(i, i + n):
+                        taken[j] = True
+        found.sort(key=lambda m: m.start)
+        return found
+
+    def _lookup(self, key: str, fuzzy: bool) -> set[str]:
+        if not fuzzy:
+            return self.alias_index.get(key, set())
+        if len(key) < MIN_FUZZY_LEN or key.isdigit():
+            return set()
+        pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
+        best = difflib.get_close_matches(key, pool, n=1, cutoff=FUZZY_CUTOFF)
+        return self.alias_index[best[0]] if best else set()
+
+    @staticmethod
+    def find_ref_numbers(text: str) -> list[int]:
+        numbers: list[int] = []
+        for m in _REF_RE.finditer(text):
+            numbers.extend(int(x) for x in re.findall(r"\d{1,3}", m.group(1)))
+        numbers.extend(int(m.group(1)) for m in _BRACKET_REF_RE.finditer(text))
+        return list(dict.fromkeys(n for n in numbers if n > 0))
+
+    # -- the plan -------------------------------------------------------------------------------
+    def analyze(self, question: str) -> QueryPlan:
+        matches = [m for m in self.find_records(question) if m.record_id in self.entries]
+        refs = self.find_ref_numbers(question)
+        expansions: list[str] = []
+        lowered = question.lower()
+        for w in _WORD_RE.findall(lowered):
+            expansions.extend(SHORTHAND.get(w, []))
+        linked: list[str] = []
+        for m in matches:
+            entry = self.entries[m.record_id]
+            expansions.extend(a for a in entry.expansions if compact(a) != compact(m.surface))
+            linked.extend(f"ref:{n}" for n in entry.refs if f"ref:{n}" in self.ref_ids)
+        expansions = [e for e in dict.fromkeys(expansions) if e.lower() not in lowered]
+        search_text = question if not expansions else f"{question} ({'; '.join(expansions)})"
+        return QueryPlan(
+            question=question,
+            search_text=search_text,
+            terms=content_terms(search_text),
+            question_terms=content_terms(question),
+            records=matches,
+            ref_numbers=refs,
+            expansions=expansions,
+            linked_refs=list(dict.fromkeys(linked)),
+        )

@@ -1,0 +1,331 @@
+"""Typed, sourced records: the facts mesochat knows besides the review text.
+
+A YAML file under ``corpus/records/`` is a list of records. Every record says where each fact comes
+from (``sources``); summaries and statements are written in our own words. Unknown fields are errors,
+so a typo (``sumary:``) is caught by ``mesochat corpus validate`` instead of being silently dropped.
+
+Common fields (all types):
+    id: "<type>:<slug>", slug lowercase [a-z0-9-]+     name: display name
+    synonyms: [..] (optional)                          summary: one or two sentences, own words
+    origin: review | cited_publication | both          sources: non-empty list of Source
+    related: [record ids] (optional)                   notes: free text (optional)
+
+origin: where the record's facts come from: ``review`` (stated in the review itself), ``cited_publication``
+(taken from a publication the review cites, e.g. the trial paper of ref 36), ``both``.
+
+Source: exactly one of ``review: abstract|keywords|title``, ``ref: 1..206`` (the review's reference
+number), ``doi``, ``pmid``, ``pmcid``, ``url``; optional ``note`` (e.g. "Table 2", "HR for OS").
+
+Examples, one per type::
+
+    # Trial example: the structure is real, the figures are placeholders (take yours from the source).
+    - id: trial:example-meso
+      type: trial
+      name: EXAMPLE-Meso
+      synonyms: [ETOP 00-00]
+      summary: Randomised trial adding drug A to standard chemotherapy as first-line treatment
+        for advanced pleural mesothelioma.
+      origin: cited_publication
+      sources: [{ref: 9}]
+      related: [agent:atezolizumab]
+      phase: "III"
+      design: randomised, open-label
+      setting: first line, advanced pleural mesothelioma
+      population: untreated advanced pleural mesothelioma
+      n_randomised: 300
+      arms:
+        - {name: A+chemo, regimen: drug A + carboplatin-pemetrexed, n: 150}
+        - {name: chemo, regimen: carboplatin-pemetrexed}
+      primary_endpoint: overall survival
+      registration: NCT00000000
+      results:
+        - endpoint: overall survival
+          statement: Adding drug A lengthened overall survival.
+          arm_values: {A+chemo: "20.0 months", chemo: "18.0 months"}   # keys must be arm names
+          hazard_ratio: 0.80
+          ci: "0.65-0.99"
+          p_value: "0.04"
+          sources: [{ref: 9, note: abstract}]
+
+    - id: agent:pegargiminase
+      type: agent
+      name: Pegargiminase
+      synonyms: [ADI-PEG 20]
+      summary: Pegylated arginine deiminase that depletes arginine from the blood.
+      origin: both
+      sources: [{review: abstract}, {ref: 36}]
+      agent_class: arginine-depleting enzyme
+      targets: [arginine]
+      mechanism: degrades circulating arginine, starving ASS1-deficient tumour cells
+      modality: enzyme therapy
+      code_names: [ADI-PEG 20]
+
+    - id: biomarker:ass1
+      type: biomarker
+      name: ASS1 deficiency
+      summary: Loss of argininosuccinate synthase 1 makes tumours depend on external arginine.
+      origin: review
+      sources: [{review: abstract}]
+      kind: protein expression        # e.g. protein expression, gene mutation, signature, imaging
+      relevance: predictive of benefit from arginine deprivation
+      measurement: immunohistochemistry
+
+    - id: mechanism:immunosuppressive-tme
+      type: mechanism
+      name: Immunosuppressive tumour microenvironment
+      summary: Suppressive cells and signals in the tumour blunt T-cell attack.
+      origin: review
+      sources: [{review: abstract}]
+      category: tumour microenvironment   # e.g. tumour microenvironment, signaling, metabolic
+      description: Myeloid and regulatory cells plus inhibitory cytokines keep effector T cells out or inactive.
+      examples: [regulatory T cells, tumour-associated macrophages]
+
+    - id: term:ici
+      type: term
+      name: Immune checkpoint inhibitor
+      summary: A drug that blocks an inhibitory immune checkpoint such as PD-1 or CTLA-4.
+      origin: review
+      sources: [{review: abstract}]
+      abbreviation: ICI          # optional
+      expansion: immune checkpoint inhibitor
+      definition: Antibody that releases a brake on T cells.   # optional
+
+Reference records (``ref:N``) are generated from the review's reference list; never write them in YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+N_REFERENCES = 206  # the review's numbered reference list; load_review checks the capture has exactly this many
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+RECORD_TYPES = ("trial", "agent", "biomarker", "mechanism", "term", "ref")
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors; whitespace is trimmed; a YAML number in a text field (p_value: 0.04) is kept as text."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, coerce_numbers_to_str=True)
+
+
+class Source(_Strict):
+    review: Literal["abstract", "keywords", "title"] | None = None
+    ref: int | None = None
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+    url: str | None = None
+    note: str | None = None
+
+    @field_validator("ref")
+    @classmethod
+    def _ref_in_list(cls, v: int | None) -> int | None:
+        if v is not None and not 1 <= v <= N_REFERENCES:
+            raise ValueError(f"ref {v} is outside 1..{N_REFERENCES} (the review's reference numbers)")
+        return v
+
+    @field_validator("doi")
+    @classmethod
+    def _doi(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^10\.\d{4,9}/\S+$", v):
+            raise ValueError(f"doi {v!r} should look like 10.1234/abc (no https://doi.org/ prefix)")
+        return v
+
+    @field_validator("pmid")
+    @classmethod
+    def _pmid(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"\d{1,9}", v):
+            raise ValueError(f"pmid {v!r} should be digits only")
+        return v
+
+    @field_validator("pmcid")
+    @classmethod
+    def _pmcid(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"PMC\d+", v):
+            raise ValueError(f"pmcid {v!r} should look like PMC1234567")
+        return v
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://\S+$", v):
+            raise ValueError(f"url {v!r} should start with http:// or https://")
+        return v
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Source:
+        given = [k for k in ("review", "ref", "doi", "pmid", "pmcid", "url") if getattr(self, k) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise ValueError(
+                f"a source needs exactly one of review, ref, doi, pmid, pmcid, url (found: {found}); "
+                "split it into several sources"
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in ("review", "ref", "doi", "pmid", "pmcid", "url") if getattr(self, k) is not None)
+
+    @property
+    def value(self) -> str | int:
+        return getattr(self, self.kind)
+
+
+Sources = Annotated[list[Source], Field(min_length=1)]
+
+
+class Record(_Strict):
+    id: str
+    type: str
+    name: NonEmptyStr
+    synonyms: list[NonEmptyStr] = []
+    summary: NonEmptyStr
+    origin: Literal["review", "cited_publication", "both"]
+    sources: Sources
+    related: list[str] = []
+    notes: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_matches_type(cls, v: str) -> str:
+        # Checked on the field (not after the whole model) so a bad id is reported even when other fields fail.
+        expected = get_args(cls.model_fields["type"].annotation)
+        prefix, sep, slug = v.partition(":")
+        if expected and prefix != expected[0]:
+            raise ValueError(f"id {v!r} must start with '{expected[0]}:' (its type)")
+        if not sep or prefix not in RECORD_TYPES:
+            raise ValueError(f"id {v!r} must look like '<type>:<slug>', type one of {', '.join(RECORD_TYPES)}")
+        if not SLUG_RE.match(slug):
+            raise ValueError(f"id {v!r}: the part after ':' must be lowercase letters, digits and '-'")
+        return v
+
+    @field_validator("related")
+    @classmethod
+    def _related_are_ids(cls, v: list[str]) -> list[str]:
+        for rid in v:
+            prefix, sep, slug = rid.partition(":")
+            if not sep or prefix not in RECORD_TYPES or not SLUG_RE.match(slug):
+                raise ValueError(f"related id {rid!r} is not a record id like 'agent:nivolumab'")
+        return v
+
+    @property
+    def slug(self) -> str:
+        return self.id.partition(":")[2]
+
+
+class Arm(_Strict):
+    name: NonEmptyStr
+    regimen: NonEmptyStr
+    n: int | None = Field(default=None, ge=0)
+    notes: str | None = None
+
+
+class TrialResult(_Strict):
+    endpoint: NonEmptyStr
+    statement: NonEmptyStr  # own words, one claim
+    arm_values: dict[str, str] | None = None  # arm name -> figure as reported, e.g. "18.1 months"
+    hazard_ratio: float | None = Field(default=None, gt=0)
+    ci: str | None = None  # e.g. "0.69-1.03" (95% unless said otherwise in notes)
+    p_value: str | None = None  # a string: "0.002", "<0.001"
+    sources: Sources
+    notes: str | None = None
+
+
+class TrialRecord(Record):
+    type: Literal["trial"]
+    phase: NonEmptyStr  # "III", "II", "I/II", "2/3"
+    design: NonEmptyStr
+    setting: str | None = None
+    population: NonEmptyStr
+    n_randomised: int | None = Field(default=None, ge=0)
+    arms: list[Arm] = []
+    primary_endpoint: str | None = None
+    results: list[TrialResult] = []
+    registration: str | None = None  # e.g. NCT02899299
+
+    @field_validator("registration")
+    @classmethod
+    def _nct(cls, v: str | None) -> str | None:
+        if v is not None and v.upper().startswith("NCT") and not re.fullmatch(r"NCT\d{8}", v):
+            raise ValueError(f"registration {v!r} looks like a ClinicalTrials.gov id but is not NCT + 8 digits")
+        return v
+
+    @model_validator(mode="after")
+    def _arm_values_name_arms(self) -> TrialRecord:
+        names = {a.name for a in self.arms}
+        for r in self.results:
+            unknown = sorted(set(r.arm_values or {}) - names) if names else []
+            if unknown:
+                raise ValueError(f"result {r.endpoint!r}: arm_values name unknown arms {unknown} (arms: {sorted(names)})")
+        return self
+
+
+class AgentRecord(Record):
+    type: Literal["agent"]
+    agent_class: NonEmptyStr  # e.g. anti-PD-1 antibody
+    targets: list[NonEmptyStr] = []
+    mechanism: NonEmptyStr
+    modality: NonEmptyStr  # e.g. monoclonal antibody, cell therapy, small molecule, virus
+    code_names: list[NonEmptyStr] = []
+
+
+class BiomarkerRecord(Record):
+    type: Literal["biomarker"]
+    kind: NonEmptyStr
+    relevance: NonEmptyStr
+    measurement: str | None = None
+
+
+class MechanismRecord(Record):
+    type: Literal["mechanism"]
+    category: NonEmptyStr
+    description: NonEmptyStr
+    examples: list[NonEmptyStr] = []
+
+
+class TermRecord(Record):
+    type: Literal["term"]
+    abbreviation: str | None = None
+    expansion: NonEmptyStr
+    definition: str | None = None
+
+
+class ReferenceRecord(Record):
+    """One entry of the review's reference list; generated by corpus.references, never written by hand."""
+
+    type: Literal["ref"]
+    n: int = Field(ge=1, le=N_REFERENCES)
+    captured: bool
+    text: str | None = None
+    authors: list[str] = []
+    et_al: bool = False
+    group: str | None = None  # group author, e.g. "ATOMIC-Meso Study Group"
+    title: str | None = None
+    journal: str | None = None
+    year: int | None = None
+    volume: str | None = None
+    pages: str | None = None
+    pmcid: str | None = None
+    url: str | None = None
+    accessed: str | None = None  # web pages: "Last accessed" date as printed
+
+
+AnyRecord = Annotated[
+    TrialRecord | AgentRecord | BiomarkerRecord | MechanismRecord | TermRecord | ReferenceRecord,
+    Field(discriminator="type"),
+]
+
+RECORD_CLASSES: dict[str, type[Record]] = {
+    "trial": TrialRecord,
+    "agent": AgentRecord,
+    "biomarker": BiomarkerRecord,
+    "mechanism": MechanismRecord,
+    "term": TermRecord,
+    "ref": ReferenceRecord,
+}

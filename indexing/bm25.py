@@ -1,0 +1,119 @@
+"""Lexical search: bm25s over the same chunk ids as Chroma, saved inside the generation directory.
+
+All text analysis lives in ``analyze`` so the tokenisation used at index and at query time can
+never drift apart, and tuning it (stemming, stopwords, token pattern) is a one-place change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import bm25s
+import numpy as np
+import Stemmer
+
+from corpus.errors import MesochatError
+from indexing.chunk import Chunk
+from indexing.store import FILTER_KEYS
+
+# Words of 2+ characters as in bm25s/scikit-learn, plus lone digits so "PD-1" keeps its "1".
+TOKEN_PATTERN = r"(?u)\b\w\w+\b|\b\d\b"
+
+_stem_lock = threading.Lock()  # PyStemmer objects are not thread-safe
+_stemmer = Stemmer.Stemmer("english")
+
+
+def analyze(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-case, English stopwords out, Snowball English stems: one token list per text."""
+    with _stem_lock:
+        tokens = bm25s.tokenize(
+            list(texts),
+            lower=True,
+            token_pattern=TOKEN_PATTERN,
+            stopwords="en",
+            stemmer=_stemmer,
+            return_ids=False,
+            show_progress=False,
+        )
+    return [list(t) for t in tokens]
+
+
+def bm25_text(chunk: Chunk) -> str:
+    """What BM25 indexes for a chunk: document title (as BEIR does), section path and text."""
+    title = chunk.title.strip() if chunk.title and not chunk.text.lstrip().startswith(chunk.title.strip()) else ""
+    return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
+
+
+class BM25Index:
+    """bm25s scores plus, per filter key, the chunk values aligned with bm25s document numbers."""
+
+    def __init__(self, retriever: bm25s.BM25, ids: list[str], chunks: dict[str, Chunk]):
+        self.retriever = retriever
+        self.ids = ids
+        self._fields = {
+            key: np.array(["" if getattr(chunks[i], key) is None else str(getattr(chunks[i], key)) for i in ids])
+            for key in FILTER_KEYS
+        }
+
+    @classmethod
+    def build(cls, chunks: Sequence[Chunk]) -> "BM25Index":
+        retriever = bm25s.BM25()
+        if chunks:
+            retriever.index(analyze([bm25_text(c) for c in chunks]), show_progress=False)
+        return cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks})
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        if self.ids:
+            self.retriever.save(str(directory), show_progress=False)
+
+    @classmethod
+    def load(cls, directory: Path, ids: list[str], chunks: dict[str, Chunk]) -> "BM25Index":
+        if not ids:
+            return cls(bm25s.BM25(), [], chunks)
+        try:
+            retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
+            n = int(retriever.scores["num_docs"])
+        except Exception as exc:
+            raise MesochatError(
+                f"The BM25 index in {directory} is unreadable ({type(exc).__name__}); run `mesochat index --rebuild`"
+            ) from exc
+        if n != len(ids):
+            raise MesochatError(
+                f"The BM25 index in {directory} has {n} chunks, the manifest {len(ids)}; "
+                "run `mesochat index --rebuild`"
+            )
+        return cls(retriever, ids, chunks)
+
+    def mask(self, where: dict[str, Any] | None) -> np.ndarray | None:
+        """1.0 for chunks matching every condition, else 0.0 (None: no filter)."""
+        if not where:
+            return None
+        keep = np.ones(len(self.ids), dtype=bool)
+        for key, cond in where.items():
+            if key not in self._fields:
+                raise MesochatError(f"Cannot filter on {key!r}; use one of {', '.join(FILTER_KEYS)}")
+            values = cond.get("$in", [cond.get("$eq")]) if isinstance(cond, dict) else [cond]
+            keep &= np.isin(self._fields[key], ["" if v is None else str(v) for v in values])
+        return keep.astype(np.float32)
+
+    def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """Top-k chunk ids by BM25 score; chunks sharing no term with the query are never returned."""
+        if not self.ids or k <= 0:
+            return []
+        tokens = analyze([query])[0]
+        ids = self.retriever.get_tokens_ids(tokens)
+        if not ids:
+            return []
+        scores = np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
+        mask = self.mask(where)
+        if mask is not None:
+            scores = scores * mask
+        positive = np.flatnonzero(scores > 0)
+        if len(positive) > k:
+            positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
+        order = positive[np.lexsort((positive, -scores[positive]))]  # score desc, ties by position
+        return [(self.ids[i], float(scores[i])) for i in order]

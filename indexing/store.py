@@ -1,0 +1,230 @@
+"""Chroma holds the chunk vectors: embedded (PersistentClient) or a `chroma run` server (HttpClient).
+
+Writes go through llama-index's node <-> metadata mapping so the collection stays readable by a
+plain ``ChromaVectorStore``; queries go through ``ChromaVectorStore.query``. Vectors are always
+passed in: the collection has no embedding function (Chroma's default one would download a model).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from corpus.errors import MesochatError
+from indexing.chunk import Chunk
+from indexing.config import Settings
+
+FILTER_KEYS = ("source_type", "record_type", "record_id", "doc_id")
+_PAGE = 1000  # ids per get/delete/upsert request (well under Chroma's max batch size)
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False)
+
+
+def _server_hint(settings: Settings) -> str:
+    u = urlparse(settings.chroma_url or "")
+    return (
+        f"Cannot reach the Chroma server at {settings.chroma_url}; start it with "
+        f"`chroma run --path DIR --host {u.hostname or '127.0.0.1'} --port {u.port or 8000}` or drop --chroma-url"
+    )
+
+
+def connect(settings: Settings):
+    """A chromadb client for the settings; one line of advice instead of a traceback when it fails."""
+    import chromadb
+
+    if settings.chroma_url:
+        u = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+        if not u.hostname:
+            raise MesochatError(f"Bad Chroma URL {settings.chroma_url!r}; use http://HOST:PORT")
+        try:
+            client = chromadb.HttpClient(
+                host=u.hostname,
+                port=u.port or (443 if u.scheme == "https" else 8000),
+                ssl=u.scheme == "https",
+                settings=_chroma_settings(),
+            )
+            client.heartbeat()
+        except MesochatError:
+            raise
+        except Exception as exc:
+            raise MesochatError(_server_hint(settings)) from exc
+        return client
+    try:
+        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
+    except Exception as exc:
+        raise MesochatError(
+            f"Cannot open the Chroma database at {settings.chroma_dir} ({type(exc).__name__}: {exc}); "
+            "run `mesochat index --rebuild`"
+        ) from exc
+
+
+def chroma_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Our filter dict ({key: value} or {key: {"$in": [...]}}) as a Chroma `where` clause."""
+    if not where:
+        return None
+    clauses = []
+    for key, cond in where.items():
+        if key not in FILTER_KEYS:
+            raise MesochatError(f"Cannot filter on {key!r}; use one of {', '.join(FILTER_KEYS)}")
+        if isinstance(cond, dict):
+            if set(cond) - {"$in", "$eq"}:
+                raise MesochatError(f"Unsupported filter {cond!r} on {key}; use a value or {{'$in': [...]}}")
+            if "$in" in cond:
+                cond = {"$in": [_meta_value(v) for v in cond["$in"]]}
+            else:
+                cond = {"$eq": _meta_value(cond["$eq"])}
+        else:
+            cond = _meta_value(cond)
+        clauses.append({key: cond})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def _meta_value(v: Any) -> Any:
+    return "" if v is None else v
+
+
+def chroma_metadata(chunk: Chunk, embed_key: str) -> dict[str, Any]:
+    """The filterable fields plus the key of the embedded text (to detect a stale vector)."""
+    return {
+        "source_type": chunk.source_type,
+        "record_type": _meta_value(chunk.record_type),
+        "record_id": _meta_value(chunk.record_id),
+        "section": chunk.section,
+        "title": chunk.title,
+        "char_start": chunk.char_start,
+        "char_end": chunk.char_end,
+        "page": -1 if chunk.page is None else chunk.page,
+        "embed_key": embed_key,
+    }
+
+
+class ChromaStore:
+    """The collection of one index; thin wrapper that pages requests and speaks chunk ids."""
+
+    def __init__(self, settings: Settings, create: bool = True):
+        from llama_index.vector_stores.chroma import ChromaVectorStore
+
+        self.settings = settings
+        self.client = connect(settings)
+        try:
+            if create:
+                self.collection = self.client.get_or_create_collection(
+                    settings.collection,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            else:
+                self.collection = self.client.get_collection(settings.collection, embedding_function=None)
+        except Exception as exc:
+            where = settings.chroma_url or settings.chroma_dir
+            if not create:
+                raise MesochatError(
+                    f"The Chroma collection {settings.collection!r} is missing at {where}; run `mesochat index`"
+                ) from exc
+            raise MesochatError(
+                f"Cannot open the Chroma collection {settings.collection!r} at {where} "
+                f"({type(exc).__name__}: {exc}); run `mesochat index --rebuild`"
+            ) from exc
+        space = ((self.collection.configuration or {}).get("hnsw") or {}).get("space")
+        if space not in (None, "cosine"):
+            raise MesochatError(
+                f"The Chroma collection {settings.collection!r} uses {space} distance, not cosine; "
+                "run `mesochat index --rebuild`"
+            )
+        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def embed_keys(self, ids: Sequence[str]) -> dict[str, str]:
+        """{id: embed_key} for the ids present in the collection."""
+        found: dict[str, str] = {}
+        for b in range(0, len(ids), _PAGE):
+            res = self.collection.get(ids=list(ids[b : b + _PAGE]), include=["metadatas"])
+            for cid, meta in zip(res["ids"], res["metadatas"]):
+                found[cid] = str((meta or {}).get("embed_key", ""))
+        return found
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            res = self.collection.get(include=[], limit=_PAGE * 5, offset=offset)
+            ids.update(res["ids"])
+            if len(res["ids"]) < _PAGE * 5:
+                return ids
+            offset += len(res["ids"])
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: np.ndarray, embed_keys: Sequence[str]) -> None:
+        """Write vectors with llama-index node metadata (upsert: a stale vector of a kept id is replaced)."""
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        for b in range(0, len(chunks), _PAGE):
+            part = chunks[b : b + _PAGE]
+            metadatas = []
+            for chunk, key in zip(part, embed_keys[b : b + _PAGE]):
+                node = TextNode(
+                    id_=chunk.id,
+                    text=chunk.text,
+                    metadata=chroma_metadata(chunk, key),
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
+                )
+                # node_to_metadata_dict sets doc_id / document_id / ref_doc_id from the SOURCE relation.
+                metadatas.append(node_to_metadata_dict(node, remove_text=True, flat_metadata=True))
+            self.collection.upsert(
+                ids=[c.id for c in part],
+                embeddings=np.asarray(embeddings[b : b + _PAGE], dtype=np.float32),
+                metadatas=metadatas,
+                documents=[c.text for c in part],
+            )
+
+    def delete(self, ids: Iterable[str], after_first_batch=None) -> None:
+        ids = sorted(ids)
+        for b in range(0, len(ids), _PAGE):
+            self.collection.delete(ids=ids[b : b + _PAGE])
+            if after_first_batch is not None and b == 0:
+                after_first_batch()
+
+    def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """Nearest ids with cosine similarity, via llama-index's ChromaVectorStore."""
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if n <= 0:
+            return []
+        kwargs = {}
+        cw = chroma_where(where)
+        if cw is not None:
+            kwargs["where"] = cw
+        result = self.vector_store.query(
+            VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=n), **kwargs
+        )
+        # ChromaVectorStore reports exp(-distance); in cosine space distance = 1 - cosine.
+        return [(cid, 1.0 + math.log(max(sim, 1e-30))) for cid, sim in zip(result.ids, result.similarities)]
+
+    def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for b in range(0, len(ids), _PAGE):
+            res = self.collection.get(ids=list(ids[b : b + _PAGE]), include=["embeddings"])
+            for cid, emb in zip(res["ids"], res["embeddings"]):
+                out[cid] = np.asarray(emb, dtype=np.float32)
+        return out
+
+
+
+def drop_collection(settings: Settings) -> None:
+    """Delete the whole collection (for --rebuild, once no manifest points at it); absent is fine."""
+    client = connect(settings)
+    try:
+        client.delete_collection(settings.collection)
+    except Exception:
+        pass  # nothing to drop
