@@ -81,18 +81,19 @@ def entities_in(text: str, analyzer: QueryAnalyzer) -> list[Entity]:
 
 
 def turn_entities(rewritten: str, cited_record_ids: list[str], analyzer: QueryAnalyzer) -> tuple[Entity, ...]:
-    """Entities a later turn may refer to: those named in the question, else the records the answer cited."""
+    """Entities a later turn may refer to: those named in the question, plus the first record the answer
+    cited that the question did not name ("which trial tested ADI-PEG 20?" -> ATOMIC-Meso)."""
     named = entities_in(rewritten, analyzer)
-    if named:
-        return tuple(named)
-    cited = []
+    known = {e.record_id for e in named}
     for rid in cited_record_ids:
         kind = rid.partition(":")[0]
+        if rid in known or kind == "term":
+            continue
         if kind == "ref":
-            cited.append(Entity(f"reference {rid.partition(':')[2]}", rid, "ref"))
-        elif rid in analyzer.entries:
-            cited.append(Entity(analyzer.name_of(rid), rid, kind))
-    return tuple(cited[:1])
+            return (*named, Entity(f"reference {rid.partition(':')[2]}", rid, "ref"))
+        if rid in analyzer.entries:
+            return (*named, Entity(analyzer.name_of(rid), rid, kind))
+    return tuple(named)
 
 
 def _focus(history: list[Turn], kind: str | None = None) -> Entity | None:

@@ -7,8 +7,11 @@ assistant abstains and names the closest topics the index does cover.
 
 Evidence score of a sentence (all parts in 0..1):
     COS_WEIGHT * cosine(MiniLM(question), MiniLM(sentence))
-  + LEX_WEIGHT * idf-weighted share of the question's content words (plus expansions) in the sentence
-  + NAMED_BONUS when the sentence belongs to a record the question names or looks up
+  + LEX_WEIGHT * idf-weighted share of the question's concepts (content words outside the names it
+                 mentions; "hr" also matches "hazard ratio") found in the sentence
+  + NAMED_BONUS when the sentence belongs to a record the question names or looks up (NAMED_TERM_BONUS
+    for a glossary term: "Why does MPM resist..." is not a question about the word MPM), MENTION_BONUS
+    when another document's sentence mentions a named record
   + BIBLIO_BONUS for a reference entry when the question asks who/where something was published
 """
 
@@ -25,7 +28,7 @@ import numpy as np
 
 from assistant.answer import ABSTAIN_TEXT, Citation
 from assistant.markers import MARKER_RE, render_sentence
-from assistant.query import QueryPlan, content_terms
+from assistant.query import QueryPlan, compact, content_terms
 from indexing.chunk import Chunk
 from indexing.sentences import split_paragraphs, split_sentences
 
@@ -36,7 +39,18 @@ ABSTAIN_THRESHOLD_NOTE = "initial value before calibration"
 COS_WEIGHT = 0.6
 LEX_WEIGHT = 0.4
 NAMED_BONUS = 0.15
+NAMED_TERM_BONUS = 0.05
+VOCABULARY_PENALTY = 0.1  # a glossary definition when the question is about a named trial/agent/biomarker
+MENTION_BONUS = 0.08
+MIN_MENTION_KEY = 5  # shorter aliases ("pd1", "mpm") are too ambiguous inside other words
 BIBLIO_BONUS = 0.2
+FRONT_PENALTY = 0.3  # the review's title and keyword list match many words but state nothing
+FRONT_SECTIONS = ("Front matter", "Keywords")
+INTENT_BONUS = 0.1  # "which trial tested ADI-PEG 20?": trial records answer it
+TYPE_INTENT = {
+    "trial": re.compile(r"\b(?:trials?|stud(?:y|ies)|tested)\b", re.IGNORECASE),
+    "agent": re.compile(r"\b(?:drugs?|agents?|antibod(?:y|ies))\b", re.IGNORECASE),
+}
 MAX_SENTENCES = 4
 MAX_PER_DOC = 3
 RELATIVE_CUTOFF = 0.12  # keep sentences scoring within this of the best one
@@ -71,6 +85,7 @@ class Evidence:
     cosine: float
     lexical: float
     named: bool
+    mentions: bool = False  # another document's sentence that names a record the question names
 
 
 class SentenceVectors:
@@ -125,13 +140,31 @@ def is_bibliographic(question: str) -> bool:
 
 
 def _units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
-    """Quotable spans of a chunk: sentences; a reference entry is quoted whole (it is one citation)."""
+    """Quotable spans of a chunk.
+
+    Mostly sentences. A reference entry is quoted whole (it is one citation), and so is one result of a
+    trial record (endpoint, statement, figures, hazard ratio): a bare "Hazard ratio (HR) 0.74" would lose
+    which endpoint it belongs to. Record sentences that only list sources are never evidence.
+    """
     if chunk.record_type == "ref":
         return split_paragraphs(doc_text, chunk.char_start, chunk.char_end)
-    spans = split_sentences(doc_text, chunk.char_start, chunk.char_end)
     if chunk.section.endswith("> Sources"):
         return []  # "Sources: reference 9 of the review." says where a fact comes from, not the fact
-    return spans
+    spans = split_sentences(doc_text, chunk.char_start, chunk.char_end)
+    if chunk.source_type != "record":
+        return spans
+    spans = [(s, e) for s, e in spans if not doc_text.startswith("Sources:", s)]
+    if "> Results" not in chunk.section:
+        return spans
+    out = []
+    for p_start, p_end in split_paragraphs(doc_text, chunk.char_start, chunk.char_end):
+        inside = [(s, e) for s, e in spans if p_start <= s and e <= p_end]
+        cut = next((s for s, _ in split_sentences(doc_text, p_start, p_end) if doc_text.startswith("Sources:", s)),
+                   None)
+        inside = [(s, e) for s, e in inside if cut is None or e <= cut]
+        if inside:
+            out.append((inside[0][0], inside[-1][1]))
+    return out
 
 
 def gather_units(
@@ -162,21 +195,37 @@ def score_units(
         return [], np.zeros((0, len(question_vec)), dtype=np.float32)
     vecs = vectors.get([(u[0].chunk.doc_id, u[1], u[2]) for u in units], [u[3] for u in units])
     cosines = vecs @ question_vec
-    q_terms = set(plan.question_terms)
-    all_terms = set(plan.terms)
-    denom = sum(stats.idf(t) for t in q_terms) or 1.0
+    weights = [stats.idf(c.stem) for c in plan.concepts]
+    denom = sum(weights)
     biblio = is_bibliographic(plan.question)
+    about_entity = any(not rid.startswith("term:") for rid in plan.record_ids) or bool(plan.ref_numbers)
+    keys = [k for aliases in plan.aliases.values() for k in aliases if len(k) >= MIN_MENTION_KEY]
     out = []
     for (cand, start, end, text), cos in zip(units, cosines):
         terms = set(content_terms(text))
-        lexical = min(1.0, sum(stats.idf(t) for t in all_terms & terms) / denom)
+        lexical = sum(w for c, w in zip(plan.concepts, weights) if c.matched_by(terms)) / denom if denom else 0.0
         score = COS_WEIGHT * float(cos) + LEX_WEIGHT * lexical
-        if cand.named:
-            score += NAMED_BONUS
+        mention = bool(keys) and not cand.named and _mentions(text, keys)
+        if cand.chunk.record_type == "term" and about_entity:
+            score -= VOCABULARY_PENALTY
+        elif cand.named:
+            score += NAMED_TERM_BONUS if cand.chunk.record_type == "term" else NAMED_BONUS
+        elif mention:
+            score += MENTION_BONUS
+        if not cand.named and any(cand.chunk.record_type == t and rx.search(plan.question)
+                                  for t, rx in TYPE_INTENT.items()):
+            score += INTENT_BONUS
         if biblio and cand.chunk.record_type == "ref":
             score += BIBLIO_BONUS
-        out.append(Evidence(cand.chunk, start, end, text, score, float(cos), lexical, cand.named))
+        if cand.chunk.source_type == "review" and cand.chunk.section in FRONT_SECTIONS and not biblio:
+            score -= FRONT_PENALTY
+        out.append(Evidence(cand.chunk, start, end, text, score, float(cos), lexical, cand.named, mention))
     return out, vecs
+
+
+def _mentions(text: str, keys: list[str]) -> bool:
+    squeezed = compact(text)
+    return any(k in squeezed for k in keys)
 
 
 def select(evidence: list[Evidence], vecs: np.ndarray, max_sentences: int = MAX_SENTENCES) -> list[Evidence]:
@@ -225,7 +274,8 @@ def locator(chunk: Chunk, start: int, end: int) -> str:
         return f"review{section}, {chars}"
     if chunk.source_type == "record" and chunk.record_id:
         tail = chunk.section.split(" > ", 1)[1] if " > " in chunk.section else ""
-        label = f"{chunk.record_id} ({chunk.record_type or 'record'} record)"
+        kind = {"ref": "reference", "term": "glossary"}.get(chunk.record_type or "", chunk.record_type or "")
+        label = f"{chunk.record_id} ({kind} record)"
         return f"{label} > {tail}, {chars}" if tail else f"{label}, {chars}"
     parts = [chunk.title or chunk.doc_id]
     if chunk.section:

@@ -97,7 +97,7 @@ class LLMConfig(BaseModel):
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"])
             raise MesochatError(
-                f"Invalid LLM option {where}: {err['msg']}; fix the --llm-{where} value"
+                f"Invalid LLM option {where}: {err['msg']}; fix the --llm-{where.replace('_', '-')} value"
             ) from None
 
     @property

@@ -91,15 +91,36 @@ class RecordMatch:
 
 
 @dataclass(frozen=True)
+class Concept:
+    """A content word of the question that is not part of a name: matched by its stem or by all the
+    stems of one of its expansions ("hr" or "hazard ratio")."""
+
+    stem: str
+    alternatives: tuple[tuple[str, ...], ...]
+
+    def matched_by(self, terms: set[str]) -> bool:
+        return any(alt and all(t in terms for t in alt) for alt in self.alternatives)
+
+
+@dataclass(frozen=True)
 class QueryPlan:
     question: str
     search_text: str  # question plus expansions, for BM25 and dense search
+    embed_text: str  # question plus the canonical names of what it names (for sentence similarity)
     terms: list[str]  # stemmed content words of question + expansions (lexical evidence scoring)
     question_terms: list[str]  # stemmed content words of the question alone
     records: list[RecordMatch] = field(default_factory=list)
     ref_numbers: list[int] = field(default_factory=list)
     expansions: list[str] = field(default_factory=list)
     linked_refs: list[str] = field(default_factory=list)  # ref:N record ids the named records cite
+    concepts: list[Concept] = field(default_factory=list)  # what is asked about the named things
+    aliases: dict[str, list[str]] = field(default_factory=dict)  # named record id -> compact aliases
+    related: list[str] = field(default_factory=list)  # records the named (non-glossary) records relate to
+
+    @property
+    def entity_ids(self) -> list[str]:
+        """Named records that are things (trials, agents, biomarkers, mechanisms), not vocabulary."""
+        return [rid for rid in self.record_ids if not rid.startswith("term:")]
 
     @property
     def record_ids(self) -> list[str]:
@@ -114,6 +135,7 @@ class _Entry:
     aliases: tuple[str, ...]
     expansions: tuple[str, ...]
     refs: tuple[int, ...]
+    related: tuple[str, ...] = ()
 
 
 class QueryAnalyzer:
@@ -138,7 +160,8 @@ class QueryAnalyzer:
             refs = tuple(s.ref for s in r.sources if getattr(s, "ref", None))
             for res in getattr(r, "results", []) or []:
                 refs += tuple(s.ref for s in res.sources if getattr(s, "ref", None))
-            self.entries[r.id] = _Entry(r.id, r.name, r.type, tuple(aliases), tuple(aliases), tuple(dict.fromkeys(refs)))
+            self.entries[r.id] = _Entry(r.id, r.name, r.type, tuple(aliases), tuple(aliases), tuple(dict.fromkeys(refs)),
+                                   tuple(r.related))
             for a in aliases:
                 self.alias_index.setdefault(compact(a), set()).add(r.id)
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
@@ -214,14 +237,56 @@ class QueryAnalyzer:
             expansions.extend(a for a in entry.expansions if compact(a) != compact(m.surface))
             linked.extend(f"ref:{n}" for n in entry.refs if f"ref:{n}" in self.ref_ids)
         expansions = [e for e in dict.fromkeys(expansions) if e.lower() not in lowered]
+        concepts = self._concepts(question, matches, self._term_expansions(matches))
+        aliases = {m.record_id: [compact(a) for a in self.entries[m.record_id].aliases]
+                   for m in matches if not m.record_id.startswith("term:")}
         search_text = question if not expansions else f"{question} ({'; '.join(expansions)})"
+        # Sentence similarity uses the question with canonical names only: the full alias list would make
+        # a record's "X (also called ...)" sentence look like the best answer to every question about X.
+        names = [n for n in dict.fromkeys(m.name for m in matches) if n.lower() not in lowered]
+        names += [e for w in _WORD_RE.findall(lowered) for e in SHORTHAND.get(w, [])]
+        embed_text = question if not names else f"{question} ({'; '.join(dict.fromkeys(names))})"
         return QueryPlan(
             question=question,
             search_text=search_text,
+            embed_text=embed_text,
             terms=content_terms(search_text),
             question_terms=content_terms(question),
             records=matches,
             ref_numbers=refs,
             expansions=expansions,
             linked_refs=list(dict.fromkeys(linked)),
+            concepts=concepts,
+            aliases=aliases,
+            related=list(dict.fromkeys(
+                rel for m in matches if not m.record_id.startswith("term:")
+                for rel in self.entries[m.record_id].related if rel in self.entries
+            )),
         )
+
+    def _term_expansions(self, matches: list[RecordMatch]) -> dict[str, list[str]]:
+        """Glossary words named in the question -> their other spellings ("os" -> "overall survival")."""
+        out: dict[str, list[str]] = {}
+        for m in matches:
+            if m.record_id.startswith("term:") and len(_WORD_RE.findall(m.surface)) == 1:
+                out[m.surface.lower()] = [a for a in self.entries[m.record_id].aliases if compact(a) != compact(m.surface)]
+        return out
+
+    @staticmethod
+    def _concepts(question: str, matches: list[RecordMatch], extra: dict[str, list[str]]) -> list[Concept]:
+        """Content words outside the names and reference lookups, with their shorthand expansions."""
+        masked = list(question)
+        for m in matches:
+            if not m.record_id.startswith("term:"):  # a glossary word ("overall survival") is what is asked
+                masked[m.start : m.end] = " " * (m.end - m.start)
+        for rx in (_REF_RE, _BRACKET_REF_RE):
+            for r in rx.finditer(question):
+                masked[r.start() : r.end()] = " " * (r.end() - r.start())
+        out: dict[str, Concept] = {}
+        for word in _WORD_RE.findall("".join(masked).lower()):
+            if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
+                continue
+            stem = _stemmer.stemWord(word)
+            alts = [(stem,)] + [tuple(content_terms(e)) for e in SHORTHAND.get(word, []) + extra.get(word, [])]
+            out.setdefault(stem, Concept(stem, tuple(alts)))
+        return list(out.values())

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from corpus.errors import MesochatError
 
@@ -81,11 +81,17 @@ class Conversation(_Strict):
 
     id: str
     turns: list[str] = Field(min_length=2, max_length=2)
-    entity: str = Field(min_length=1)  # must appear in the rewritten turn-2 query
+    # The entity of turn 1 that the rewritten turn-2 query must name (any of these surface forms).
+    entity: list[str] = Field(min_length=1)
     relevant: list[Judgement] = Field(min_length=1)  # for turn 2
     nuggets: list[str] = []
     category: Literal[ANSWERABLE_CATEGORIES]  # type: ignore[valid-type]
     notes: str | None = None
+
+    @field_validator("entity", mode="before")
+    @classmethod
+    def _entity_list(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
 
     @model_validator(mode="after")
     def _versioned(self) -> Conversation:

@@ -16,7 +16,7 @@ _EXPORTS = {
     "index_stats": "indexing.stats",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = ["BuildReport", "DocInfo", "Index", "Settings", "build_index", "index_stats", "open_index"]
 
 
 def __getattr__(name: str):

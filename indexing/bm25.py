@@ -43,7 +43,9 @@ def analyze(texts: Sequence[str]) -> list[list[str]]:
 
 def bm25_text(chunk: Chunk) -> str:
     """What BM25 indexes for a chunk: document title (as BEIR does), section path and text."""
-    title = chunk.title.strip() if chunk.title and not chunk.text.lstrip().startswith(chunk.title.strip()) else ""
+    title = (
+        chunk.title.strip() if chunk.title and not chunk.text.lstrip().startswith(chunk.title.strip()) else ""
+    )
     return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
 
 
@@ -54,12 +56,14 @@ class BM25Index:
         self.retriever = retriever
         self.ids = ids
         self._fields = {
-            key: np.array(["" if getattr(chunks[i], key) is None else str(getattr(chunks[i], key)) for i in ids])
+            key: np.array(
+                ["" if getattr(chunks[i], key) is None else str(getattr(chunks[i], key)) for i in ids]
+            )
             for key in FILTER_KEYS
         }
 
     @classmethod
-    def build(cls, chunks: Sequence[Chunk]) -> "BM25Index":
+    def build(cls, chunks: Sequence[Chunk]) -> BM25Index:
         retriever = bm25s.BM25()
         if chunks:
             retriever.index(analyze([bm25_text(c) for c in chunks]), show_progress=False)
@@ -71,7 +75,7 @@ class BM25Index:
             self.retriever.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path, ids: list[str], chunks: dict[str, Chunk]) -> "BM25Index":
+    def load(cls, directory: Path, ids: list[str], chunks: dict[str, Chunk]) -> BM25Index:
         if not ids:
             return cls(bm25s.BM25(), [], chunks)
         try:
@@ -102,14 +106,13 @@ class BM25Index:
 
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Top-k chunk ids by BM25 score; chunks sharing no term with the query are never returned."""
+        mask = self.mask(where)  # first, so a bad filter is reported whatever the query
         if not self.ids or k <= 0:
             return []
-        tokens = analyze([query])[0]
-        ids = self.retriever.get_tokens_ids(tokens)
+        ids = self.retriever.get_tokens_ids(analyze([query])[0])
         if not ids:
             return []
         scores = np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
-        mask = self.mask(where)
         if mask is not None:
             scores = scores * mask
         positive = np.flatnonzero(scores > 0)

@@ -19,7 +19,8 @@ import sys
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from corpus.documents import Document, Section
@@ -108,14 +109,23 @@ def doc_from_record(rec: dict) -> Document:
 
 
 def _jsonl(records: Iterable[dict]) -> bytes:
-    return b"".join(json.dumps(r, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n" for r in records)
+    return b"".join(
+        json.dumps(r, ensure_ascii=False, sort_keys=True).encode("utf-8") + b"\n" for r in records
+    )
 
 
 def _expand(paths: Sequence[str | Path]) -> Iterable[Path]:
+    """Files as given; a folder stands for the supported files below it."""
+    from indexing.loaders import SUFFIXES
+
     for p in paths:
         p = Path(p).expanduser()
         if p.is_dir():
-            yield from sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+            yield from sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file() and not f.name.startswith(".") and f.suffix.lower() in SUFFIXES
+            )
         else:
             yield p
 
@@ -242,7 +252,12 @@ def build_index(
                 report.docs_changed += 1
             else:
                 report.docs_unchanged += 1
-            entry = {"hash": h, "title": doc.title, "source_type": doc.source_type, "n_chunks": len(doc_chunks)}
+            entry = {
+                "hash": h,
+                "title": doc.title,
+                "source_type": doc.source_type,
+                "n_chunks": len(doc_chunks),
+            }
             if path:
                 entry["path"] = path
             doc_meta[doc_id] = entry
@@ -254,7 +269,7 @@ def build_index(
 
         # 2. vectors: embed only what Chroma lacks (or holds for other text/metadata)
         keys = [embed_key(c) for c in chunks]
-        present = _guard(lambda: store.embed_keys(ids), settings)
+        present = _guard(partial(store.embed_keys, ids), settings)
         todo = [i for i, (cid, key) in enumerate(zip(ids, keys)) if present.get(cid) != key]
         if todo:
             say(f"Embedding {len(todo)} of {len(chunks)} chunks with {MODEL_NAME} ...")
@@ -278,7 +293,7 @@ def build_index(
                 "documents": doc_meta,
                 "n_documents": len(doc_meta),
                 "n_chunks": len(chunks),
-                "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "build_seconds": round(time.perf_counter() - t0, 3),
             }
             mf.write_manifest(index_dir, manifest)
@@ -290,7 +305,7 @@ def build_index(
         stale = _guard(store.all_ids, settings) - set(ids)
         if stale:
             say(f"Removing {len(stale)} stale vectors ...")
-            _guard(lambda: store.delete(stale, after_first_batch=lambda: _checkpoint("deleting")), settings)
+            _guard(partial(store.delete, stale, after_first_batch=partial(_checkpoint, "deleting")), settings)
         report.chunks_deleted = len(stale)
         _remove_generations(index_dir, keep=committed_gen)
     report.seconds = time.perf_counter() - t0
@@ -319,18 +334,25 @@ def _embed_and_upsert(
 
     group = max(settings.embed_batch_size * 4, 1)
     with tqdm(
-        total=len(chunks), desc="Embedding", unit="chunk", disable=not progress, file=sys.stderr, dynamic_ncols=True
+        total=len(chunks),
+        desc="Embedding",
+        unit="chunk",
+        disable=not progress,
+        file=sys.stderr,
+        dynamic_ncols=True,
     ) as bar:
         for b in range(0, len(chunks), group):
-            part = chunks[b : b + group]
+            part, part_keys = chunks[b : b + group], keys[b : b + group]
             vecs = embed_texts(
                 [embedding_text(c.title, c.text) for c in part],
                 batch_size=settings.embed_batch_size,
                 on_batch=bar.update,
             )
             if vecs.shape != (len(part), EMBED_DIM):
-                raise MesochatError(f"The embedding model returned shape {vecs.shape}; reinstall the model package")
-            _guard(lambda: store.upsert(part, vecs, keys[b : b + group]), settings)
+                raise MesochatError(
+                    f"The embedding model returned shape {vecs.shape}; reinstall the model package"
+                )
+            _guard(partial(store.upsert, part, vecs, part_keys), settings)
             _checkpoint("embedding")
 
 

@@ -63,7 +63,11 @@ def _units(text: str, start: int, end: int, chunk_size: int) -> list[_Unit]:
     units: list[_Unit] = []
     for para, (p_start, p_end) in enumerate(split_paragraphs(text, start, end)):
         for s, e in split_sentences(text, p_start, p_end):
-            words = [m.span() for m in _WORD.finditer(text, s, e)]
+            n_words = len(text[s:e].split())
+            if n_words <= chunk_size:
+                units.append(_Unit(s, e, n_words, para))
+                continue
+            words = [m.span() for m in _WORD.finditer(text, s, e)]  # over-long: cut at word boundaries
             for i in range(0, len(words), chunk_size):
                 piece = words[i : i + chunk_size]
                 units.append(_Unit(piece[0][0], piece[-1][1], len(piece), para))

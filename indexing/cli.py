@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -11,19 +12,38 @@ from corpus.errors import MesochatError
 
 
 def index_command(
-    paths: list[Path] = typer.Argument(None, metavar="[PATH]...", help="Files or folders for --add.", show_default=False),
-    add: bool = typer.Option(
-        False, "--add", help="Also index these files (PDF, HTML, Markdown, text, JATS XML); later runs keep them."
-    ),
-    rebuild: bool = typer.Option(False, "--rebuild", help="Drop the index and build it again from scratch."),
-    stats: bool = typer.Option(False, "--stats", help="Show what is indexed instead of building."),
-    home: Path = typer.Option(None, "--home", help="Data directory (default $MESOCHAT_HOME or ./data)."),
-    chroma_url: str = typer.Option(
-        None, "--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8000 (default: embedded Chroma)."
-    ),
-    chunk_size: int = typer.Option(None, "--chunk-size", min=1, help="Words per chunk (default 160)."),
-    chunk_overlap: int = typer.Option(None, "--chunk-overlap", min=0, help="Sentences repeated between chunks."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(metavar="[PATH]...", help="Files or folders for --add.", show_default=False),
+    ] = None,
+    add: Annotated[
+        bool,
+        typer.Option(
+            "--add",
+            help="Also index these files (PDF, HTML, Markdown, text, JATS XML); later runs keep them.",
+        ),
+    ] = False,
+    rebuild: Annotated[
+        bool, typer.Option("--rebuild", help="Drop the index and build it again from scratch.")
+    ] = False,
+    stats: Annotated[bool, typer.Option("--stats", help="Show what is indexed instead of building.")] = False,
+    home: Annotated[
+        Path | None, typer.Option("--home", help="Data directory (default $MESOCHAT_HOME or ./data).")
+    ] = None,
+    chroma_url: Annotated[
+        str | None,
+        typer.Option(
+            "--chroma-url", help="Chroma server, e.g. http://127.0.0.1:8000 (default: embedded Chroma)."
+        ),
+    ] = None,
+    chunk_size: Annotated[
+        int | None, typer.Option("--chunk-size", min=1, help="Words per chunk (default 160).")
+    ] = None,
+    chunk_overlap: Annotated[
+        int | None,
+        typer.Option("--chunk-overlap", min=0, help="Sentences repeated between chunks (default 1)."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Build or update the search index (incremental: only new or changed text is embedded)."""
     from rich.console import Console
@@ -31,7 +51,9 @@ def index_command(
     from indexing.config import Settings
 
     if paths and not add:
-        raise MesochatError(f"Unexpected argument {paths[0]}; to index your own files use `mesochat index --add PATH`")
+        raise MesochatError(
+            f"Unexpected argument {paths[0]}; to index your own files use `mesochat index --add PATH`"
+        )
     if add and not paths:
         raise MesochatError("--add needs at least one file or folder, e.g. `mesochat index --add paper.pdf`")
     kw = {}

@@ -81,7 +81,9 @@ class Index:
             raise MesochatError(
                 f"The index at {settings.index_dir} does not match its manifest; run `mesochat index --rebuild`"
             )
-        self.bm25 = BM25Index.load(self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks)
+        self.bm25 = BM25Index.load(
+            self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks
+        )
         self.store = ChromaStore(settings, create=False)
         n_vectors = self.store.count()
         if n_vectors < len(self.chunks):
@@ -99,7 +101,9 @@ class Index:
         try:
             return self._docs[doc_id]["text"]
         except KeyError:
-            raise MesochatError(f"No document {doc_id!r} in the index; run `mesochat index --stats`") from None
+            raise MesochatError(
+                f"No document {doc_id!r} in the index; run `mesochat index --stats`"
+            ) from None
 
     def document(self, doc_id: str) -> Document:
         if doc_id not in self._docs:
@@ -117,18 +121,24 @@ class Index:
         """Stored vectors of committed chunks, shape (len(ids), 384), in the order given."""
         unknown = [i for i in ids if i not in self.chunks]
         if unknown:
-            raise MesochatError(f"Chunk {unknown[0]!r} is not in the index; reopen the index after rebuilding")
+            raise MesochatError(
+                f"Chunk {unknown[0]!r} is not in the index; reopen the index after rebuilding"
+            )
         with self._cache_lock:
             missing = [i for i in dict.fromkeys(ids) if i not in self._emb_cache]
         if missing:
             found = self.store.embeddings(missing)
             if len(found) < len(missing):
                 lost = next(i for i in missing if i not in found)
-                raise MesochatError(f"Chroma has no vector for chunk {lost!r}; run `mesochat index` to repair")
+                raise MesochatError(
+                    f"Chroma has no vector for chunk {lost!r}; run `mesochat index` to repair"
+                )
             with self._cache_lock:
                 self._emb_cache.update(found)
         with self._cache_lock:
-            return np.stack([self._emb_cache[i] for i in ids]) if ids else np.zeros((0, EMBED_DIM), np.float32)
+            return (
+                np.stack([self._emb_cache[i] for i in ids]) if ids else np.zeros((0, EMBED_DIM), np.float32)
+            )
 
     # --- search ----------------------------------------------------------------------------
     def dense_search(
@@ -141,7 +151,9 @@ class Index:
         n = k + self._extra
         while True:
             found = self.store.query(vec, n, where)
-            hits = [(cid, s) for cid, s in found if cid in self.chunks and chunk_matches(self.chunks[cid], where)]
+            hits = [
+                (cid, s) for cid, s in found if cid in self.chunks and chunk_matches(self.chunks[cid], where)
+            ]
             # A concurrent build may have added vectors since we opened: fetch more until k are committed.
             if len(hits) >= k or len(found) < n:
                 return hits[:k]

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from corpus.errors import MesochatError
 from indexing.config import EMBED_DIM, MODEL_NAME, Settings
@@ -76,11 +76,13 @@ def read_manifest(index_dir: Path) -> dict | None:
     try:
         manifest = json.loads(raw)
         if not isinstance(manifest, dict) or not isinstance(manifest.get("documents"), dict):
-            raise ValueError("not a manifest")
+            raise TypeError("not a manifest")
         for key in ("format_version", "generation", "model", "dimension", "chunk_size", "chunk_overlap"):
             manifest[key]
     except (ValueError, KeyError, TypeError) as exc:
-        raise MesochatError(f"The index manifest {path} is corrupt ({exc}); run `mesochat index --rebuild`") from exc
+        raise MesochatError(
+            f"The index manifest {path} is corrupt ({exc}); run `mesochat index --rebuild`"
+        ) from exc
     return manifest
 
 
@@ -129,7 +131,7 @@ class BuildLock:
         self.path = index_dir / LOCK
         self.fd: int | None = None
 
-    def __enter__(self) -> "BuildLock":
+    def __enter__(self) -> Self:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -170,9 +172,13 @@ def read_generation(index_dir: Path, manifest: dict) -> tuple[list[dict], list[d
             ) from exc
         want = (manifest.get("files") or {}).get(name)
         if want and sha256_bytes(raw) != want:
-            raise MesochatError(f"The index file {path} is corrupt (checksum); run `mesochat index --rebuild`")
+            raise MesochatError(
+                f"The index file {path} is corrupt (checksum); run `mesochat index --rebuild`"
+            )
         try:
             out.append([json.loads(line) for line in raw.decode("utf-8").splitlines() if line])
         except ValueError as exc:
-            raise MesochatError(f"The index file {path} is corrupt ({exc}); run `mesochat index --rebuild`") from exc
+            raise MesochatError(
+                f"The index file {path} is corrupt ({exc}); run `mesochat index --rebuild`"
+            ) from exc
     return out[0], out[1]

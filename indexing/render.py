@@ -59,15 +59,29 @@ def _names(record: Any, extra: list[str] | None = None) -> str:
     return f"{record.name} (also called {_join(aliases)})" if aliases else record.name
 
 
+def _a(phrase: str) -> str:
+    return f"an {phrase}" if phrase[:1].lower() in "aeiou" else f"a {phrase}"
+
+
+def _ci_label(result: Any) -> str:
+    """'95% CI' is the default; when the notes discuss the interval's level, do not assert 95%."""
+    notes = (result.notes or "").lower()
+    return "CI" if any(w in notes for w in ("confidence", "95", "ci ", "interval")) else "95% CI"
+
+
+def _number(x: float) -> str:
+    return f"{x:.2f}" if round(x, 2) == x else f"{x:g}"
+
+
 def _hr_phrase(result: Any) -> str:
     bits = []
     if result.hazard_ratio is not None:
-        hr = f"hazard ratio (HR) {result.hazard_ratio:g}"
+        hr = f"hazard ratio (HR) {_number(result.hazard_ratio)}"
         if result.ci:
-            hr += f" (95% CI {result.ci})"
+            hr += f" ({_ci_label(result)} {result.ci})"
         bits.append(hr)
     elif result.ci:
-        bits.append(f"95% CI {result.ci}")
+        bits.append(f"{_ci_label(result)} {result.ci}")
     if result.p_value:
         p = str(result.p_value).strip()
         bits.append(f"p {p}" if p[:1] in "<>=≤≥" else f"p = {p}")
@@ -105,7 +119,8 @@ def _render_trial(b: DocumentBuilder, r: Any) -> None:
         for res in r.results:
             parts = [_sentence(f"{r.name}, {res.endpoint}: {res.statement.rstrip('.')}")]
             if res.arm_values:
-                parts.append(_sentence(LIST_SEP.join(f"{arm}: {v}" for arm, v in res.arm_values.items())))
+                values = LIST_SEP.join(f"{arm}: {v}" for arm, v in res.arm_values.items())
+                parts.append(_sentence(f"By arm: {values}"))
             hr = _hr_phrase(res)
             if hr:
                 parts.append(_sentence(hr[0].upper() + hr[1:]))
@@ -118,8 +133,9 @@ def _render_trial(b: DocumentBuilder, r: Any) -> None:
 def _render_agent(b: DocumentBuilder, r: Any) -> None:
     b.set_path(TYPE_LABELS["agent"])
     lines = [
-        _sentence(f"{_names(r, r.code_names)} is a {r.agent_class} ({r.modality})"),
+        _sentence(f"{_names(r, r.code_names)} is {_a(r.agent_class)}"),
         _sentence(r.summary),
+        _sentence(f"Modality: {r.modality}"),
     ]
     if r.code_names:
         lines.append(_sentence(f"Code names: {_join(r.code_names)}"))
@@ -131,7 +147,7 @@ def _render_agent(b: DocumentBuilder, r: Any) -> None:
 
 def _render_biomarker(b: DocumentBuilder, r: Any) -> None:
     b.set_path(TYPE_LABELS["biomarker"])
-    lines = [_sentence(f"{_names(r)} is a biomarker ({r.kind})"), _sentence(r.summary)]
+    lines = [_sentence(f"{_names(r)} is a biomarker"), _sentence(f"Kind: {r.kind}"), _sentence(r.summary)]
     lines.append(_sentence(f"Relevance: {r.relevance}"))
     if r.measurement:
         lines.append(_sentence(f"Measurement: {r.measurement}"))
@@ -141,7 +157,8 @@ def _render_biomarker(b: DocumentBuilder, r: Any) -> None:
 def _render_mechanism(b: DocumentBuilder, r: Any) -> None:
     b.set_path(TYPE_LABELS["mechanism"])
     lines = [
-        _sentence(f"{_names(r)} is a mechanism of resistance to immunotherapy ({r.category})"),
+        _sentence(f"{_names(r)} is a mechanism of resistance to immunotherapy"),
+        _sentence(f"Category: {r.category}"),
         _sentence(r.summary),
         _sentence(r.description),
     ]
@@ -154,12 +171,13 @@ def _render_term(b: DocumentBuilder, r: Any) -> None:
     b.set_path(TYPE_LABELS["term"])
     if r.abbreviation:
         first = f"{r.abbreviation} stands for {r.expansion}"
-        if r.name not in (r.abbreviation, r.expansion):
+        if r.name.lower() not in (r.abbreviation.lower(), r.expansion.lower()):
             first += f" ({r.name})"
     else:
-        first = f"{r.name}: {r.expansion}" if r.expansion != r.name else r.name
+        first = f"{r.name}: {r.expansion}" if r.expansion.lower() != r.name.lower() else r.name
     lines = [_sentence(first)]
-    others = [s for s in r.synonyms if s not in (r.name, r.abbreviation, r.expansion)]
+    known = {x.lower() for x in (r.name, r.abbreviation or "", r.expansion)}
+    others = [s for s in r.synonyms if s.lower() not in known]
     if others:
         lines.append(_sentence(f"Also called {_join(others)}"))
     lines.append(_sentence(r.summary))

@@ -7,7 +7,9 @@ passed in: the collection has no embedding function (Chroma's default one would 
 
 from __future__ import annotations
 
+import contextlib
 import math
+import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import urlparse
@@ -134,7 +136,10 @@ class ChromaStore:
                 f"Cannot open the Chroma collection {settings.collection!r} at {where} "
                 f"({type(exc).__name__}: {exc}); run `mesochat index --rebuild`"
             ) from exc
-        space = ((self.collection.configuration or {}).get("hnsw") or {}).get("space")
+        with warnings.catch_warnings():  # "legacy embedding function config": we have none, on purpose
+            warnings.simplefilter("ignore", DeprecationWarning)
+            config = self.collection.configuration or {}
+        space = (config.get("hnsw") or {}).get("space")
         if space not in (None, "cosine"):
             raise MesochatError(
                 f"The Chroma collection {settings.collection!r} uses {space} distance, not cosine; "
@@ -220,11 +225,10 @@ class ChromaStore:
         return out
 
 
-
 def drop_collection(settings: Settings) -> None:
     """Delete the whole collection (for --rebuild, once no manifest points at it); absent is fine."""
     client = connect(settings)
-    try:
+    from chromadb.errors import NotFoundError
+
+    with contextlib.suppress(NotFoundError):
         client.delete_collection(settings.collection)
-    except Exception:
-        pass  # nothing to drop

@@ -24,6 +24,10 @@ import pytest
 import indexing  # noqa: F401  (sets the offline environment first)
 from indexing.config import Settings
 
+# Real MiniLM vectors, computed once and shared by test sessions (see indexing/embedder.py);
+# tests that time or kill the embedding step unset it for their subprocess.
+os.environ.setdefault("MESOCHAT_EMBED_CACHE", "/tmp/mesochat-test-embed-cache")
+
 REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
@@ -42,7 +46,9 @@ def copy_home(src: Path, dst: Path) -> Path:
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for running `mesochat` in a subprocess: offline, no inherited data directory."""
     env = {k: v for k, v in os.environ.items() if k not in ("MESOCHAT_HOME", "MESOCHAT_CHROMA_URL")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1")
+    env.update(
+        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1"
+    )
     env.update(extra)
     return env
 
@@ -80,35 +86,92 @@ def chroma_server(tmp_path_factory):
     root = tmp_path_factory.mktemp("chroma_server")
     port = free_port()
     log_path = root / "server.log"
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [str(VENV_BIN / "chroma"), "run", "--path", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=cli_env(),
-        cwd=root,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"chroma run did not answer on {url} within 90 s: {log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "chroma"),
+                "run",
+                "--path",
+                str(root / "data"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=cli_env(),
+            cwd=root,
+        )
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+            _wait_for_heartbeat(proc, url, log_path)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def _wait_for_heartbeat(proc: subprocess.Popen, url: str, log_path: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"chroma run exited with {proc.returncode}: {log_path.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"chroma run did not answer on {url} within {timeout:.0f} s: {log_path.read_text()[-2000:]}"
+            )
+        time.sleep(0.3)
+
+
+_TOPICS = [
+    "nivolumab", "ipilimumab", "pembrolizumab", "BAP1", "mesothelin", "CTLA-4", "PD-L1", "VISTA",
+    "macrophages", "regulatory T cells", "chemotherapy", "pemetrexed", "bevacizumab", "CDKN2A",
+    "interferon", "dendritic cells", "LAG-3", "TIM-3", "ferroptosis", "hypoxia",
+]
+
+
+def synthetic_documents(n: int, version: int = 0, words: int = 120):
+    """Deterministic Documents (doc ids syn:0..n-1) with distinct topics per document.
+
+    ``version`` k>0 rewrites every 5th document (by index offset k) so tests can see changes."""
+    import random
+
+    from corpus.documents import Document, Section
+
+    docs = []
+    for i in range(n):
+        changed = version > 0 and i % 5 == version % 5
+        rng = random.Random(i * 1000 + (version if changed else 0))
+        topic = _TOPICS[i % len(_TOPICS)]
+        sentences, count = [], 0
+        while count < words:
+            other = rng.choice(_TOPICS)
+            s = (
+                f"Cohort {i} received {topic} and {rng.randint(2, 90)} patients had {other} "
+                f"measured at week {rng.randint(1, 52)}."
+            )
+            sentences.append(s)
+            count += len(s.split())
+        text = " ".join(sentences)
+        docs.append(
+            Document(
+                doc_id=f"syn:{i}",
+                title=f"Synthetic study {i} of {topic}",
+                text=text,
+                source_type="beir",
+                sections=[Section("Abstract", 0, len(text))],
+                metadata={"topic": topic},
+            )
+        )
+    return docs

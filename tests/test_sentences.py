@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from indexing.sentences import split_paragraphs, split_sentences
@@ -79,7 +81,10 @@ def test_review_abstract_sentences() -> None:
     assert len(got) == 12
     assert got[0].startswith("Malignant pleural mesothelioma (MPM) remains")
     # The "[e.g., chimeric antigen receptor T cells (CAR-T), ...]" sentence stays whole.
-    assert any("[e.g., chimeric antigen receptor T cells (CAR-T)" in s and s.endswith("antitumor immunity.") for s in got)
+    assert any(
+        "[e.g., chimeric antigen receptor T cells (CAR-T)" in s and s.endswith("antitumor immunity.")
+        for s in got
+    )
     assert all(s.endswith(".") for s in got)
 
 
@@ -103,8 +108,12 @@ def test_trial_report_sentences() -> None:
 def test_spans_are_absolute_trimmed_and_in_order() -> None:
     text = "xxxx  First one here.   Second one here.\n\n  Third after a paragraph break  "
     spans = split_sentences(text, start=4)
-    assert [text[s:e] for s, e in spans] == ["First one here.", "Second one here.", "Third after a paragraph break"]
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
+    assert [text[s:e] for s, e in spans] == [
+        "First one here.",
+        "Second one here.",
+        "Third after a paragraph break",
+    ]
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     # Restricting the range never leaks outside it.
     inner = split_sentences(text, start=6, end=21)
     assert [text[s:e] for s, e in inner] == ["First one here."]

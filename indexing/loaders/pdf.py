@@ -97,7 +97,9 @@ def _load(path: Path, data: bytes) -> tuple[str, DocumentBuilder, dict[str, Any]
         try:
             raw = page.extract_text() or ""
         except Exception as exc:  # noqa: BLE001 - one damaged page should not lose the others
-            log.warning("%s: page %d skipped, its text could not be extracted (%s)", path, number, _reason(exc))
+            log.warning(
+                "%s: page %d skipped, its text could not be extracted (%s)", path, number, _reason(exc)
+            )
             continue
         b.set_path(f"Page {number}")
         for para in _page_paragraphs(raw):

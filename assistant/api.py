@@ -1,0 +1,410 @@
+"""The Python API: ``Assistant.load()`` -> ``.ask(question) -> Answer``, ``.chat()``, ``.stream()``.
+
+One Assistant serves many threads: every call keeps its state in local variables; the shared parts
+(index, retriever, query analyzer, term statistics) are read-only after load, and the sentence
+embedding cache has its own lock.
+
+Pipeline of one question:
+  validate -> rewrite a follow-up (conversation) -> understand (assistant.query) -> candidates:
+  chunks of the records/references the question names, then hybrid retrieval -> answer:
+  extractive (quote + cite, or abstain) or llm (assistant.llm writes, every sentence checked).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from assistant import extractive as ex
+from assistant.answer import Answer, Citation
+from assistant.conversation import Turn, rewrite_followup, turn_entities
+from assistant.query import QueryAnalyzer, QueryPlan
+from corpus.errors import MesochatError
+
+MODES = ("extractive", "llm")
+DEFAULT_K = 8
+MAX_QUESTION_CHARS = 2000
+MAX_NAMED_CHUNKS = 6  # per named record: records are short, this is all of them in practice
+_LLM_KEYS = {"base_url", "model", "api_key", "gguf", "temperature", "max_tokens", "timeout", "context_window",
+             "unsupported", "support_threshold"}
+
+
+def validate_question(question: Any) -> str:
+    """The question as one clean line, or a MesochatError saying what to fix."""
+    if not isinstance(question, str):
+        raise MesochatError(f"The question must be text, not {type(question).__name__}; pass a string")
+    bad = next((ch for ch in question if unicodedata.category(ch) == "Cc" and ch not in "\n\r\t"), None)
+    if bad is not None:
+        raise MesochatError(
+            f"The question contains a control character (U+{ord(bad):04X}); remove it and ask again"
+        )
+    text = " ".join(question.split())
+    if not text:
+        raise MesochatError("The question is empty; type a question about the review, e.g. "
+                            "\"What did CheckMate 743 show?\"")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise MesochatError(f"The question is {len(text):,} characters long; the limit is "
+                            f"{MAX_QUESTION_CHARS:,}, so shorten it")
+    return text
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in MODES:
+        raise MesochatError(f"Unknown answer mode {mode!r}; use one of {', '.join(MODES)}")
+    return mode
+
+
+def _check_k(k: Any) -> int:
+    if not isinstance(k, int) or isinstance(k, bool) or not 1 <= k <= 50:
+        raise MesochatError(f"k must be a whole number from 1 to 50 (got {k!r}); pass e.g. --k 8")
+    return k
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    question: str
+    rewritten: str | None
+    plan: QueryPlan
+    candidates: list[ex.Candidate]
+    timings: dict[str, float]
+    missing_refs: list[int]
+
+
+class Assistant:
+    """Answers questions over one index. Create with :meth:`load`."""
+
+    def __init__(self, index: Any, retriever: Any, analyzer: QueryAnalyzer, *, mode: str = "extractive",
+                 k: int = DEFAULT_K, threshold: float = ex.ABSTAIN_THRESHOLD,
+                 llm_options: dict[str, Any] | None = None):
+        self.index = index
+        self.retriever = retriever
+        self.analyzer = analyzer
+        self.mode = _check_mode(mode)
+        self.k = _check_k(k)
+        self.threshold = float(threshold)
+        self._llm_options = dict(llm_options or {})
+        self._llm = None
+        self._llm_lock = threading.Lock()
+        self.vectors = ex.SentenceVectors(index.embed_texts)
+        self.stats = ex.TermStats(c.text for c in index.chunks.values())
+        doc_chunks: dict[str, list] = {}
+        for chunk in index.chunks.values():
+            doc_chunks.setdefault(chunk.doc_id, []).append(chunk)
+        self._doc_chunks = {d: sorted(cs, key=lambda c: c.char_start) for d, cs in doc_chunks.items()}
+        if self.mode == "llm":
+            self.llm  # fail at load, not at the first question  # noqa: B018
+
+    # -- construction -------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, home: Any = None, chroma_url: str | None = None, mode: str = "extractive",
+             k: int | None = None, threshold: float | None = None, retrieval_config: Any = None,
+             **llm: Any) -> Assistant:
+        """Open the index in ``home`` (default: $MESOCHAT_HOME or <repo>/data) and get ready to answer.
+
+        ``llm`` options (base_url, model, api_key, gguf, ... with or without an ``llm_`` prefix) go to
+        ``assistant.llm.LLMConfig``; they are only used in llm mode.
+        """
+        import indexing  # noqa: F401  (offline environment before any model import)
+        from assistant.retrieval import RetrievalConfig, Retriever
+        from indexing.config import Settings
+        from indexing.index import open_index
+
+        _check_mode(mode)
+        unknown = sorted(k_ for k_ in llm if k_.removeprefix("llm_") not in _LLM_KEYS)
+        if unknown:
+            raise MesochatError(f"Unknown option(s) {', '.join(unknown)} for Assistant.load; LLM options are "
+                                f"{', '.join(sorted(_LLM_KEYS))}")
+        settings = Settings.from_options(home=home, chroma_url=chroma_url)
+        index = open_index(settings)
+        retriever = Retriever(index, retrieval_config or RetrievalConfig())
+        return cls(index, retriever, QueryAnalyzer.from_corpus(), mode=mode, k=k or DEFAULT_K,
+                   threshold=ex.ABSTAIN_THRESHOLD if threshold is None else threshold, llm_options=llm)
+
+    @property
+    def llm(self):
+        """The LLMAnswerer (built on first use; MesochatError when not configured or unreachable)."""
+        with self._llm_lock:
+            if self._llm is None:
+                from assistant.llm import LLMAnswerer, LLMConfig
+
+                answerer = LLMAnswerer(LLMConfig.from_options(**self._llm_options), embed=self.index.embed_texts)
+                answerer.check()
+                self._llm = answerer
+            return self._llm
+
+    def chat(self, mode: str | None = None, k: int | None = None, where: dict | None = None) -> Chat:
+        return Chat(self, mode=mode, k=k, where=where)
+
+    # -- answering ----------------------------------------------------------------------------------
+    def ask(self, question: str, k: int | None = None, mode: str | None = None, where: dict | None = None,
+            history: Sequence[Any] | None = None) -> Answer:
+        answer = None
+        for piece in self.stream(question, k=k, mode=mode, where=where, history=history):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, k: int | None = None, mode: str | None = None, where: dict | None = None,
+               history: Sequence[Any] | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces (a sentence at a time in extractive mode, model deltas in llm mode), then the Answer.
+
+        Validation errors are raised on the first ``next()``.
+        """
+        mode = _check_mode(mode or self.mode)
+        k = _check_k(self.k if k is None else k)
+        turns = _with_entities(_as_turns(history), self.analyzer)
+        start = time.perf_counter()
+        prepared = self._prepare(question, k, mode, where, turns)
+        if mode == "llm":
+            yield from self._stream_llm(prepared, k, turns, start)
+            return
+        answer, pieces = self._extractive(prepared, k, start)
+        yield from pieces
+        yield answer
+
+    # -- steps ----------------------------------------------------------------------------------------
+    def _prepare(self, question: str, k: int, mode: str, where: dict | None, turns: list[Turn]) -> _Prepared:
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        question = validate_question(question)
+        rewritten = None
+        if turns:
+            if mode == "llm":
+                rewritten = validate_question(self.llm.rewrite(question, _llm_history(turns)))
+            else:
+                rewritten = rewrite_followup(question, turns, self.analyzer)
+        plan = self.analyzer.analyze(rewritten or question)
+        timings["understand_ms"] = _ms(t)
+
+        t = time.perf_counter()
+        candidates: list[ex.Candidate] = []
+        seen: set[str] = set()
+
+        def add(chunk, score: float, named: bool) -> None:
+            if chunk.id not in seen and _matches(chunk, where):
+                seen.add(chunk.id)
+                candidates.append(ex.Candidate(chunk, float(score), len(candidates), named))
+
+        missing_refs = [n for n in plan.ref_numbers if f"ref:{n}" not in self._doc_chunks]
+        for rid in [*(f"ref:{n}" for n in plan.ref_numbers), *plan.record_ids]:
+            for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
+                add(chunk, 1.0, True)
+        for rid in plan.related:  # "which trial tested this drug?": the records the named one links to
+            for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
+                add(chunk, 0.5, False)
+        if ex.is_bibliographic(plan.question):
+            for rid in plan.linked_refs:
+                for chunk in self._doc_chunks.get(rid, [])[:1]:
+                    add(chunk, 0.5, False)
+        for hit in self.retriever.retrieve(plan.search_text, k=k, mode="hybrid", where=where):
+            add(hit.chunk, hit.score, False)
+        timings["retrieve_ms"] = _ms(t)
+        return _Prepared(question, rewritten, plan, candidates, timings, missing_refs)
+
+    def _provenance(self, prepared: _Prepared, mode: str, k: int, start: float, **extra: Any) -> dict[str, Any]:
+        plan = prepared.plan
+        timings = dict(prepared.timings)
+        timings["total_ms"] = _ms(start)
+        prov = {
+            "index": {
+                "manifest_hash": self.index.manifest_hash,
+                "collection": getattr(self.index.settings, "collection", None),
+                "n_chunks": len(self.index.chunks),
+                "embedding_model": self.index.manifest.get("model", self.index.manifest.get("embedding_model")),
+            },
+            "mode": mode,
+            "parameters": {
+                "k": k,
+                "retrieval": "hybrid",
+                "retrieval_config": _public(getattr(self.retriever, "config", None)),
+            },
+            "query": {
+                "search_text": plan.search_text,
+                "named_records": plan.record_ids,
+                "reference_lookups": plan.ref_numbers,
+                "expansions": plan.expansions,
+            },
+            "candidates": [c.chunk.id for c in prepared.candidates],
+            "timings": timings,
+        }
+        prov.update(extra)
+        return prov
+
+    def _extractive(self, prepared: _Prepared, k: int, start: float) -> tuple[Answer, list[str]]:
+        plan, candidates = prepared.plan, prepared.candidates
+        t = time.perf_counter()
+        q_vec = self.index.embed_query(plan.embed_text)
+        units = ex.gather_units(candidates, self.index.doc_text)
+        evidence, vecs = ex.score_units(plan, units, q_vec, self.vectors, self.stats)
+        prepared.timings["evidence_ms"] = _ms(t)
+
+        t = time.perf_counter()
+        lookups = {f"ref:{n}" for n in plan.ref_numbers}
+        forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
+                  for rid in sorted(lookups)]
+        forced = [e for e in forced if e is not None]
+        pool = list(range(len(evidence)))
+        entities = set(plan.entity_ids)
+        if entities:  # a question about BEAT-meso is answered from BEAT-meso, never from another trial
+            pool = [i for i in pool if evidence[i].chunk.doc_id in entities or evidence[i].mentions] or pool
+        if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
+            refs = lookups | set(plan.linked_refs)
+            pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
+        best = max((evidence[i].score for i in pool), default=0.0)
+        picked = ex.select([evidence[i] for i in pool], vecs[pool]) if best >= self.threshold else []
+        picked = forced + [e for e in picked if e not in forced][: max(0, ex.MAX_SENTENCES - len(forced))]
+        params = {"threshold": self.threshold, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
+                  "max_sentences": ex.MAX_SENTENCES, "weights": {"cosine": ex.COS_WEIGHT, "lexical": ex.LEX_WEIGHT,
+                  "named": ex.NAMED_BONUS, "bibliographic": ex.BIBLIO_BONUS}}
+        if picked:
+            sentences, citations = ex.compose(picked)
+            text, abstained = " ".join(sentences), False
+            pieces = [s + (" " if i < len(sentences) - 1 else "") for i, s in enumerate(sentences)]
+        else:
+            citations, abstained = [], True
+            text = ex.abstention_text(candidates)
+            if prepared.missing_refs:
+                text = (f"{ex.ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
+                        f"reference {', '.join(map(str, prepared.missing_refs))}.")
+            pieces = [text]
+        prepared.timings["compose_ms"] = _ms(t)
+        prov = self._provenance(prepared, "extractive", k, start, evidence_score=round(best, 4),
+                                extractive=params)
+        answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
+                        question=prepared.question, mode="extractive", provenance=prov)
+        return answer, pieces
+
+    def _stream_llm(self, prepared: _Prepared, k: int, turns: list[Turn], start: float) -> Iterator[str | Answer]:
+        from assistant.llm import LLMResult
+
+        sources = [c.chunk for c in prepared.candidates[: max(k, 1)]]
+        llm = self.llm
+        t = time.perf_counter()
+        result = None
+        for piece in llm.stream(prepared.plan.question, sources, _llm_history(turns)):
+            if isinstance(piece, LLMResult):
+                result = piece
+            else:
+                yield piece
+        assert result is not None
+        prepared.timings["generate_ms"] = _ms(t)
+        yield self._llm_answer(prepared, k, result, sources, start)
+
+    def _llm_answer(self, prepared: _Prepared, k: int, result: Any, sources: list, start: float) -> Answer:
+        scores = {c.chunk.id: c.retrieval_score for c in prepared.candidates}
+        cited = [n for n in result.cited if 1 <= n <= len(sources)]
+        renumber = {old: new for new, old in enumerate(cited, start=1)}
+        citations = [ex.citation_for(renumber[n], sources[n - 1], sources[n - 1].char_start, sources[n - 1].char_end,
+                                     sources[n - 1].text, scores.get(sources[n - 1].id, 0.0)) for n in cited]
+        retrieved = [ex.citation_for(0, c, c.char_start, c.char_end, c.text, scores.get(c.id, 0.0))
+                     for i, c in enumerate(sources, start=1) if i not in renumber]
+        abstained = bool(result.abstained) or not citations
+        if abstained:
+            text, citations = ex.abstention_text(prepared.candidates), []
+        else:
+            text = re.sub(r"\[(\d{1,3})\]", lambda m: f"[{renumber.get(int(m.group(1)), m.group(1))}]", result.text)
+        flagged = [f"{f.text} ({f.reason})" for f in result.flagged]
+        prov = self._provenance(prepared, "llm", k, start, llm={**self.llm.config.public_dict(),
+                                "model_name": result.model}, removed_markers=list(result.removed_markers))
+        return Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
+                      question=prepared.question, mode="llm", provenance=prov, retrieved=retrieved, flagged=flagged)
+
+    # -- chat support -----------------------------------------------------------------------------------
+    def make_turn(self, answer: Answer) -> Turn:
+        rewritten = answer.rewritten_query or answer.question
+        cited = [c.record_id for c in answer.citations if c.record_id]
+        return Turn(answer.question, rewritten, answer.text, turn_entities(rewritten, cited, self.analyzer))
+
+
+class Chat:
+    """A conversation: remembers its turns so follow-ups can lean on them. One Chat per user."""
+
+    def __init__(self, assistant: Assistant, mode: str | None = None, k: int | None = None,
+                 where: dict | None = None):
+        self.assistant = assistant
+        self.mode = _check_mode(mode or assistant.mode)
+        self.k = k
+        self.where = where
+        self.history: list[Turn] = []
+        self._lock = threading.Lock()  # turns of one conversation happen in order
+
+    def ask(self, question: str, **kw: Any) -> Answer:
+        answer = None
+        for piece in self.stream(question, **kw):
+            if isinstance(piece, Answer):
+                answer = piece
+        assert answer is not None
+        return answer
+
+    def stream(self, question: str, k: int | None = None, where: dict | None = None) -> Iterator[str | Answer]:
+        with self._lock:
+            for piece in self.assistant.stream(question, k=k or self.k, mode=self.mode,
+                                               where=where or self.where, history=list(self.history)):
+                if isinstance(piece, Answer):
+                    self.history.append(self.assistant.make_turn(piece))
+                yield piece
+
+    def reset(self) -> None:
+        with self._lock:
+            self.history.clear()
+
+
+def _as_turns(history: Sequence[Any] | None) -> list[Turn]:
+    """Turns from a Chat, or (role, text) pairs / {"role", "content"} dicts as a UI keeps them."""
+    if not history:
+        return []
+    turns: list[Turn] = []
+    pending: str | None = None
+    for item in history:
+        if isinstance(item, Turn):
+            turns.append(item)
+            continue
+        role, content = (item.get("role"), item.get("content")) if isinstance(item, dict) else item
+        if role == "user":
+            pending = str(content)
+        elif role == "assistant" and pending is not None:
+            turns.append(Turn(pending, pending, str(content)))
+            pending = None
+    return turns
+
+
+def _with_entities(turns: list[Turn], analyzer: QueryAnalyzer) -> list[Turn]:
+    return [t if t.entities else replace(t, entities=turn_entities(t.rewritten, [], analyzer)) for t in turns]
+
+
+def _llm_history(turns: list[Turn]) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for t in turns:
+        out += [("user", t.question), ("assistant", t.answer)]
+    return out
+
+
+def _matches(chunk: Any, where: dict | None) -> bool:
+    from indexing.index import chunk_matches
+
+    return chunk_matches(chunk, where)
+
+
+def _public(config: Any) -> Any:
+    if config is None:
+        return None
+    if hasattr(config, "model_dump"):
+        return config.model_dump()
+    if hasattr(config, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(config)
+    return str(config)
+
+
+def _ms(t: float) -> float:
+    return round((time.perf_counter() - t) * 1000, 2)
+
+
+__all__ = ["Answer", "Assistant", "Chat", "Citation", "validate_question"]

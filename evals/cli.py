@@ -1,0 +1,165 @@
+"""`mesochat eval retrieval|beir|answers|results`: the evaluation commands (typer app `app`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from corpus.errors import MesochatError
+from evals.metrics import METRICS
+
+app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFact) and regenerate RESULTS.md.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(highlight=False)
+
+HomeOpt = typer.Option(None, "--home", help="Data directory holding the index (default $MESOCHAT_HOME or ./data).")
+ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL, e.g. http://127.0.0.1:8000.")
+
+
+def _settings(home: Path | None, chroma_url: str | None) -> Any:
+    import indexing  # noqa: F401  (offline environment first)
+    from indexing.config import Settings
+
+    return Settings.from_options(home=home, chroma_url=chroma_url)
+
+
+def _print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def _metric_table(title: str, rows: dict[str, dict[str, Any]], metrics: list[str], extra: dict[str, list]) -> Table:
+    """One row per mode, one column per metric, then the extra columns (one value per mode, in order)."""
+    t = Table(title=title, title_justify="left")
+    for name in ["mode", *metrics, *extra]:
+        t.add_column(name, justify="left" if name == "mode" else "right")
+    for i, (mode, values) in enumerate(rows.items()):
+        cells = [f"{values[m]:.3f}" if isinstance(values.get(m), (int, float)) else "-" for m in metrics]
+        t.add_row(mode, *cells, *[str(col[i]) for col in extra.values()])
+    return t
+
+
+@app.command("retrieval")
+def retrieval_command(
+    set_name: str = typer.Option("review-test", "--set", help="Eval set name (review-dev, review-test) or .jsonl path."),
+    modes: str = typer.Option("bm25,dense,hybrid", "--modes", help="Comma list of retrieval modes."),
+    k: int = typer.Option(100, "--k", help="Chunks retrieved per question."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+    run_file: Path | None = typer.Option(None, "--run-file", help="TREC run file path (mode is inserted) or directory."),
+    plot: Path | None = typer.Option(None, "--plot", help="Where to write the Recall@k PNG."),
+    home: Path | None = HomeOpt,
+    chroma_url: str | None = ChromaOpt,
+) -> None:
+    """nDCG@10, Recall@1/5/10/100 and MRR@10 per mode, TREC run files, a Recall@k plot and the misses."""
+    from evals.retrieval_eval import MISS_K, evaluate_retrieval
+
+    report = evaluate_retrieval(_settings(home, chroma_url), set_name, modes, k, run_file, plot)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    rows = {m: r.metrics for m, r in report.modes.items()}
+    extra = {"p50 ms": [r.latency_ms.get("p50", "-") for r in report.modes.values()],
+             f"misses@{MISS_K}": [len(r.misses) for r in report.modes.values()]}
+    console.print(_metric_table(
+        f"Retrieval on {report.set_name}: {report.n_questions} answerable questions "
+        f"({report.n_excluded_unanswerable} unanswerable excluded), k={report.k}", rows, list(METRICS), extra))
+    if report.unresolved:
+        console.print(f"[yellow]unresolved judgements (left out):[/] {', '.join(report.unresolved)}")
+    for mode, r in report.modes.items():
+        if r.misses:
+            console.print(f"\n[bold]{mode}[/]: relevant not in top {MISS_K}")
+            for m in r.misses:
+                rank = m.first_relevant_rank if m.first_relevant_rank is not None else f">{report.k}"
+                console.print(f"  {m.qid} (first relevant at {rank}): {m.question}")
+    console.print("\nrun files: " + ", ".join(r.run_file for r in report.modes.values() if r.run_file))
+    if report.plot:
+        console.print(f"plot: {report.plot}")
+
+
+@app.command("beir")
+def beir_command(
+    data: Path = typer.Option(..., "--data", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/)."),
+    split: str = typer.Option("test", "--split", help="qrels split: test, dev or train."),
+    modes: str = typer.Option("bm25,dense,hybrid", "--modes", help="Comma list of retrieval modes."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON entry per mode."),
+    home: Path | None = HomeOpt,
+    chroma_url: str | None = ChromaOpt,
+) -> None:
+    """Our retrieval on a BEIR dataset (e.g. SciFact) beside the published baselines."""
+    from evals.beir import PUBLISHED_SCIFACT, run_beir
+    from evals.results import beir_cache_path, beir_modes, beir_rows
+    from evals.retrieval_eval import parse_modes
+
+    if not data.is_dir():
+        raise MesochatError(f"--data {data} is not a directory; point it at a BEIR dataset (corpus.jsonl, queries.jsonl, qrels/)")
+    mode_list = parse_modes(modes)
+    settings = _settings(home, chroma_url)
+    result = run_beir(data, split, mode_list, settings)
+    ours = beir_modes(result)
+    cache = beir_cache_path(settings, data, split)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"dataset": data.name, "split": split, "results": ours}, indent=2), encoding="utf-8")
+    if as_json:
+        _print_json(ours)
+        return
+    header, rows = beir_rows(ours, PUBLISHED_SCIFACT if data.name.lower().startswith("scifact") else {})
+    t = Table(title=f"BEIR {data.name} ({split})", title_justify="left")
+    for h in header:
+        t.add_column(h, justify="left" if h == "system" else "right")
+    for row in rows:
+        t.add_row(*[f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else str(v)) for v in row])
+    console.print(t)
+    console.print(f"saved: {cache}")
+
+
+@app.command("answers")
+def answers_command(
+    set_name: str = typer.Option("review-test", "--set", help="Question set (review-dev, review-test) or .jsonl path."),
+    conversations: str = typer.Option("auto", "--conversations",
+                                      help="Conversation set; 'auto' picks the one matching --set, 'none' skips."),
+    mode: str = typer.Option("extractive", "--mode", help="Answer mode: extractive or llm."),
+    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
+    home: Path | None = HomeOpt,
+    chroma_url: str | None = ChromaOpt,
+) -> None:
+    """Citation precision, nugget recall, abstention precision/recall and follow-up success."""
+    from evals.answers_eval import default_conversations, evaluate_answers
+
+    conv = default_conversations(set_name) if conversations == "auto" else conversations
+    conv = None if conv is None or conv.lower() == "none" else conv
+    report = evaluate_answers(_settings(home, chroma_url), set_name, conv, mode)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    t = Table(title=f"Answers on {report.set_name} ({report.n_questions} questions, {report.mode})", title_justify="left")
+    t.add_column("metric")
+    t.add_column("value", justify="right")
+    for key, value in [*report.metrics.items(), *[(f"follow-up {k}", v) for k, v in report.follow_up.items()]]:
+        t.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    console.print(t)
+    for f in report.failures:
+        detail = {k: v for k, v in f.items() if k not in ("id", "question", "turns")}
+        console.print(f"  {f['id']}: {f.get('question') or ' / '.join(f.get('turns', []))} -> {detail}")
+
+
+@app.command("results")
+def results_command(
+    beir: Path | None = typer.Option(None, "--beir", help="A saved `mesochat eval beir` JSON (default: the cached one)."),
+    output: Path | None = typer.Option(None, "--output", help="Where to write (default evals/RESULTS.md)."),
+    set_name: str = typer.Option("review-test", "--set", help="Question set for the tables."),
+    conversations: str = typer.Option("auto", "--conversations", help="Conversation set; 'auto' or 'none'."),
+    home: Path | None = HomeOpt,
+    chroma_url: str | None = ChromaOpt,
+) -> None:
+    """Regenerate evals/RESULTS.md (tables, plot, commands)."""
+    from evals.answers_eval import default_conversations
+    from evals.results import RESULTS_MD, write_results
+
+    conv = default_conversations(set_name) if conversations == "auto" else conversations
+    conv = None if conv is None or conv.lower() == "none" else conv
+    path = write_results(_settings(home, chroma_url), output or RESULTS_MD, set_name, beir, conversations=conv)
+    console.print(f"wrote {path}")
