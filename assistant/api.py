@@ -173,13 +173,13 @@ class Assistant:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         question = validate_question(question)
-        rewritten = None
+        rewritten = question
         if turns:
             if mode == "llm":
                 rewritten = validate_question(self.llm.rewrite(question, _llm_history(turns)))
             else:
                 rewritten = rewrite_followup(question, turns, self.analyzer)
-        plan = self.analyzer.analyze(rewritten or question)
+        plan = self.analyzer.analyze(rewritten)
         timings["understand_ms"] = _ms(t)
 
         t = time.perf_counter()
@@ -198,10 +198,10 @@ class Assistant:
         for rid in plan.related:  # "which trial tested this drug?": the records the named one links to
             for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
                 add(chunk, 0.5, False)
-        if ex.is_bibliographic(plan.question):
+        if ex.is_bibliographic(plan.question):  # the references a named record cites are named too
             for rid in plan.linked_refs:
                 for chunk in self._doc_chunks.get(rid, [])[:1]:
-                    add(chunk, 0.5, False)
+                    add(chunk, 0.5, True)
         for hit in self.retriever.retrieve(plan.search_text, k=k, mode="hybrid", where=where):
             add(hit.chunk, hit.score, False)
         timings["retrieve_ms"] = _ms(t)
@@ -246,13 +246,15 @@ class Assistant:
 
         t = time.perf_counter()
         lookups = {f"ref:{n}" for n in plan.ref_numbers}
+        # Direct lookups are answered whatever the score: "reference 36", or a bare name ("What is TC-210?").
+        direct = lookups | ({plan.record_ids[0]} if plan.is_lookup and not lookups else set())
         forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
-                  for rid in sorted(lookups)]
+                  for rid in sorted(direct)]
         forced = [e for e in forced if e is not None]
         pool = list(range(len(evidence)))
         entities = set(plan.entity_ids)
         if entities:  # a question about BEAT-meso is answered from BEAT-meso, never from another trial
-            pool = [i for i in pool if evidence[i].chunk.doc_id in entities or evidence[i].mentions] or pool
+            pool = [i for i in pool if evidence[i].named or evidence[i].mentions] or pool
         if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
@@ -275,7 +277,7 @@ class Assistant:
             pieces = [text]
         prepared.timings["compose_ms"] = _ms(t)
         prov = self._provenance(prepared, "extractive", k, start, evidence_score=round(best, 4),
-                                extractive=params)
+                                direct_lookup=bool(forced), extractive=params)
         answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
                         question=prepared.question, mode="extractive", provenance=prov)
         return answer, pieces
@@ -319,7 +321,8 @@ class Assistant:
     def make_turn(self, answer: Answer) -> Turn:
         rewritten = answer.rewritten_query or answer.question
         cited = [c.record_id for c in answer.citations if c.record_id]
-        return Turn(answer.question, rewritten, answer.text, turn_entities(rewritten, cited, self.analyzer))
+        named, cited_entities = turn_entities(rewritten, cited, self.analyzer)
+        return Turn(answer.question, rewritten, answer.text, named, cited_entities)
 
 
 class Chat:
@@ -375,7 +378,8 @@ def _as_turns(history: Sequence[Any] | None) -> list[Turn]:
 
 
 def _with_entities(turns: list[Turn], analyzer: QueryAnalyzer) -> list[Turn]:
-    return [t if t.entities else replace(t, entities=turn_entities(t.rewritten, [], analyzer)) for t in turns]
+    return [t if t.entities or t.cited else replace(t, entities=turn_entities(t.rewritten, [], analyzer)[0])
+            for t in turns]
 
 
 def _llm_history(turns: list[Turn]) -> list[tuple[str, str]]:

@@ -43,12 +43,16 @@ NOUN_TYPES = {
 }
 _NOUNS = "|".join(NOUN_TYPES)
 # "this trial", "that drug", "the study", "these agents"
-_DEMONSTRATIVE = re.compile(rf"\b(?:this|that|these|those|the|said)\s+({_NOUNS})s?\b", re.IGNORECASE)
+_DEMONSTRATIVE = re.compile(
+    rf"\b(?:(?:this|that|these|those|said)\s+({_NOUNS})s?|the\s+(trial|study|drug|agent|paper|article|reference))\b",
+    re.IGNORECASE,
+)
 _POSSESSIVE = re.compile(r"\b(its|their)\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
 _BARE_DEMONSTRATIVE = re.compile(r"\b(this|that)\s*([?.!]?\s*)$", re.IGNORECASE)  # "who ran that?"
 _ELLIPSIS = re.compile(r"^\s*(?:and|so|ok|okay)?\s*,?\s*(?:what|how)\s+about\s+(?P<x>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _AND_FRAGMENT = re.compile(r"^\s*(?:and|also)\s+(?P<x>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
+_WHICH = re.compile(rf"^\s*(?:which|what)\s+({_NOUNS})s?\b", re.IGNORECASE)
 _LEADING_CONJ = re.compile(r"^\s*(?:and|also|so|ok|okay)\b[\s,]*", re.IGNORECASE)
 
 
@@ -68,7 +72,14 @@ class Turn:
     question: str
     rewritten: str
     answer: str
-    entities: tuple[Entity, ...] = field(default_factory=tuple)
+    entities: tuple[Entity, ...] = field(default_factory=tuple)  # named in the (rewritten) question
+    cited: tuple[Entity, ...] = field(default_factory=tuple)  # records the answer cited, not named
+
+    @property
+    def asks_for(self) -> str | None:
+        """The kind of thing a "which trial ...?" question asks for: its answer becomes the topic."""
+        m = _WHICH.match(self.rewritten)
+        return NOUN_TYPES[m.group(1).lower()] if m else None
 
 
 def entities_in(text: str, analyzer: QueryAnalyzer) -> list[Entity]:
@@ -80,9 +91,9 @@ def entities_in(text: str, analyzer: QueryAnalyzer) -> list[Entity]:
     return out
 
 
-def turn_entities(rewritten: str, cited_record_ids: list[str], analyzer: QueryAnalyzer) -> tuple[Entity, ...]:
-    """Entities a later turn may refer to: those named in the question, plus the first record the answer
-    cited that the question did not name ("which trial tested ADI-PEG 20?" -> ATOMIC-Meso)."""
+def turn_entities(rewritten: str, cited_record_ids: list[str], analyzer: QueryAnalyzer
+                  ) -> tuple[tuple[Entity, ...], tuple[Entity, ...]]:
+    """(entities named in the question, the first record the answer cited that the question did not name)."""
     named = entities_in(rewritten, analyzer)
     known = {e.record_id for e in named}
     for rid in cited_record_ids:
@@ -90,16 +101,22 @@ def turn_entities(rewritten: str, cited_record_ids: list[str], analyzer: QueryAn
         if rid in known or kind == "term":
             continue
         if kind == "ref":
-            return (*named, Entity(f"reference {rid.partition(':')[2]}", rid, "ref"))
+            return tuple(named), (Entity(f"reference {rid.partition(':')[2]}", rid, "ref"),)
         if rid in analyzer.entries:
-            return (*named, Entity(analyzer.name_of(rid), rid, kind))
-    return tuple(named)
+            return tuple(named), (Entity(analyzer.name_of(rid), rid, kind),)
+    return tuple(named), ()
 
 
 def _focus(history: list[Turn], kind: str | None = None) -> Entity | None:
-    """The most recent entity (of ``kind`` when given), the most specific one within a turn."""
+    """What "it" means: the latest turn's named entity (the most specific kind first), unless that turn
+    asked "which trial ...?" and its answer cited one; with ``kind``, the latest entity of that kind."""
     for turn in reversed(history):
-        pool = [e for e in turn.entities if kind is None or e.kind == kind]
+        if kind is not None:
+            pool = [e for e in (*turn.entities, *turn.cited) if e.kind == kind]
+        elif turn.asks_for and any(e.kind == turn.asks_for for e in turn.cited):
+            pool = [e for e in turn.cited if e.kind == turn.asks_for]
+        else:
+            pool = list(turn.entities) or list(turn.cited)
         if pool:
             return min(pool, key=lambda e: e.priority)
     return None
@@ -135,7 +152,7 @@ def rewrite_followup(question: str, history: list[Turn], analyzer: QueryAnalyzer
 
     def demonstrative(m: re.Match) -> str:
         nonlocal changed
-        entity = _focus(history, NOUN_TYPES[m.group(1).lower()]) or focus
+        entity = _focus(history, NOUN_TYPES[(m.group(1) or m.group(2)).lower()]) or focus
         changed = True
         return entity.surface
 

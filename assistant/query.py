@@ -50,6 +50,7 @@ STOPWORDS = frozenset(
     they them their theirs he she his her we our you your i me my mine us
     as than so such no not nor only own same too very just also any all both each few more most other some
     tell give show explain describe list please know known say said does doing
+    mean means meaning stand stands define definition
     """.split()
 )
 
@@ -116,6 +117,11 @@ class QueryPlan:
     concepts: list[Concept] = field(default_factory=list)  # what is asked about the named things
     aliases: dict[str, list[str]] = field(default_factory=dict)  # named record id -> compact aliases
     related: list[str] = field(default_factory=list)  # records the named (non-glossary) records relate to
+
+    @property
+    def is_lookup(self) -> bool:
+        """"What is ADI-PEG 20?", "Tell me about BEAT-meso": a name and nothing else to match."""
+        return bool(self.records) and not self.concepts
 
     @property
     def entity_ids(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -17,8 +17,10 @@ app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFac
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
 console = Console(highlight=False)
 
-HomeOpt = typer.Option(None, "--home", help="Data directory holding the index (default $MESOCHAT_HOME or ./data).")
-ChromaOpt = typer.Option(None, "--chroma-url", help="Chroma server URL, e.g. http://127.0.0.1:8000.")
+HomeOpt = typer.Option("--home", help="Data directory holding the index (default $MESOCHAT_HOME or ./data).")
+ModesOpt = typer.Option("--modes", help="Comma list of retrieval modes (bm25, dense, hybrid).")
+SetHelp = "Question set (review-dev, review-test) or a .jsonl path."
+ChromaOpt = typer.Option("--chroma-url", help="Chroma server URL, e.g. http://127.0.0.1:8000.")
 
 
 def _settings(home: Path | None, chroma_url: str | None) -> Any:
@@ -45,14 +47,15 @@ def _metric_table(title: str, rows: dict[str, dict[str, Any]], metrics: list[str
 
 @app.command("retrieval")
 def retrieval_command(
-    set_name: str = typer.Option("review-test", "--set", help="Eval set name (review-dev, review-test) or .jsonl path."),
-    modes: str = typer.Option("bm25,dense,hybrid", "--modes", help="Comma list of retrieval modes."),
-    k: int = typer.Option(100, "--k", help="Chunks retrieved per question."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
-    run_file: Path | None = typer.Option(None, "--run-file", help="TREC run file path (mode is inserted) or directory."),
-    plot: Path | None = typer.Option(None, "--plot", help="Where to write the Recall@k PNG."),
-    home: Path | None = HomeOpt,
-    chroma_url: str | None = ChromaOpt,
+    set_name: Annotated[str, typer.Option("--set", help=SetHelp)] = "review-test",
+    modes: Annotated[str, ModesOpt] = "bm25,dense,hybrid",
+    k: Annotated[int, typer.Option("--k", help="Chunks retrieved per question.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    run_file: Annotated[Path | None, typer.Option(
+        "--run-file", help="TREC run file path (the mode is inserted before the suffix) or a directory.")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Where to write the Recall@k PNG.")] = None,
+    home: Annotated[Path | None, HomeOpt] = None,
+    chroma_url: Annotated[str | None, ChromaOpt] = None,
 ) -> None:
     """nDCG@10, Recall@1/5/10/100 and MRR@10 per mode, TREC run files, a Recall@k plot and the misses."""
     from evals.retrieval_eval import MISS_K, evaluate_retrieval
@@ -82,12 +85,12 @@ def retrieval_command(
 
 @app.command("beir")
 def beir_command(
-    data: Path = typer.Option(..., "--data", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/)."),
-    split: str = typer.Option("test", "--split", help="qrels split: test, dev or train."),
-    modes: str = typer.Option("bm25,dense,hybrid", "--modes", help="Comma list of retrieval modes."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON entry per mode."),
-    home: Path | None = HomeOpt,
-    chroma_url: str | None = ChromaOpt,
+    data: Annotated[Path, typer.Option("--data", help="BEIR dataset directory (corpus.jsonl, queries.jsonl, qrels/).")],
+    split: Annotated[str, typer.Option("--split", help="qrels split: test, dev or train.")] = "test",
+    modes: Annotated[str, ModesOpt] = "bm25,dense,hybrid",
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON entry per mode.")] = False,
+    home: Annotated[Path | None, HomeOpt] = None,
+    chroma_url: Annotated[str | None, ChromaOpt] = None,
 ) -> None:
     """Our retrieval on a BEIR dataset (e.g. SciFact) beside the published baselines."""
     from evals.beir import PUBLISHED_SCIFACT, run_beir
@@ -118,13 +121,13 @@ def beir_command(
 
 @app.command("answers")
 def answers_command(
-    set_name: str = typer.Option("review-test", "--set", help="Question set (review-dev, review-test) or .jsonl path."),
-    conversations: str = typer.Option("auto", "--conversations",
-                                      help="Conversation set; 'auto' picks the one matching --set, 'none' skips."),
-    mode: str = typer.Option("extractive", "--mode", help="Answer mode: extractive or llm."),
-    as_json: bool = typer.Option(False, "--json", help="Print the full report as JSON."),
-    home: Path | None = HomeOpt,
-    chroma_url: str | None = ChromaOpt,
+    set_name: Annotated[str, typer.Option("--set", help=SetHelp)] = "review-test",
+    conversations: Annotated[str, typer.Option("--conversations",
+                                      help="Conversation set; 'auto' picks the one matching --set, 'none' skips.")] = "auto",
+    mode: Annotated[str, typer.Option("--mode", help="Answer mode: extractive or llm.")] = "extractive",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    home: Annotated[Path | None, HomeOpt] = None,
+    chroma_url: Annotated[str | None, ChromaOpt] = None,
 ) -> None:
     """Citation precision, nugget recall, abstention precision/recall and follow-up success."""
     from evals.answers_eval import default_conversations, evaluate_answers
@@ -148,12 +151,13 @@ def answers_command(
 
 @app.command("results")
 def results_command(
-    beir: Path | None = typer.Option(None, "--beir", help="A saved `mesochat eval beir` JSON (default: the cached one)."),
-    output: Path | None = typer.Option(None, "--output", help="Where to write (default evals/RESULTS.md)."),
-    set_name: str = typer.Option("review-test", "--set", help="Question set for the tables."),
-    conversations: str = typer.Option("auto", "--conversations", help="Conversation set; 'auto' or 'none'."),
-    home: Path | None = HomeOpt,
-    chroma_url: str | None = ChromaOpt,
+    beir: Annotated[Path | None, typer.Option(
+        "--beir", help="A saved `mesochat eval beir` JSON (default: the newest cached one).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="Where to write (default evals/RESULTS.md).")] = None,
+    set_name: Annotated[str, typer.Option("--set", help="Question set for the tables.")] = "review-test",
+    conversations: Annotated[str, typer.Option("--conversations", help="Conversation set; 'auto' or 'none'.")] = "auto",
+    home: Annotated[Path | None, HomeOpt] = None,
+    chroma_url: Annotated[str | None, ChromaOpt] = None,
 ) -> None:
     """Regenerate evals/RESULTS.md (tables, plot, commands)."""
     from evals.answers_eval import default_conversations

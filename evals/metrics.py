@@ -72,7 +72,7 @@ def per_query(qrels: Qrels, run: RunDict, metrics: Sequence[str] = METRICS) -> d
     ranx = _ranx()
     q, r = _ranx_pair(qrels, run)
     ranx.evaluate(q, r, list(metrics))
-    out: dict[str, dict[str, float]] = {qid: {} for qid in q.keys()}
+    out: dict[str, dict[str, float]] = {qid: {} for qid in qrels if qrels[qid]}
     for m in metrics:
         for qid, value in r.scores[m].items():
             if qid in out:

@@ -9,7 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 _STYLE = {"bm25": ("tab:orange", "s"), "dense": ("tab:blue", "o"), "hybrid": ("tab:green", "D")}
 

@@ -102,8 +102,9 @@ def run_file_path(template: str | Path | None, default_dir: Path, set_name: str,
 
 def open_retriever(settings: Any) -> tuple[Any, Any]:
     """(index, retriever) for the data directory in ``settings``; a missing index is a one-line error."""
-    import indexing
     from assistant.retrieval import RetrievalConfig, Retriever
+
+    import indexing
 
     index = indexing.open_index(settings)
     if not index.chunks:
@@ -140,7 +141,7 @@ def _latency_summary(values: list[float]) -> dict[str, float]:
     if not values:
         return {}
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return {"p50": round(statistics.median(ordered), 2), "p95": round(p95, 2)}
 
 

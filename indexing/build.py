@@ -31,7 +31,7 @@ from indexing.chunk import Chunk
 from indexing.chunker import chunk_document
 from indexing.config import EMBED_DIM, MODEL_NAME, Settings
 from indexing.embedder import embed_texts, embedding_text
-from indexing.store import ChromaStore, chroma_metadata, drop_collection
+from indexing.store import ChromaStore, chroma_metadata, connect, drop_collection
 
 USER_SOURCE = "user"
 
@@ -46,6 +46,7 @@ class BuildReport:
     chunks_total: int = 0
     chunks_deleted: int = 0  # vectors removed from Chroma: replaced chunks and orphans of killed builds
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # of which embedding + upserting vectors
     committed: bool = False  # a new manifest was written
     index_dir: str = ""
     skipped: list[str] = field(default_factory=list)  # files given to --add that could not be read
@@ -193,6 +194,29 @@ def build_index(
 ) -> BuildReport:
     """Bring the index in ``settings.index_dir`` up to date with the corpus (+ user files).
 
+    A full disk or a read-only data directory is one line (MesochatError); the committed index is untouched
+    because the manifest is only replaced after everything it names was written.
+    """
+    try:
+        return _build_index(settings, extra_paths, rebuild, progress, documents)
+    except OSError as exc:
+        where = exc.filename or settings.home
+        raise MesochatError(
+            f"Cannot write the index at {where} ({exc.strerror or exc}); free disk space or make the data "
+            f"directory writable, then rerun `mesochat index{' --rebuild' if rebuild else ''}`"
+            + ("" if rebuild else " (the previous index is unchanged)")
+        ) from exc
+
+
+def _build_index(
+    settings: Settings,
+    extra_paths: Sequence[str | Path] = (),
+    rebuild: bool = False,
+    progress: bool = True,
+    documents: Iterable[Document] | None = None,
+) -> BuildReport:
+    """Bring the index in ``settings.index_dir`` up to date with the corpus (+ user files).
+
     ``documents`` replaces the built-in corpus (benchmarks, BEIR evaluation); user files added
     with ``extra_paths`` are remembered in the manifest and kept by later runs.
     """
@@ -211,9 +235,10 @@ def build_index(
                 old = mf.read_manifest(index_dir)  # only to remember the user's added files
             except MesochatError:
                 old = None
+            client = connect(settings)  # unreachable server: fail before anything is removed
             # Readers see "no index" (never a mix) until the rebuilt manifest is committed.
             mf.remove_manifest(index_dir)
-            drop_collection(settings)
+            drop_collection(settings, client)
             _remove_generations(index_dir, keep=None)
             old_docs: dict[str, dict] = {}
         store = ChromaStore(settings, create=True)
@@ -273,7 +298,9 @@ def build_index(
         todo = [i for i, (cid, key) in enumerate(zip(ids, keys)) if present.get(cid) != key]
         if todo:
             say(f"Embedding {len(todo)} of {len(chunks)} chunks with {MODEL_NAME} ...")
+            t_embed = time.perf_counter()
             _embed_and_upsert(store, settings, [chunks[i] for i in todo], [keys[i] for i in todo], progress)
+            report.embed_seconds = time.perf_counter() - t_embed
         report.chunks_embedded = len(todo)
 
         # 3. new generation + atomic commit, unless it would be byte-identical to the committed one

@@ -79,6 +79,6 @@ def index_command(
         print(f"mesochat: note: {note}", file=sys.stderr)
     for line in report.skipped:
         print(f"mesochat: error: {line}", file=sys.stderr)
-    console.print(report.summary(), highlight=False)
+    console.print(report.summary(), highlight=False, soft_wrap=True)
     if report.skipped:
         raise typer.Exit(2)  # the rest was indexed; the status still tells scripts something failed

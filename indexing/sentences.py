@@ -39,13 +39,13 @@ _ROMAN_OR_LETTER = re.compile(r"^(?:[ivxlc]{1,5}|[IVXLC]{1,5}|[A-Za-z])$")
 _DOTTED_ABBREV = re.compile(r"^(?:[A-Za-z]\.){1,4}[A-Za-z]$")  # e.g, i.e, U.S, a.m
 _MIXED_START = re.compile(r"^[a-z]{1,4}[A-Z0-9]")  # p53, mTOR, mRNA, iNOS, miR-21 start sentences too
 _OPENERS = "([{\"'\u201c\u2018"
-_TRIM = " \t\n\r\f\v\u00a0"
 
 
 def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start] in _TRIM:
+    # Any Unicode whitespace (U+3000, U+2028, ...): a span of only such characters would become a wordless chunk.
+    while start < end and text[start].isspace():
         start += 1
-    while end > start and text[end - 1] in _TRIM:
+    while end > start and text[end - 1].isspace():
         end -= 1
     return start, end
 

@@ -147,6 +147,24 @@ class ChromaStore:
             )
         self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
 
+    @contextlib.contextmanager
+    def _reading(self):
+        """A query-time Chroma failure (server gone, database unreadable) is one line with the fix, and the
+        client keeps working once Chroma is back: nothing here caches the failure."""
+        try:
+            yield
+        except MesochatError:
+            raise
+        except Exception as exc:
+            if self.settings.chroma_url:
+                raise MesochatError(
+                    f"{_server_hint(self.settings)} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
+                ) from exc
+            raise MesochatError(
+                f"Chroma at {self.settings.chroma_dir} failed ({type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:120]}); run `mesochat index` (or `mesochat index --rebuild`)"
+            ) from exc
+
     def count(self) -> int:
         return self.collection.count()
 
@@ -210,24 +228,26 @@ class ChromaStore:
         cw = chroma_where(where)
         if cw is not None:
             kwargs["where"] = cw
-        result = self.vector_store.query(
-            VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=n), **kwargs
-        )
+        with self._reading():
+            result = self.vector_store.query(
+                VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=n), **kwargs
+            )
         # ChromaVectorStore reports exp(-distance); in cosine space distance = 1 - cosine.
         return [(cid, 1.0 + math.log(max(sim, 1e-30))) for cid, sim in zip(result.ids, result.similarities)]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for b in range(0, len(ids), _PAGE):
-            res = self.collection.get(ids=list(ids[b : b + _PAGE]), include=["embeddings"])
+            with self._reading():
+                res = self.collection.get(ids=list(ids[b : b + _PAGE]), include=["embeddings"])
             for cid, emb in zip(res["ids"], res["embeddings"]):
                 out[cid] = np.asarray(emb, dtype=np.float32)
         return out
 
 
-def drop_collection(settings: Settings) -> None:
+def drop_collection(settings: Settings, client=None) -> None:
     """Delete the whole collection (for --rebuild, once no manifest points at it); absent is fine."""
-    client = connect(settings)
+    client = client or connect(settings)
     from chromadb.errors import NotFoundError
 
     with contextlib.suppress(NotFoundError):

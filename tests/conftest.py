@@ -135,9 +135,26 @@ def _wait_for_heartbeat(proc: subprocess.Popen, url: str, log_path: Path, timeou
 
 
 _TOPICS = [
-    "nivolumab", "ipilimumab", "pembrolizumab", "BAP1", "mesothelin", "CTLA-4", "PD-L1", "VISTA",
-    "macrophages", "regulatory T cells", "chemotherapy", "pemetrexed", "bevacizumab", "CDKN2A",
-    "interferon", "dendritic cells", "LAG-3", "TIM-3", "ferroptosis", "hypoxia",
+    "nivolumab",
+    "ipilimumab",
+    "pembrolizumab",
+    "BAP1",
+    "mesothelin",
+    "CTLA-4",
+    "PD-L1",
+    "VISTA",
+    "macrophages",
+    "regulatory T cells",
+    "chemotherapy",
+    "pemetrexed",
+    "bevacizumab",
+    "CDKN2A",
+    "interferon",
+    "dendritic cells",
+    "LAG-3",
+    "TIM-3",
+    "ferroptosis",
+    "hypoxia",
 ]
 
 

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import cli_env
 
 import indexing  # noqa: F401
@@ -21,7 +20,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def mesochat(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([*MESOCHAT, *map(str, args)], capture_output=True, text=True, env=cli_env(),
+    return subprocess.run([*MESOCHAT, *map(str, args)], capture_output=True, text=True, env=cli_env(), check=False,
                           cwd=REPO, timeout=timeout)
 
 

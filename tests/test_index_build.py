@@ -118,7 +118,7 @@ def test_concurrent_queries_agree_with_sequential(review_home):
             for j in range(4):
                 q = queries[(i + j) % len(queries)]
                 results.append((q, index.dense_search(q, 5), index.bm25_search(q, 5)))
-        except Exception as exc:  # collected and asserted below
+        except Exception as exc:  # noqa: BLE001 (collected and asserted below)
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(6)]
@@ -138,7 +138,7 @@ def test_orphans_are_hidden_then_removed_and_missing_vectors_repaired(tmp_path):
     docs = synthetic_documents(6)
     build_index(s, progress=False, documents=docs)
     index = open_index(s)
-    some = sorted(index.chunks)[0]
+    some = min(index.chunks)
     # An orphan vector (as left by a killed build) identical to the query: nearest, yet never shown.
     query = index.embed_query("orphan probe text")
     ChromaStore(s).collection.upsert(ids=["syn:zz#000000000000"], embeddings=[query.tolist()])

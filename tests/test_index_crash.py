@@ -72,6 +72,7 @@ def run(script: Path, home: Path, mode: str, crash_at: str | None = None) -> lis
     env = cli_env(**({"MESOCHAT_CRASH_AT": crash_at} if crash_at else {}))
     p = subprocess.run(
         [sys.executable, str(script), str(TESTS), str(home), mode],
+        check=False,
         capture_output=True,
         text=True,
         env=env,

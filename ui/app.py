@@ -82,7 +82,7 @@ CSS = """
 .mc-source h3 { margin: 0 0 0.4em 0; }
 .mc-locator th { text-align: left; padding-right: 0.8em; font-weight: 600; vertical-align: top; }
 .mc-locator td, .mc-locator th { font-size: 0.88em; border: none !important; padding: 2px 0.6em 2px 0; }
-.mc-locator { border: none !important; margin: 0; }
+.mc-locator, .mc-locator tr { border: none !important; margin: 0; background: none !important; }
 .mc-context { margin-top: 0.6em; line-height: 1.5; max-height: 32em; overflow-y: auto; }
 .mc-quote { background: #fde68a; color: #111; padding: 0 2px; }
 .mc-note, .mc-source-empty { opacity: 0.75; font-size: 0.9em; }
@@ -218,49 +218,48 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
                     "malignant pleural mesothelioma* and its records, with numbered sources. "
                     "Click a **[n]** to see the passage.")
         with gr.Tabs(selected="chat") as tabs:
-            with gr.Tab("Chat", id="chat"):
-                with gr.Row():
-                    with gr.Column(scale=3):
-                        chatbot = gr.Chatbot(elem_id="mc-chatbot", height=520, latex_delimiters=[],
-                                             show_label=False, buttons=["copy"], group_consecutive_messages=False,
-                                             placeholder="Ask about the review: trials, agents, biomarkers, "
-                                                         "resistance mechanisms, references.")
+            with gr.Tab("Chat", id="chat"), gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(elem_id="mc-chatbot", height=520, latex_delimiters=[],
+                                         show_label=False, buttons=["copy"], group_consecutive_messages=False,
+                                         placeholder="Ask about the review: trials, agents, biomarkers, "
+                                                     "resistance mechanisms, references.")
+                    with gr.Row():
+                        msg = gr.Textbox(elem_id="mc-question", show_label=False, scale=5, lines=1,
+                                         max_lines=4, placeholder="Type a question and press Enter",
+                                         autofocus=True)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="mc-ask")
+                    with gr.Row():
+                        example_buttons = [gr.Button(q, size="sm", elem_classes=["mc-example"])
+                                           for q in EXAMPLES]
+                    with gr.Accordion("Settings", open=False):
+                        mode = gr.Radio(["extractive", "llm"], value=assistant.mode, label="Answer mode",
+                                        info="extractive quotes sentences; llm writes with a language model "
+                                             "(needs one configured)")
+                        k = gr.Slider(1, 20, value=getattr(assistant, "k", 8), step=1, label="Passages (top-k)")
+                        sources = gr.CheckboxGroup(SOURCE_CHOICES, value=[v for _, v in SOURCE_CHOICES],
+                                                   label="Search in")
+                        record_types = gr.CheckboxGroup(RECORD_TYPE_CHOICES, value=[],
+                                                        label="Only these record types (none = all)")
+                    with gr.Row():
+                        clear = gr.Button("Clear conversation", size="sm")
+                    with gr.Accordion("Copy the answer with its references", open=False):
+                        copy_box = gr.Textbox(elem_id="mc-copy", show_label=False, lines=6, interactive=False,
+                                              buttons=["copy"])
+                    with gr.Accordion("Feedback on the last answer", open=False):
+                        comment = gr.Textbox(label="Comment (optional)", lines=2, max_length=2000,
+                                             elem_id="mc-feedback-comment")
                         with gr.Row():
-                            msg = gr.Textbox(elem_id="mc-question", show_label=False, scale=5, lines=1,
-                                             max_lines=4, placeholder="Type a question and press Enter",
-                                             autofocus=True)
-                            send = gr.Button("Ask", variant="primary", scale=1, elem_id="mc-ask")
-                        with gr.Row():
-                            example_buttons = [gr.Button(q, size="sm", elem_classes=["mc-example"])
-                                               for q in EXAMPLES]
-                        with gr.Accordion("Settings", open=False):
-                            mode = gr.Radio(["extractive", "llm"], value=assistant.mode, label="Answer mode",
-                                            info="extractive quotes sentences; llm writes with a language model "
-                                                 "(needs one configured)")
-                            k = gr.Slider(1, 20, value=getattr(assistant, "k", 8), step=1, label="Passages (top-k)")
-                            sources = gr.CheckboxGroup(SOURCE_CHOICES, value=[v for _, v in SOURCE_CHOICES],
-                                                       label="Search in")
-                            record_types = gr.CheckboxGroup(RECORD_TYPE_CHOICES, value=[],
-                                                            label="Only these record types (none = all)")
-                        with gr.Row():
-                            clear = gr.Button("Clear conversation", size="sm")
-                        with gr.Accordion("Copy the answer with its references", open=False):
-                            copy_box = gr.Textbox(elem_id="mc-copy", show_label=False, lines=6, interactive=False,
-                                                  buttons=["copy"])
-                        with gr.Accordion("Feedback on the last answer", open=False):
-                            comment = gr.Textbox(label="Comment (optional)", lines=2, max_length=2000,
-                                                 elem_id="mc-feedback-comment")
-                            with gr.Row():
-                                up = gr.Button("👍 Helpful", size="sm", elem_id="mc-up")
-                                down = gr.Button("👎 Not helpful", size="sm", elem_id="mc-down")
-                            feedback_note = gr.Markdown(elem_id="mc-feedback-note")
-                        with gr.Accordion("Answer details (JSON)", open=False):
-                            details = gr.JSON(show_label=False)
-                    with gr.Column(scale=2):
-                        gr.Markdown("### Source")
-                        panel = gr.HTML(render.placeholder_html(), elem_id="mc-source-panel")
-                        cite_target = gr.Textbox(elem_id="mc-cite-target", visible="hidden")
-                        cite_open = gr.Button("open", elem_id="mc-cite-open", visible="hidden")
+                            up = gr.Button("👍 Helpful", size="sm", elem_id="mc-up")
+                            down = gr.Button("👎 Not helpful", size="sm", elem_id="mc-down")
+                        feedback_note = gr.Markdown(elem_id="mc-feedback-note")
+                    with gr.Accordion("Answer details (JSON)", open=False):
+                        details = gr.JSON(show_label=False)
+                with gr.Column(scale=2):
+                    gr.Markdown("### Source")
+                    panel = gr.HTML(render.placeholder_html(), elem_id="mc-source-panel")
+                    cite_target = gr.Textbox(elem_id="mc-cite-target", visible="hidden")
+                    cite_open = gr.Button("open", elem_id="mc-cite-open", visible="hidden")
             with gr.Tab("Explore", id="explore"):
                 with gr.Row(equal_height=True):
                     prompt = gr.Textbox(label="Selected row (click a row in a table below)", scale=4,

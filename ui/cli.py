@@ -51,12 +51,12 @@ def ui_command(
     """Chat with the review in the browser (API keys for llm mode: $MESOCHAT_LLM_API_KEY)."""
     from assistant.api import MODES
 
-    if mode not in MODES:
-        raise MesochatError(f"Unknown answer mode {mode!r}; use one of {', '.join(MODES)}")
-    credentials = parse_auth(auth)
-    if not is_loopback(host) and credentials is None:
+    if not is_loopback(host) and auth is None:
         print(f"mesochat: warning: serving on {host} without --auth; anyone who can reach this machine can use "
               "the app. Add --auth user:password or use --host 127.0.0.1.", file=sys.stderr)
+    credentials = parse_auth(auth)
+    if mode not in MODES:
+        raise MesochatError(f"Unknown answer mode {mode!r}; use one of {', '.join(MODES)}")
 
     from indexing import manifest as mf
     from indexing.config import Settings

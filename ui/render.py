@@ -53,7 +53,7 @@ def source_lines(citations: Sequence[Any]) -> list[tuple[int, str, str]]:
     """(n, title, locators) once per marker number, in marker order."""
     out: dict[int, tuple[str, list[str]]] = {}
     for c in citations:
-        title, locs = out.setdefault(c.n, (c.title, []))
+        _, locs = out.setdefault(c.n, (c.title, []))
         if c.locator not in locs:
             locs.append(c.locator)
     return [(n, title, "; ".join(locs)) for n, (title, locs) in sorted(out.items())]

@@ -1,0 +1,144 @@
+"""Choose the extractive abstention threshold on the dev questions and record how it was chosen.
+
+Every dev question is answered with abstention switched off, so each gets its evidence score (the best
+evidence sentence's score, see assistant/extractive.py). For each candidate threshold the table shows
+the share of answerable questions that would be abstained on (should be <= 5%) and the share of
+unanswerable ones that would be (should be >= 95%). Direct reference lookups ("reference 36") are
+always answered from the reference's record, whatever the score.
+
+The chosen value is the midpoint of the widest threshold interval meeting both goals (or, when none
+does, the threshold with the fewest weighted errors); paste it into ABSTAIN_THRESHOLD in
+assistant/extractive.py together with the printed note.
+
+    python evals/calibrate_abstention.py [--home DIR] [--set evals/sets/review-dev.jsonl] [--out FILE]
+
+Without --home the built-in corpus is indexed into a cache directory under /tmp first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import indexing  # noqa: E402,F401  (offline environment)
+
+MAX_ANSWERABLE_ABSTAINED = 0.05
+MIN_UNANSWERABLE_ABSTAINED = 0.95
+# A few questions of our own beside the dev set (kept in the record so the figures can be re-derived).
+OWN_DEV = [
+    {"id": "own-1", "question": "What is the capital of France?", "answerable": False},
+    {"id": "own-2", "question": "best treatment for migraine", "answerable": False},
+    {"id": "own-3", "question": "How do I bake sourdough bread?", "answerable": False},
+    {"id": "own-4", "question": "What is ADI-PEG 20?", "answerable": True},
+    {"id": "own-5", "question": "What did CheckMate 743 show for overall survival?", "answerable": True},
+    {"id": "own-6", "question": "Which journal published BEAT-meso?", "answerable": True},
+]
+
+
+def load_questions(path: Path, own: bool) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return rows + (OWN_DEV if own else [])
+
+
+def ensure_home(home: str | None) -> Path:
+    from indexing.build import build_index
+    from indexing.config import Settings
+
+    if home:
+        return Path(home)
+    cache = Path("/tmp/mesochat-calibration-home")
+    build_index(Settings(home=cache), progress=False)  # incremental: a no-op when up to date
+    return cache
+
+
+def score_questions(home: Path, rows: list[dict]) -> list[dict]:
+    from assistant import Assistant
+
+    assistant = Assistant.load(home=home, threshold=float("-inf"))
+    out = []
+    for row in rows:
+        ans = assistant.ask(row["question"])
+        out.append({
+            "id": row["id"],
+            "answerable": bool(row["answerable"]),
+            "score": float(ans.provenance["evidence_score"]),
+            "direct": bool(ans.provenance.get("direct_lookup")),
+            "question": row["question"],
+        })
+    return out
+
+
+def rates(scored: list[dict], t: float) -> tuple[float, float]:
+    ans = [r for r in scored if r["answerable"]]
+    una = [r for r in scored if not r["answerable"]]
+    abstains = lambda r: not r["direct"] and r["score"] < t  # noqa: E731
+    fa = sum(abstains(r) for r in ans) / max(len(ans), 1)
+    fu = sum(abstains(r) for r in una) / max(len(una), 1)
+    return fa, fu
+
+
+def choose(scored: list[dict]) -> tuple[float, str]:
+    """Midpoint of the widest interval meeting both goals; else fewest errors (an unanswered answerable
+    question counts half as much as a wrong answer to an unanswerable one: a wrong citation is worse)."""
+    cuts = sorted({round(r["score"], 4) for r in scored})
+    edges = [cuts[0] - 0.05] + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 0.05]
+    ok = [t for t in edges if (lambda f: f[0] <= MAX_ANSWERABLE_ABSTAINED and f[1] >= MIN_UNANSWERABLE_ABSTAINED)(
+        rates(scored, t))]
+    if ok:
+        # the run of consecutive satisfying edges: take the middle of the lowest and highest score gap
+        lo, hi = min(ok), max(ok)
+        lower = max([r["score"] for r in scored if r["score"] < lo] or [lo])
+        upper = min([r["score"] for r in scored if r["score"] > hi] or [hi])
+        return round((lower + upper) / 2, 3), "both goals met"
+    best = min(edges, key=lambda t: (0.5 * rates(scored, t)[0] + (1 - rates(scored, t)[1]), -t))
+    return round(best, 3), "goals not both reachable; fewest weighted errors"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", help="data directory with the review corpus indexed")
+    ap.add_argument("--set", default=str(REPO / "evals/sets/review-dev.jsonl"))
+    ap.add_argument("--out", default=str(REPO / "evals/results/abstention-calibration.json"))
+    ap.add_argument("--no-own", action="store_true", help="only the dev set, not the few built-in questions")
+    args = ap.parse_args(argv)
+
+    t0 = time.perf_counter()
+    rows = load_questions(Path(args.set), own=not args.no_own)
+    scored = score_questions(ensure_home(args.home), rows)
+    threshold, how = choose(scored)
+    n_ans = sum(r["answerable"] for r in scored)
+    print(f"{len(scored)} questions ({n_ans} answerable, {len(scored) - n_ans} unanswerable) from {args.set}")
+    print(f"{'threshold':>9}  {'answerable abstained':>20}  {'unanswerable abstained':>22}")
+    grid = sorted({round(x / 100, 2) for x in range(20, 71, 2)} | {threshold})
+    for t in grid:
+        fa, fu = rates(scored, t)
+        mark = "  <- chosen" if t == threshold else ""
+        print(f"{t:>9.3f}  {fa:>20.1%}  {fu:>22.1%}{mark}")
+    fa, fu = rates(scored, threshold)
+    print("\nlowest-scoring answerable:")
+    for r in sorted((r for r in scored if r["answerable"] and not r["direct"]), key=lambda r: r["score"])[:5]:
+        print(f"  {r['score']:.3f}  {r['id']}: {r['question']}")
+    print("highest-scoring unanswerable:")
+    for r in sorted((r for r in scored if not r["answerable"]), key=lambda r: -r["score"])[:5]:
+        print(f"  {r['score']:.3f}  {r['id']}: {r['question']}")
+    note = (f"threshold {threshold} ({how}): {fa:.1%} of {n_ans} answerable abstained, {fu:.1%} of "
+            f"{len(scored) - n_ans} unanswerable abstained")
+    print(f"\nchosen: {note}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"set": str(Path(args.set).relative_to(REPO)) if Path(args.set).is_relative_to(REPO)
+                               else args.set, "threshold": threshold, "how": how, "note": note,
+                               "answerable_abstained": fa, "unanswerable_abstained": fu,
+                               "seconds": round(time.perf_counter() - t0, 1), "scores": scored}, indent=1) + "\n")
+    print(f"recorded in {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,161 @@
+"""Fusion and MMR on hand-checked rankings; modes, filters and MMR on the real review index."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from assistant import fusion
+from assistant.retrieval import Hit, RetrievalConfig, Retriever
+from corpus.errors import MesochatError
+
+A = [("a", 3.0), ("b", 2.0), ("c", 1.0)]
+B = [("b", 10.0), ("d", 6.0)]
+
+
+# --- fusion: values computed by hand -------------------------------------------------------
+
+
+def test_rrf_sums_reciprocal_ranks():
+    got = fusion.rrf([A, B], k=60)
+    assert got == pytest.approx({"a": 1 / 61, "b": 1 / 62 + 1 / 61, "c": 1 / 63, "d": 1 / 62})
+    weighted = fusion.rrf([A, B], weights=[2.0, 0.5], k=1)
+    assert weighted == pytest.approx({"a": 2 / 2, "b": 2 / 3 + 0.5 / 2, "c": 2 / 4, "d": 0.5 / 3})
+
+
+def test_minmax_weighted_sum_missing_is_zero():
+    # A -> a 1, b 0.5, c 0; B -> b 1, d 0.
+    got = fusion.minmax([A, B], weights=[0.3, 0.7])
+    assert got == pytest.approx({"a": 0.3, "b": 0.3 * 0.5 + 0.7, "c": 0.0, "d": 0.0})
+
+
+def test_zscore_missing_gets_the_lists_worst_z():
+    # A: mean 2, sd sqrt(2/3) -> z(a) = sqrt(1.5), z(c) = -sqrt(1.5); B: mean 8, sd 2 -> z(b) 1, z(d) -1.
+    z = math.sqrt(1.5)
+    got = fusion.zscore([A, B])
+    assert got == pytest.approx({"a": z - 1, "b": 0 + 1, "c": -z - 1, "d": -z - 1})
+    assert fusion.ranked(got)[:2] == [("b", pytest.approx(1.0)), ("a", pytest.approx(z - 1))]
+
+
+def test_dbsf_bounds_are_mean_plus_minus_three_sd():
+    sd_a = math.sqrt(2 / 3)
+    lo, span = 2 - 3 * sd_a, 6 * sd_a
+    got = fusion.dbsf([A, B])
+    assert got == pytest.approx(
+        {"a": (3 - lo) / span, "b": (2 - lo) / span + (10 - 2) / 12, "c": (1 - lo) / span, "d": (6 - 2) / 12}
+    )
+
+
+def test_fusion_edge_cases():
+    assert fusion.zscore([[], []]) == {}
+    assert fusion.minmax([[("x", 5.0)], []]) == {"x": 1.0}  # a single hit is the list's best
+    assert fusion.zscore([[("x", 2.0), ("y", 2.0)]]) == {"x": 0.0, "y": 0.0}  # no spread: no preference
+    assert fusion.ranked({"b": 1.0, "a": 1.0, "c": 2.0}) == [("c", 2.0), ("a", 1.0), ("b", 1.0)]
+    with pytest.raises(ValueError):
+        fusion.rrf([A, B], weights=[1.0])
+    with pytest.raises(ValueError):
+        fusion.fuse("borda", [A, B])
+
+
+def test_max_pool_keeps_each_groups_best_chunk():
+    chunks = [("d1#a", 0.9), ("d2#a", 0.8), ("d1#b", 0.95), ("d3#a", 0.1)]
+    assert fusion.max_pool(chunks, lambda c: c.split("#")[0]) == [("d1", 0.95), ("d2", 0.8), ("d3", 0.1)]
+
+
+# --- MMR -----------------------------------------------------------------------------------
+
+
+def test_mmr_skips_a_near_duplicate_and_lambda_one_keeps_order():
+    e1, e2 = np.array([1.0, 0.0]), np.array([0.0, 1.0])
+    cands = [("x", 1.0), ("x-copy", 0.9), ("y", 0.5)]
+    vecs = np.stack([e1, e1, e2])
+    # relevance rescaled to 1, 0.8, 0; step 2 gains: x-copy 0.5*0.8 - 0.5*1 = -0.1, y 0.5*0 - 0 = 0.
+    assert fusion.mmr(cands, vecs, k=3, lambda_=0.5) == [0, 2, 1]
+    assert fusion.mmr(cands, vecs, k=3, lambda_=1.0) == [0, 1, 2]
+    # with lambda 0.9 the duplicate still wins: 0.9*0.8 - 0.1*1 = 0.62 > 0.
+    assert fusion.mmr(cands, vecs, k=2, lambda_=0.9) == [0, 1]
+    assert fusion.mmr(cands, vecs, k=0) == []
+    assert fusion.mmr([], np.zeros((0, 2)), k=3) == []
+
+
+# --- the real review index -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def retriever(review_home):
+    from indexing import open_index
+    from indexing.config import Settings
+
+    return Retriever(open_index(Settings(home=review_home)))
+
+
+def _pairwise_mean_cosine(retriever, hits):
+    v = retriever.index.chunk_embeddings([h.chunk.id for h in hits])
+    s = v @ v.T
+    n = len(hits)
+    return (s.sum() - n) / (n * (n - 1))
+
+
+def test_modes_report_where_each_hit_came_from(retriever):
+    q = "nivolumab plus ipilimumab first-line overall survival CheckMate 743"
+    dense = retriever.retrieve(q, k=6, mode="dense")
+    bm25 = retriever.retrieve(q, k=6, mode="bm25")
+    hybrid = retriever.retrieve(q, k=6, mode="hybrid", mmr_lambda=1.0)
+    assert len(dense) == len(bm25) == len(hybrid) == 6
+    assert all(isinstance(h, Hit) for h in hybrid)
+    assert all(h.dense_rank and h.bm25_rank is None and -1 <= h.dense_score <= 1 for h in dense)
+    assert all(h.bm25_rank and h.dense_rank is None and h.bm25_score > 0 for h in bm25)
+    assert [h.dense_rank for h in dense] == [1, 2, 3, 4, 5, 6]
+    assert all(h.dense_rank or h.bm25_rank for h in hybrid)
+    scores = [h.score for h in hybrid]
+    assert scores == sorted(scores, reverse=True)
+    # hybrid draws on both lists: its top chunks include the best of each retriever
+    top_ids = {h.chunk.id for h in hybrid}
+    assert dense[0].chunk.id in top_ids or bm25[0].chunk.id in top_ids
+    assert any("743" in h.chunk.text for h in bm25[:3])
+
+
+def test_exact_term_is_found_by_bm25_and_hybrid(retriever):
+    for mode in ("bm25", "hybrid"):
+        hits = retriever.retrieve("argininosuccinate synthetase ASS1 deficiency", k=5, mode=mode)
+        assert any("ASS1" in h.chunk.text or h.chunk.record_id == "biomarker:ass1" for h in hits), mode
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_filters_reach_both_retrievers(retriever, mode):
+    hits = retriever.retrieve("PD-L1 expression and response", k=8, mode=mode, where={"record_type": "trial"})
+    assert hits and all(h.chunk.record_type == "trial" for h in hits)
+    only = retriever.retrieve("immunotherapy resistance", k=5, mode=mode, where={"doc_id": {"$in": ["review"]}})
+    assert only and {h.chunk.doc_id for h in only} == {"review"}
+    assert retriever.retrieve("immunotherapy", k=5, mode=mode, where={"doc_id": {"$in": []}}) == []
+
+
+def test_mmr_diversifies_the_hybrid_list(retriever):
+    q = "mechanisms of resistance to immune checkpoint inhibitors in mesothelioma"
+    plain = retriever.retrieve(q, k=6, mmr_lambda=1.0)
+    diverse = retriever.retrieve(q, k=6, mmr_lambda=0.3)
+    assert len(diverse) == 6 and len({h.chunk.id for h in diverse}) == 6
+    assert diverse[0].chunk.id == plain[0].chunk.id  # MMR always starts with the most relevant hit
+    assert _pairwise_mean_cosine(retriever, diverse) < _pairwise_mean_cosine(retriever, plain)
+
+
+def test_retrieve_docs_pools_chunks_to_unique_documents(retriever):
+    docs = retriever.retrieve_docs("pleural mesothelioma chemotherapy pemetrexed cisplatin", k=10)
+    ids = [d for d, _ in docs]
+    assert 0 < len(ids) <= 10 and len(set(ids)) == len(ids)
+    assert all(d in retriever.index.docs for d in ids)
+    assert [s for _, s in docs] == sorted((s for _, s in docs), reverse=True)
+
+
+def test_bad_input_is_a_one_line_error(retriever):
+    with pytest.raises(MesochatError, match="mode"):
+        retriever.retrieve("x", mode="sparse")
+    with pytest.raises(MesochatError, match="empty"):
+        retriever.retrieve("   ")
+    with pytest.raises(MesochatError, match="filter"):
+        retriever.retrieve("nivolumab", where={"colour": "red"})
+    assert retriever.retrieve("nivolumab", k=0) == []
+    with pytest.raises(MesochatError, match="fusion"):
+        RetrievalConfig(fusion="borda")
