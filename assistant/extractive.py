@@ -246,14 +246,11 @@ def select(evidence: list[Evidence], vecs: np.ndarray, max_sentences: int = MAX_
         if per_doc[ev.chunk.doc_id] >= MAX_PER_DOC:
             continue
         words = set(content_terms(ev.text))
-        redundant = False
-        for j in picked:
-            if float(vecs[i] @ vecs[j]) >= REDUNDANT_COSINE:
-                redundant = True
-            elif words and len(words & set(content_terms(evidence[j].text))) / len(words) >= REDUNDANT_OVERLAP:
-                redundant = True
-            if redundant:
-                break
+        redundant = any(
+            float(vecs[i] @ vecs[j]) >= REDUNDANT_COSINE
+            or (words and len(words & set(content_terms(evidence[j].text))) / len(words) >= REDUNDANT_OVERLAP)
+            for j in picked
+        )
         if not redundant:
             picked.append(i)
             per_doc[ev.chunk.doc_id] += 1

@@ -100,6 +100,11 @@ class LLMConfig(BaseModel):
                 f"Invalid LLM option {where}: {err['msg']}; fix the --llm-{where.replace('_', '-')} value"
             ) from None
 
+    def __repr_args__(self):
+        # repr/str show the URL without any user:password@ part (a key may ride in the URL).
+        for name, value in super().__repr_args__():
+            yield name, (self.display_url if name == "base_url" else value)
+
     @property
     def backend(self) -> str:
         return "openai-like" if self.base_url else "llama-cpp" if self.gguf else "none"

@@ -90,7 +90,7 @@ def format_sources(sources: Sequence[Any], max_chars_each: int | None = None) ->
         where = "" if isinstance(chunk, str) else locator(chunk)
         blocks.append(
             f'<source n="{n}" title="{_attr(title)}" locator="{_attr(where)}">\n'
-            f"{_neutralise(text)}\n</source>"
+            f"[{n}] {_neutralise(text)}\n</source>"
         )
     return "\n".join(blocks)
 
@@ -134,7 +134,7 @@ def answer_messages(
     user = (
         f"Sources ({len(sources)}):\n{format_sources(sources, each)}\n\n"
         f"Question: {' '.join(question.split())}\n"
-        f"Answer from the sources above, with [n] after every sentence (n from 1 to {len(sources)})."
+        "Answer from the sources above. End each sentence with its source number in brackets, like [1]."
     )
     return [
         ChatMessage(role=MessageRole.SYSTEM, content=SYSTEM_PROMPT),

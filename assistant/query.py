@@ -42,8 +42,7 @@ SHORTHAND: dict[str, list[str]] = {
     "tumor": ["tumour"],
 }
 
-STOPWORDS = frozenset(
-    """
+_STOPWORD_TEXT = """
     a an the and or but if then else of in on at to for from by with without about into over under
     is are was were be been being am do does did done has have had having can could should would may might
     must shall will what which who whom whose when where why how whats there here this that these those it its
@@ -51,8 +50,8 @@ STOPWORDS = frozenset(
     as than so such no not nor only own same too very just also any all both each few more most other some
     tell give show explain describe list please know known say said does doing
     mean means meaning stand stands define definition
-    """.split()
-)
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+")
 _REF_RE = re.compile(

@@ -18,6 +18,7 @@ Without --home the built-in corpus is indexed into a cache directory under /tmp 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import time
@@ -26,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import indexing  # noqa: E402,F401  (offline environment)
+import indexing  # noqa: F401  (offline environment)
 
 MAX_ANSWERABLE_ABSTAINED = 0.05
 MIN_UNANSWERABLE_ABSTAINED = 0.95
@@ -74,12 +75,19 @@ def score_questions(home: Path, rows: list[dict]) -> list[dict]:
     return out
 
 
+def _abstains(row: dict, t: float) -> bool:
+    return not row["direct"] and row["score"] < t
+
+
+def meets_goals(fa: float, fu: float) -> bool:
+    return fa <= MAX_ANSWERABLE_ABSTAINED and fu >= MIN_UNANSWERABLE_ABSTAINED
+
+
 def rates(scored: list[dict], t: float) -> tuple[float, float]:
     ans = [r for r in scored if r["answerable"]]
     una = [r for r in scored if not r["answerable"]]
-    abstains = lambda r: not r["direct"] and r["score"] < t  # noqa: E731
-    fa = sum(abstains(r) for r in ans) / max(len(ans), 1)
-    fu = sum(abstains(r) for r in una) / max(len(una), 1)
+    fa = sum(_abstains(r, t) for r in ans) / max(len(ans), 1)
+    fu = sum(_abstains(r, t) for r in una) / max(len(una), 1)
     return fa, fu
 
 
@@ -87,9 +95,8 @@ def choose(scored: list[dict]) -> tuple[float, str]:
     """Midpoint of the widest interval meeting both goals; else fewest errors (an unanswered answerable
     question counts half as much as a wrong answer to an unanswerable one: a wrong citation is worse)."""
     cuts = sorted({round(r["score"], 4) for r in scored})
-    edges = [cuts[0] - 0.05] + [(a + b) / 2 for a, b in zip(cuts, cuts[1:])] + [cuts[-1] + 0.05]
-    ok = [t for t in edges if (lambda f: f[0] <= MAX_ANSWERABLE_ABSTAINED and f[1] >= MIN_UNANSWERABLE_ABSTAINED)(
-        rates(scored, t))]
+    edges = [cuts[0] - 0.05] + [(a + b) / 2 for a, b in itertools.pairwise(cuts)] + [cuts[-1] + 0.05]
+    ok = [t for t in edges if meets_goals(*rates(scored, t))]
     if ok:
         # the run of consecutive satisfying edges: take the middle of the lowest and highest score gap
         lo, hi = min(ok), max(ok)

@@ -58,7 +58,7 @@ class LlamaServer:
         model: Path,
         log_dir: Path,
         n_ctx: int = 2048,
-        n_threads: int = 2,
+        n_threads: int = 1,  # one thread degrades least when the 2 CI cores are shared
         api_key: str | None = None,
         startup_timeout: float = 180.0,
     ):

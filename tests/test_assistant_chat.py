@@ -31,7 +31,7 @@ def turn(question: str, analyzer, cited: tuple[Entity, ...] = ()) -> Turn:
         ("What did CheckMate 743 show?", "and its hazard ratio?", "CheckMate 743's hazard ratio?"),
         ("What is CAR-T?", "what about CAR-NK?", "What is CAR-NK?"),
         ("What is ADI-PEG 20?", "Which trial tested this drug?", "Which trial tested ADI-PEG 20?"),
-        ("Tell me about the DENIM trial.", "What was its hazard ratio?", "What was DENIM's hazard ratio?"),
+        ("Tell me about the DENIM trial.", "What was its hazard ratio?", "What was DENIM trial's hazard ratio?"),
         ("What is BEAT-meso?", "who ran that trial?", "Who ran BEAT-meso?"),
         ("What is reference 9?", "who wrote it?", "Who wrote reference 9?"),
     ],

@@ -109,7 +109,7 @@ def parser():
 
 @pytest.fixture(scope="session")
 def answerer(llama_server):
-    return LLMAnswerer(LLMConfig(base_url=llama_server.base_url, max_tokens=160))
+    return LLMAnswerer(LLMConfig(base_url=llama_server.base_url, max_tokens=96, timeout=300))
 
 
 def _check_parsed(result: LLMResult, k: int, threshold: float) -> None:
@@ -280,7 +280,10 @@ def test_environment_options(monkeypatch):
 def test_api_key_never_leaks(llama_server, caplog):
     secret = "sk-test-SECRET-4711"
     config = LLMConfig.from_options(
-        base_url=llama_server.base_url.replace("http://", "http://user:pw@"), api_key=secret, max_tokens=48
+        base_url=llama_server.base_url.replace("http://", "http://user:pw@"),
+        api_key=secret,
+        max_tokens=48,
+        timeout=300,
     )
     answerer = LLMAnswerer(config)
     for text in (

@@ -100,8 +100,8 @@ def _pairwise_mean_cosine(retriever, hits):
 
 def test_modes_report_where_each_hit_came_from(retriever):
     q = "nivolumab plus ipilimumab first-line overall survival CheckMate 743"
-    dense = retriever.retrieve(q, k=6, mode="dense")
-    bm25 = retriever.retrieve(q, k=6, mode="bm25")
+    dense = retriever.retrieve(q, k=6, mode="dense", mmr_lambda=1.0)
+    bm25 = retriever.retrieve(q, k=6, mode="bm25", mmr_lambda=1.0)
     hybrid = retriever.retrieve(q, k=6, mode="hybrid", mmr_lambda=1.0)
     assert len(dense) == len(bm25) == len(hybrid) == 6
     assert all(isinstance(h, Hit) for h in hybrid)
