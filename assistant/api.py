@@ -250,7 +250,11 @@ class Assistant:
         direct = lookups | ({plan.record_ids[0]} if plan.is_lookup and not lookups else set())
         forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
                   for rid in sorted(direct)]
-        forced = [e for e in forced if e is not None]
+        if ex.is_bibliographic(plan.question) and plan.linked_refs and not lookups:
+            # "Which journal published BEAT-meso?": the reference entry BEAT-meso's record cites
+            forced.append(max((e for e in evidence if e.chunk.doc_id in plan.linked_refs),
+                              key=lambda e: e.score, default=None))
+        forced = list(dict.fromkeys(e for e in forced if e is not None))
         pool = list(range(len(evidence)))
         entities = set(plan.entity_ids)
         if entities:  # a question about BEAT-meso is answered from BEAT-meso, never from another trial

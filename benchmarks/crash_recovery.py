@@ -27,6 +27,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=20, help="killed builds (default 20)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--docs", type=int, default=16, help="documents per corpus version (about 5 chunks each)")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
     if not 1 <= args.runs <= 500:
@@ -36,7 +37,7 @@ def main() -> None:
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mesochat-crash-") as tmp:
-        result = run_crash_campaign(Path(tmp), args.runs, seed=args.seed, log=lambda m: print(m, flush=True))
+        result = run_crash_campaign(Path(tmp), args.runs, seed=args.seed, n_docs=args.docs, log=lambda m: print(m, flush=True))
     result["seconds"] = round(time.perf_counter() - t0, 1)
     print(f"\nruns survived / tried: {result['survived']}/{result['tried']}  ({result['seconds']} s)")
     print(f"kills landed: {result['kill_phases']}")

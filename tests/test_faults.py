@@ -239,9 +239,10 @@ from indexing.build import build_index
 from indexing.index import open_index
 from indexing.store import ChromaStore
 
-home, target, nxt = sys.argv[2], sys.argv[3], sys.argv[4]
+home, target, nxt, n_docs = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 s = make_settings(home, chunk_size=40, embed_batch_size=4)  # upserts of 16 chunks: many Chroma writes
-VERSIONS = {"a": lambda: synthetic_documents(24, words=120), "b": lambda: synthetic_documents(24, version=1, words=150)}
+VERSIONS = {"a": lambda: synthetic_documents(n_docs, words=120),
+            "b": lambda: synthetic_documents(n_docs, version=1, words=150)}
 
 
 def state():
@@ -274,8 +275,8 @@ if nxt != "-":
 """
 
 
-def _version_ids() -> dict[str, list[str]]:
-    docs = {"a": synthetic_documents(24, words=120), "b": synthetic_documents(24, version=1, words=150)}
+def _version_ids(n_docs: int) -> dict[str, list[str]]:
+    docs = {"a": synthetic_documents(n_docs, words=120), "b": synthetic_documents(n_docs, version=1, words=150)}
     return {v: sorted(c.id for d in ds for c in chunk_document(d, CHUNK_SIZE, 1)) for v, ds in docs.items()}
 
 
@@ -311,19 +312,22 @@ def _check_reader(state: dict | None, ids: dict[str, list[str]]) -> list[str]:
     return []
 
 
-def run_crash_campaign(root: Path, runs: int, seed: int = 0, log=print) -> dict:
+def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, log=print) -> dict:
     """``runs`` builds killed with SIGKILL at random delays; each followed by a repair run that is checked.
 
-    Also used by benchmarks/crash_recovery.py."""
-    ids = _version_ids()
+    Two versions of ``n_docs`` synthetic documents (about 5 chunks each) alternate, so every build embeds,
+    upserts, commits and deletes stale vectors. Also used by benchmarks/crash_recovery.py."""
+    ids = _version_ids(n_docs)
     script = root / "crash_worker.py"
     script.write_text(WORKER)
-    env = cli_env(MESOCHAT_EMBED_CACHE="")  # real embedding: kills must be able to land inside it
+    # Real embedding (no test cache): kills must be able to land inside it. One torch thread per worker:
+    # the machine is shared, and oversubscribed threads only slow every build down.
+    env = cli_env(MESOCHAT_EMBED_CACHE="", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     home = root / "home"
     rng = random.Random(seed)
 
     def start(target: str, nxt: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(TESTS), str(home), target, nxt],
+        return subprocess.Popen([sys.executable, str(script), str(TESTS), str(home), target, nxt, str(n_docs)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     # Calibrate: one whole clean build of each version gives the reference files and the build time.

@@ -293,7 +293,9 @@ def test_api_key_never_leaks(llama_server, caplog):
         json.dumps(config.public_dict()),
         repr(answerer),
     ):
-        assert secret not in text and "pw@" not in text
+        assert secret not in text
+    for text in (repr(config), str(config), json.dumps(config.public_dict()), repr(answerer)):
+        assert "pw@" not in text  # credentials inside the URL are hidden too
     assert config.public_dict()["base_url"] == llama_server.base_url
     with caplog.at_level(logging.DEBUG):
         result = answerer.answer(QUESTION, SOURCES[:1])

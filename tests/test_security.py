@@ -204,7 +204,7 @@ def test_llm_prompt_delimits_documents_as_data(assistant):
     blocks = re.findall(r"<source n=\"(\d+)\"[^>]*>\n(.*?)\n</source>", user, re.DOTALL)
     assert [int(n) for n, _ in blocks] == list(range(1, len(chunks) + 1))
     assert "PWNED" in blocks[0][1]  # the injected text is there, but only inside its data block
-    assert user.rindex("</source>") < user.index("Question:")
+    assert data.rindex("</source>") < user.index("Question:")
 
 
 def test_llm_invented_markers_are_stripped(assistant):
@@ -335,8 +335,8 @@ def test_login_required_when_auth_is_given(hostile_home, tmp_path):
             except urllib.error.HTTPError as err:
                 assert err.code in (401, 403, 404), (path, err.code)
         client = Client(url, auth=("alice", "s3cret-pw"), verbose=False, download_files=False)
-        result = client.predict("What did CheckMate 743 show?", None, "extractive", 8, ["review", "record", "user"],
-                                [], api_name="/chat")
+        result = client.predict("What did CheckMate 743 show?", "extractive", 8, ["review", "record", "user"], [],
+                                api_name="/chat")
         assert "CheckMate" in json.dumps(result, ensure_ascii=False)
     finally:
         stop(proc)
@@ -394,14 +394,18 @@ def browser():
 
 
 INERT_JS = """() => {
+  // Live elements or attributes that came from a payload (they carry its __xss / alert text).
   const roots = [...document.querySelectorAll('#mc-chatbot, #mc-source-panel, #mc-copy, .json-holder')];
   const bad = [];
+  const hostile = (el) => /__xss|alert\\(/.test(el.outerHTML.replace(/&[a-z#0-9]+;/gi, '')) &&
+                          [...el.attributes].some(a => /__xss|alert\\(/.test(a.value) || /^on/i.test(a.name));
   for (const root of roots) for (const el of root.querySelectorAll('*')) {
     const tag = el.tagName.toLowerCase();
-    if (['script', 'iframe', 'object', 'embed', 'math', 'style'].includes(tag) && !el.closest('.katex')) bad.push(tag);
-    if (tag === 'img' && !el.closest('button')) bad.push('img:' + el.getAttribute('src'));
+    if (['script', 'iframe', 'object', 'embed', 'style', 'svg', 'math'].includes(tag) && /__xss|alert\\(/.test(el.innerHTML + el.outerHTML.slice(0, 300)))
+      bad.push(tag + ':' + el.outerHTML.slice(0, 200));
+    if (tag === 'img' && /^x/.test(el.getAttribute('src') || '')) bad.push('img:' + el.outerHTML.slice(0, 200));
     for (const a of el.attributes) {
-      if (/^on/i.test(a.name)) bad.push(tag + '[' + a.name + ']');
+      if (/^on/i.test(a.name) && hostile(el)) bad.push(tag + '[' + a.name + ']');
       if (/^\\s*javascript:/i.test(a.value)) bad.push(tag + '[' + a.name + '=' + a.value + ']');
       if (a.name === 'srcdoc') bad.push(tag + '[srcdoc]');
     }
@@ -417,9 +421,9 @@ def test_xss_payloads_stay_inert_in_the_browser(served, browser):
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     page.goto(served["url"])
     page.wait_for_selector("#mc-question textarea", timeout=120_000)
-    shown = []
+    shown, answers = [], []
     for topic, payloads in _payload_groups().items():
-        question = f"What does the {topic} {topic.upper()}-3 payload note say? {' '.join(payloads[:2])}"
+        question = f"What does the {topic} marker {topic.upper()}-3 payload sample read? {' '.join(payloads[:2])}"
         done = page.locator("#mc-chatbot .mc-answer:not(.mc-pending), #mc-chatbot .mc-error").count()
         page.fill("#mc-question textarea", question)
         page.press("#mc-question textarea", "Enter")
@@ -429,14 +433,17 @@ def test_xss_payloads_stay_inert_in_the_browser(served, browser):
         user = page.locator("#mc-chatbot .mc-question").last.inner_text()
         assert " ".join(question.split()) == " ".join(user.split())  # shown as typed: text, not markup
         answer = page.locator("#mc-chatbot .mc-answer:not(.mc-pending)").last
-        markers = answer.locator(".mc-sources li", has_text=topic.capitalize()).locator(".mc-cite")
+        answers.append(answer.inner_text())
+        markers = answer.locator(".mc-sources li", has_text=re.compile(topic, re.IGNORECASE)).locator(".mc-cite")
+        panel = ""
         if markers.count():
-            before = page.inner_html("#mc-source-panel")
             markers.first.click()
-            page.wait_for_function("b => document.querySelector('#mc-source-panel').innerHTML !== b", arg=before,
-                                   timeout=60_000)
+            page.wait_for_function(
+                "t => (document.querySelector('#mc-source-panel .mc-source') || {innerText: ''}).innerText"
+                ".includes(t)", arg=f"{topic.upper()}-3", timeout=60_000)
             panel = page.inner_text("#mc-source-panel")
-            shown += [p for p in payloads if " ".join(p.split()) in " ".join(panel.split())]
+        seen_text = " ".join((panel + " " + answers[-1]).split())
+        shown += [p for p in payloads if " ".join(p.split()) in seen_text]
         page.mouse.move(700, 500)  # hover handlers get their chance
         page.keyboard.press("Tab")
         assert page.evaluate(INERT_JS) == [], topic
@@ -447,7 +454,7 @@ def test_xss_payloads_stay_inert_in_the_browser(served, browser):
     page.wait_for_timeout(1000)  # onerror / onload / ontoggle fire asynchronously
     assert page.evaluate("typeof window.__xss") == "undefined", page.evaluate("window.__xss")
     assert dialogs == []
-    assert len(set(shown)) >= 10, f"only {len(set(shown))} document payloads reached the page as text"
+    assert len(set(shown)) >= 10, f"only {len(set(shown))} document payloads reached the page as text: {answers}"
     out = Path(__file__).resolve().parents[1] / "test-output"
     out.mkdir(exist_ok=True)
     (out / "hardening-xss.json").write_text(json.dumps(
