@@ -29,6 +29,7 @@ from corpus.errors import MesochatError
 MODES = ("extractive", "llm")
 DEFAULT_K = 8
 MAX_QUESTION_CHARS = 2000
+EVIDENCE_DEPTH = 2
 MAX_NAMED_CHUNKS = 6  # per named record: records are short, this is all of them in practice
 _LLM_KEYS = {"base_url", "model", "api_key", "gguf", "temperature", "max_tokens", "timeout", "context_window",
              "unsupported", "support_threshold"}
@@ -202,7 +203,9 @@ class Assistant:
             for rid in plan.linked_refs:
                 for chunk in self._doc_chunks.get(rid, [])[:1]:
                     add(chunk, 0.5, True)
-        for hit in self.retriever.retrieve(plan.search_text, k=k, mode="hybrid", where=where):
+        # Extractive answers re-rank sentences, so they look at twice k passages (the llm gets the first k).
+        depth = k if mode == "llm" else EVIDENCE_DEPTH * k
+        for hit in self.retriever.retrieve(plan.search_text, k=depth, mode="hybrid", where=where):
             add(hit.chunk, hit.score, False)
         timings["retrieve_ms"] = _ms(t)
         return _Prepared(question, rewritten, plan, candidates, timings, missing_refs)
@@ -258,14 +261,15 @@ class Assistant:
         pool = list(range(len(evidence)))
         entities = set(plan.entity_ids)
         if entities:  # a question about BEAT-meso is answered from BEAT-meso, never from another trial
-            pool = [i for i in pool if evidence[i].named or evidence[i].mentions] or pool
+            pool = [i for i in pool if evidence[i].mentions
+                    or (evidence[i].named and evidence[i].chunk.record_type != "term")] or pool
         if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
         best = max((evidence[i].score for i in pool), default=0.0)
         picked = ex.select([evidence[i] for i in pool], vecs[pool]) if best >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, ex.MAX_SENTENCES - len(forced))]
-        params = {"threshold": self.threshold, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
+        params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
                   "max_sentences": ex.MAX_SENTENCES, "weights": {"cosine": ex.COS_WEIGHT, "lexical": ex.LEX_WEIGHT,
                   "named": ex.NAMED_BONUS, "bibliographic": ex.BIBLIO_BONUS}}
         if picked:

@@ -49,7 +49,7 @@ _STOPWORD_TEXT = """
     they them their theirs he she his her we our you your i me my mine us
     as than so such no not nor only own same too very just also any all both each few more most other some
     tell give show explain describe list please know known say said does doing
-    mean means meaning stand stands define definition
+    mean means meaning stand stands define definition review reviews
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
@@ -62,6 +62,9 @@ _REF_RE = re.compile(
 _BRACKET_REF_RE = re.compile(r"\[\s*(\d{1,3})\s*\]")
 # Types whose names are aliases; references are looked up by number, their titles are left to search.
 ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism", "term")
+# Records that name ideas rather than things: their words stay part of what is asked ("overall survival",
+# "tumour microenvironment"), and they do not restrict an answer to their own record.
+VOCABULARY_TYPES = ("term", "mechanism")
 MIN_FUZZY_LEN = 7  # shorter keys only match exactly: "pd1" must not fuzzy-match "pdl1"
 FUZZY_CUTOFF = 0.86
 MAX_NGRAM = 6
@@ -71,6 +74,18 @@ _stemmer = Stemmer.Stemmer("english")
 
 def compact(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def _is_vocabulary(record_id: str) -> bool:
+    return record_id.partition(":")[0] in VOCABULARY_TYPES
+
+
+def _spellings(key: str) -> set[str]:
+    """British and American spellings of a compact alias (tumour/tumor, signalling/signaling)."""
+    out = {key}
+    for uk, us in (("tumour", "tumor"), ("signalling", "signaling"), ("randomis", "randomiz"), ("haem", "hem")):
+        out |= {k.replace(uk, us) for k in out} | {k.replace(us, uk) for k in out}
+    return out
 
 
 def content_terms(text: str) -> list[str]:
@@ -125,7 +140,7 @@ class QueryPlan:
     @property
     def entity_ids(self) -> list[str]:
         """Named records that are things (trials, agents, biomarkers, mechanisms), not vocabulary."""
-        return [rid for rid in self.record_ids if not rid.startswith("term:")]
+        return [rid for rid in self.record_ids if not _is_vocabulary(rid)]
 
     @property
     def record_ids(self) -> list[str]:
@@ -168,7 +183,8 @@ class QueryAnalyzer:
             self.entries[r.id] = _Entry(r.id, r.name, r.type, tuple(aliases), tuple(aliases), tuple(dict.fromkeys(refs)),
                                    tuple(r.related))
             for a in aliases:
-                self.alias_index.setdefault(compact(a), set()).add(r.id)
+                for key in _spellings(compact(a)):
+                    self.alias_index.setdefault(key, set()).add(r.id)
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():
@@ -244,7 +260,7 @@ class QueryAnalyzer:
         expansions = [e for e in dict.fromkeys(expansions) if e.lower() not in lowered]
         concepts = self._concepts(question, matches, self._term_expansions(matches))
         aliases = {m.record_id: [compact(a) for a in self.entries[m.record_id].aliases]
-                   for m in matches if not m.record_id.startswith("term:")}
+                   for m in matches if not _is_vocabulary(m.record_id)}
         search_text = question if not expansions else f"{question} ({'; '.join(expansions)})"
         # Sentence similarity uses the question with canonical names only: the full alias list would make
         # a record's "X (also called ...)" sentence look like the best answer to every question about X.
@@ -264,7 +280,7 @@ class QueryAnalyzer:
             concepts=concepts,
             aliases=aliases,
             related=list(dict.fromkeys(
-                rel for m in matches if not m.record_id.startswith("term:")
+                rel for m in matches if not _is_vocabulary(m.record_id)
                 for rel in self.entries[m.record_id].related if rel in self.entries
             )),
         )
@@ -282,7 +298,7 @@ class QueryAnalyzer:
         """Content words outside the names and reference lookups, with their shorthand expansions."""
         masked = list(question)
         for m in matches:
-            if not m.record_id.startswith("term:"):  # a glossary word ("overall survival") is what is asked
+            if not _is_vocabulary(m.record_id):  # a glossary word ("overall survival") is what is asked
                 masked[m.start : m.end] = " " * (m.end - m.start)
         for rx in (_REF_RE, _BRACKET_REF_RE):
             for r in rx.finditer(question):

@@ -7,7 +7,7 @@ Fusion and its parameters were chosen on SciFact *train* (see ``RetrievalConfig`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,6 @@ class RetrievalConfig:
     mmr_pool: int = 4  # MMR chooses k hits among the best k * mmr_pool fused candidates
     prf_docs: int = 0  # dense pseudo-relevance feedback (Rocchio) from the top fused hits; 0 = off
     prf_weight: float = 0.0
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
         if self.fusion not in fusion.FUSIONS:

@@ -1,7 +1,8 @@
 """Runs every benchmarks/bench_*.py in turn (each in its own process, so memory figures do not mix)
-and prints their figures. Extra arguments are passed to every script, e.g. ``--home DIR``.
+and prints their figures. Extra arguments go to the scripts chosen with ``--only``.
 
-    python benchmarks/run_all.py [--only retrieval] [-- extra args for the scripts]
+    python benchmarks/run_all.py                      # every script with its defaults
+    python benchmarks/run_all.py --only retrieval -- --home DIR --repeats 1
 
 Each script prints its own report; a script may end with a line ``FIGURES {json}``, which is collected
 and printed again at the end as one summary.
@@ -45,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", action="append", default=[], help="run only this benchmark (e.g. retrieval); repeatable")
     args, extra = p.parse_known_args(argv)
     extra = [a for a in extra if a != "--"]
+    if extra and not args.only:  # scripts take different options; extra ones only make sense for chosen scripts
+        print("extra arguments need --only NAME (scripts take different options)", file=sys.stderr)
+        return 2
     todo = scripts(args.only)
     if not todo:
         print("no benchmarks/bench_*.py matched", file=sys.stderr)

@@ -103,8 +103,11 @@ def choose(scored: list[dict]) -> tuple[float, str]:
         lower = max([r["score"] for r in scored if r["score"] < lo] or [lo])
         upper = min([r["score"] for r in scored if r["score"] > hi] or [hi])
         return round((lower + upper) / 2, 3), "both goals met"
-    best = min(edges, key=lambda t: (0.5 * rates(scored, t)[0] + (1 - rates(scored, t)[1]), -t))
-    return round(best, 3), "goals not both reachable; fewest weighted errors"
+    cost = {t: 0.5 * rates(scored, t)[0] + (1 - rates(scored, t)[1]) for t in edges}
+    least = min(cost.values())
+    best = [t for t in edges if cost[t] == least]
+    # several thresholds tie: the middle of the tied range keeps the widest margin on both sides
+    return round((min(best) + max(best)) / 2, 3), "goals not both reachable; fewest weighted errors"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,8 @@ from evals.metrics import METRICS
 
 app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFact) and regenerate RESULTS.md.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-console = Console(highlight=False)
+# Piped output (files, CI logs) gets a wide table instead of rich's 80-column default, so headers stay whole.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 HomeOpt = typer.Option("--home", help="Data directory holding the index (default $MESOCHAT_HOME or ./data).")
 ModesOpt = typer.Option("--modes", help="Comma list of retrieval modes (bm25, dense, hybrid).")

@@ -117,7 +117,8 @@ def test_concurrent_asks_match_sequential(assistant):
 
 
 def test_where_filter_limits_sources(assistant):
-    answer = assistant.ask("What is the review about?", where={"source_type": "review"})
+    answer = assistant.ask("What does the review say about the tumour microenvironment?",
+                           where={"source_type": "review"})
     assert answer.citations
     assert {c.source_type for c in answer.citations} == {"review"}
 

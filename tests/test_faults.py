@@ -350,44 +350,55 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
             files[target] = state["after"]["files"]
             build_seconds.append(state["repair_seconds"])
             assert not _check_repaired(state["after"], ids[target], None)
-    window = max(build_seconds) * 1.1
+    # The fastest clean build bounds the delays: on a loaded machine slower builds only move kills earlier.
+    window = min(build_seconds) * 1.1
     log(f"clean builds took {', '.join(f'{s:.1f}' for s in build_seconds)} s; killing within {window:.1f} s")
 
     survived, failures, phases = 0, [], {}
-    current = "a"
-    for run in range(runs):
-        nxt = "b" if current == "a" else "a"
-        proc = start(current if run else "-", nxt)  # repair to `current`, then build `nxt` and get killed
-        first = proc.stdout.readline()
-        report = json.loads(first)
-        problems = _check_reader(report["before"], ids)
+    current, killed = "a", None  # killed: (version, stdout, stderr) of the last killed build
+
+    def landed(report: dict) -> str:
+        """Where the last kill landed, judged by what its repair run found."""
+        version, out, err = killed
+        before = report["before"] or {}
+        if "BUILD-DONE" in out:
+            return "after the build had finished"
+        if before.get("manifest") == ids[version]:
+            return "after the manifest swap (stale-vector cleanup)"
+        if report["embedded"]:
+            return "embedding / Chroma upserts" if "Embedding" in err else "reading and chunking"
+        return "after the upserts, before the manifest swap (generation write)"
+
+    for run in range(runs + 1):
+        last = run == runs
+        nxt = "-" if last else ("b" if current == "a" else "a")
+        # Repair to `current` (the version the killed build was writing), then build `nxt` and get killed.
+        proc = start(current if run else "-", nxt)
+        report = json.loads(proc.stdout.readline())
         if run:
-            problems += _check_repaired(report["after"], ids[current], files[current])
+            problems = _check_reader(report["before"], ids) + _check_repaired(report["after"], ids[current],
+                                                                              files[current])
+            phase = landed(report)
+            phases[phase] = phases.get(phase, 0) + 1
+            survived += not problems
+            if problems:
+                failures.append({"run": run, "problems": problems})
+            log(f"kill {run:2d} ({phase}): repair embedded {report['embedded']}, deleted {report['deleted']}: "
+                f"{'OK' if not problems else problems}")
+        if last:
+            proc.communicate(timeout=900)
+            break
         for line in proc.stdout:
             if line.startswith("BUILD-START"):
                 break
         delay = rng.uniform(0, window)
         time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
-        _out, err = proc.communicate()
-        phase = ("after the build" if "BUILD-DONE" in _out else "removing stale vectors" if "Removing" in err
-                 else "embedding/upserting" if "Embedding" in err else "reading/chunking/generation")
-        phases[phase] = phases.get(phase, 0) + 1
-        if run:
-            survived += not problems
-            if problems:
-                failures.append({"run": run, "problems": problems})
-            log(f"run {run:2d}: repaired {current} ({report.get('embedded')} embedded, {report.get('deleted')} "
-                f"deleted) {'OK' if not problems else problems}; next build killed at {delay:.2f} s ({phase})")
+        out, err = proc.communicate()
+        killed = (nxt, out, err)
         current = nxt
-    # The last kill still needs its repair run.
-    proc = start(current, "-")
-    out, err = proc.communicate(timeout=900)
-    report = json.loads(out.splitlines()[0])
-    problems = _check_reader(report["before"], ids) + _check_repaired(report["after"], ids[current], files[current])
-    survived += not problems
-    if problems:
-        failures.append({"run": runs, "problems": problems})
+        if "BUILD-DONE" in out:  # the machine got faster: aim the next kills earlier
+            window *= 0.75
     result = {"tried": runs, "survived": survived, "kill_phases": phases, "failures": failures,
               "clean_build_seconds": build_seconds}
     log(f"crash recovery: {survived}/{runs} killed builds repaired to a clean index; kills landed: {phases}")

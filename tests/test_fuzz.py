@@ -290,7 +290,8 @@ def test_followup_rewrite_never_raises_and_is_non_empty(analyzer, data, question
         except MesochatError:
             continue
         cited = data.draw(st.lists(st.sampled_from(record_ids + ["ref:1", "ref:206"]), max_size=3))
-        history.append(Turn(prev, prev, "answer [1].", turn_entities(prev, cited, analyzer)))
+        named, cited_entities = turn_entities(prev, cited, analyzer)
+        history.append(Turn(prev, prev, "answer [1].", named, cited_entities))
     out = rewrite_followup(question, history, analyzer)
     assert isinstance(out, str) and out.strip(), (question, out)
     assert len(out) <= len(question) + 400  # a rewrite adds names, it does not balloon
@@ -350,3 +351,61 @@ def test_composer_every_sentence_cited_and_offsets_exact(case):
     assert sorted(set(numbers.values())) == list(range(1, len(numbers) + 1))
     answer = " ".join(sentences)
     assert set(parse_markers(answer)) == set(numbers.values())
+
+
+# --- user file loaders ----------------------------------------------------------------------------------
+
+_SAMPLES = {
+    ".txt": b"Plain note.\n\nNivolumab was tested in 12 patients. HR 0.74 (95% CI 0.6-0.9).\n",
+    ".md": b"# Title <b>x</b>\n\nSome *text* [link](javascript:alert(1)).\n\n## Sub\n\n- item one\n- item two\n",
+    ".html": b"<html><head><title>T</title><script>x=1</script></head><body><h1>H</h1><p>Para one.</p>"
+             b"<p>Para &amp; two.</p></body></html>",
+    ".xml": b"<?xml version='1.0'?><article><front><article-meta><title-group><article-title>T</article-title>"
+            b"</title-group></article-meta></front><body><sec><title>S</title><p>Text here.</p></sec></body></article>",
+    ".pdf": None,  # filled from benchmarks/huge_inputs.write_pdf
+}
+
+
+def _pdf_sample() -> bytes:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from huge_inputs import write_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return write_pdf(Path(tmp) / "s.pdf", 3, words_per_page=12).read_bytes()
+
+
+@settings(max_examples=200)
+@given(suffix=st.sampled_from(sorted(_SAMPLES)), seed=st.integers(0, 2**32 - 1),
+       kind=st.sampled_from(["truncate", "flip", "insert", "random", "as_is"]), blob=st.binary(max_size=64))
+def test_user_file_loaders_give_document_or_one_line_error(suffix, seed, kind, blob):
+    from indexing.loaders import load_path
+
+    COUNTER.hit("loaders")
+    if _SAMPLES[".pdf"] is None:
+        _SAMPLES[".pdf"] = _pdf_sample()
+    rnd = random.Random(seed)
+    data = bytearray(_SAMPLES[suffix])
+    if kind == "truncate":
+        data = data[: rnd.randrange(len(data))]
+    elif kind == "flip":
+        for _ in range(rnd.randint(1, 8)):
+            data[rnd.randrange(len(data))] = rnd.randrange(256)
+    elif kind == "insert":
+        at = rnd.randrange(len(data) + 1)
+        data[at:at] = blob
+    elif kind == "random":
+        data = bytearray(blob)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"user-file{suffix}"
+        path.write_bytes(bytes(data))
+        try:
+            doc = load_path(path)
+        except MesochatError as err:
+            assert str(err) and "\n" not in str(err), str(err)
+            return
+    assert doc.text.strip() and doc.doc_id.startswith("user:")
+    for sec in doc.sections:
+        assert 0 <= sec.start <= sec.end <= len(doc.text)
+    _check_chunks(doc, chunk_document(doc, 40, 1), 40, 1, strict_sections=False)

@@ -528,3 +528,37 @@ def test_api_key_never_leaks(assistant, hostile_home, monkeypatch, caplog, capfd
     leaks += [out, err, caplog.text]
     leaked = [x[:300] for x in leaks if SECRET in x]
     assert not leaked, leaked
+
+
+@pytest.mark.llm
+def test_api_key_never_leaks_from_a_real_llm_answer(assistant, tmp_path, monkeypatch, caplog, capfd):
+    """A real llama.cpp server that requires the key: llm answers, provenance, feedback and logs stay clean."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make llm)")
+    from llama_server import LlamaServer, find_gguf
+
+    from assistant.api import Assistant
+    from ui.feedback import record_feedback
+
+    gguf = find_gguf()
+    if gguf is None:
+        pytest.skip("SmolLM2 GGUF not found (make llm)")
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("MESOCHAT_LLM_API_KEY", SECRET)
+    with LlamaServer(gguf, log_dir=tmp_path, api_key=SECRET) as server:
+        llm_side = Assistant(assistant.index, assistant.retriever, assistant.analyzer, mode="llm",
+                             llm_options={"base_url": server.base_url, "max_tokens": 64, "timeout": 300})
+        answer = llm_side.ask("What did CheckMate 743 show?")
+        assert answer.mode == "llm"
+        record_feedback(tmp_path / "feedback.jsonl", answer, "down", "checking secrets")
+        texts = [json.dumps(answer.to_dict()), repr(answer), repr(llm_side.llm), repr(llm_side.llm.config),
+                 (tmp_path / "feedback.jsonl").read_text()]
+        monkeypatch.setenv("MESOCHAT_LLM_API_KEY", "sk-wrong-key")  # a wrong key: one line, no key in it
+        wrong = Assistant(assistant.index, assistant.retriever, assistant.analyzer,
+                          llm_options={"base_url": server.base_url, "timeout": 60})
+        with pytest.raises(MesochatError) as err:
+            wrong.ask("What did CheckMate 743 show?", mode="llm")
+        assert "API key" in str(err.value) and "sk-wrong-key" not in str(err.value)
+        texts.append(str(err.value))
+    out, errout = capfd.readouterr()
+    texts += [out, errout, caplog.text]
+    assert not [t[:300] for t in texts if SECRET in t]
