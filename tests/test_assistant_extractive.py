@@ -6,8 +6,6 @@ reference lookups.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from assistant.answer import ABSTAIN_TEXT

@@ -405,6 +405,7 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
     return result
 
 
+@pytest.mark.timeout(3600)  # ~5 min on two idle cores; a shared, loaded machine takes several times that
 def test_indexer_killed_at_random_points_always_repairs(tmp_path):
     runs = int(os.environ.get("MESOCHAT_CRASH_RUNS", "20"))
     result = run_crash_campaign(tmp_path, runs, seed=int(os.environ.get("MESOCHAT_CRASH_SEED", "0")))
