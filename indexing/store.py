@@ -1,7 +1,7 @@
 """Chroma holds the chunk vectors: embedded (PersistentClient) or a `chroma run` server (HttpClient).
 
 Writes go through llama-index's node <-> metadata mapping so the collection stays readable by a
-plain ``ChromaVectorStore``; queries go through ``ChromaVectorStore.query``. Vectors are always
+plain ``ChromaVectorStore``; queries ask the collection directly for ids and distances only. Vectors are always
 passed in: the collection has no embedding function (Chroma's default one would download a model).
 """
 
@@ -219,21 +219,29 @@ class ChromaStore:
                 after_first_batch()
 
     def query(self, embedding: np.ndarray, n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
-        """Nearest ids with cosine similarity, via llama-index's ChromaVectorStore."""
-        from llama_index.core.vector_stores.types import VectorStoreQuery
+        """Nearest ids with cosine similarity, asking Chroma for ids and distances only.
 
+        Going through ``ChromaVectorStore.query`` would also fetch documents and metadata and build a
+        llama-index node per hit, which dominates the cost at retrieval depths of a few hundred.
+        """
         if n <= 0:
             return []
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         cw = chroma_where(where)
         if cw is not None:
             kwargs["where"] = cw
         with self._reading():
-            result = self.vector_store.query(
-                VectorStoreQuery(query_embedding=[float(x) for x in embedding], similarity_top_k=n), **kwargs
+            n = min(n, self.collection.count())  # Chroma warns when asked for more than it holds
+            if n <= 0:
+                return []
+            result = self.collection.query(
+                query_embeddings=[np.asarray(embedding, dtype=np.float32)],
+                n_results=n,
+                include=["distances"],
+                **kwargs,
             )
-        # ChromaVectorStore reports exp(-distance); in cosine space distance = 1 - cosine.
-        return [(cid, 1.0 + math.log(max(sim, 1e-30))) for cid, sim in zip(result.ids, result.similarities)]
+        # Cosine space: distance = 1 - cosine.
+        return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]
 
     def embeddings(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
