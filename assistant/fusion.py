@@ -71,7 +71,9 @@ zscore = _normalised_fusion(_zscore)
 FUSIONS: dict[str, Callable[..., dict]] = {"rrf": rrf, "minmax": minmax, "dbsf": dbsf, "zscore": zscore}
 
 
-def fuse(method: str, lists: Sequence[Ranked], weights: Sequence[float] | None = None, rrf_k: float = 60.0) -> dict:
+def fuse(
+    method: str, lists: Sequence[Ranked], weights: Sequence[float] | None = None, rrf_k: float = 60.0
+) -> dict:
     if method == "rrf":
         return rrf(lists, weights, k=rrf_k)
     if method not in FUSIONS:
@@ -93,6 +95,20 @@ def max_pool(items: Ranked, group: Callable[[Hashable], Hashable]) -> list[tuple
         if g not in best or score > best[g]:
             best[g] = score
     return ranked(best)
+
+
+def cap_per_group(
+    items: Ranked, group: Callable[[Hashable], Hashable], cap: int
+) -> list[tuple[Hashable, float]]:
+    """Keep the order but at most ``cap`` items of each group (``cap=1``: each document's best chunk)."""
+    seen: dict = {}
+    out = []
+    for key, score in items:
+        g = group(key)
+        if seen.get(g, 0) < cap:
+            seen[g] = seen.get(g, 0) + 1
+            out.append((key, score))
+    return out
 
 
 def mmr(

@@ -21,23 +21,33 @@ MODES = ("hybrid", "dense", "bm25")
 
 @dataclass(frozen=True)
 class RetrievalConfig:
-    """Tuned parameters, fitted on SciFact *train* (809 queries), document level (doc = best chunk).
+    """Tuned parameters: chunk retrieval (chat) on review-dev, document retrieval on SciFact *train*.
 
-    Train nDCG@10 with the product's bm25s defaults: RRF k=60 0.708 (k=10/30: 0.710); score fusions
-    with dense weight 0.5: minmax 0.725, dbsf 0.724, zscore 0.724 (weights 0.4-0.6 within 0.004). Score
-    fusion beats RRF by ~0.015 because it keeps how far ahead a hit is; zscore at equal weights sits in
-    the middle of that plateau, so it is the default. Dense Rocchio feedback (1-10 docs, weight 0.5-1)
-    moved train nDCG@10 by -0.003..+0.002: kept available, off. Test was read only for reporting.
+    Document level (``retrieve_docs``, BEIR; doc = best chunk), SciFact train nDCG@10 with bm25s defaults:
+    RRF k=60 0.708; score fusions at dense weight 0.5: minmax 0.725, dbsf 0.724, zscore 0.724 (weights
+    0.4-0.6 within 0.004); with BM25 k1=0.9 b=0.4 zscore 0.730. Score fusion beats RRF because it keeps how
+    far ahead a hit is. Dense Rocchio feedback moved train by -0.003..+0.002: available, off.
+
+    Chunk level (``retrieve``, what answers cite), review-dev (43 answerable questions), zscore, MMR off:
+    dense weight 0.5 nDCG@10 0.801 / R@5 0.919 / MRR@10 0.748; 0.2-0.35 a plateau at 0.874-0.888 / 0.965-0.977
+    / 0.839-0.857 (0.25: 0.887 / 0.977 / 0.853); 0 (BM25 only) 0.793. The review's records are short and full
+    of names and abbreviations that BM25 matches exactly and MiniLM blurs, hence the lexical lean. MMR
+    lowered MRR@10 at every weight on the plateau (lambda 0.9: -0.01, 0.7: -0.016), so it is off by default;
+    capping chunks per document lost recall (the abstract is one document with several answers). Test sets
+    were read only for reporting.
     """
 
     fusion: str = "zscore"  # rrf | minmax | dbsf | zscore
-    dense_weight: float = 0.5
-    bm25_weight: float = 0.5
+    dense_weight: float = 0.25  # chunk level (chat), review-dev
+    bm25_weight: float = 0.75
+    doc_dense_weight: float = 0.5  # document level (retrieve_docs, BEIR), SciFact train
+    doc_bm25_weight: float = 0.5
     rrf_k: float = 60.0  # only for fusion="rrf"
-    depth: int = 100  # chunks fetched from each retriever (at least k * mmr_pool)
+    depth: int = 100  # chunks fetched from each retriever (more only when k is larger)
     doc_depth_factor: int = 3  # retrieve_docs(k) fetches k * factor chunks per retriever (~1.8 chunks/doc)
-    mmr_lambda: float = 0.7  # not fitted (no diversity judgements); 1.0 = off; retrieve_docs never uses it
-    mmr_pool: int = 4  # MMR chooses k hits among the best k * mmr_pool fused candidates
+    mmr_lambda: float = 1.0  # 1.0 = off (review-dev); retrieve_docs never uses it
+    mmr_pool: int = 50  # MMR reorders the best mmr_pool fused candidates, a fixed pool whatever k is
+    max_per_doc: int = 0  # at most this many chunks of one document in retrieve(); 0 = no cap
     prf_docs: int = 0  # dense pseudo-relevance feedback (Rocchio) from the top fused hits; 0 = off
     prf_weight: float = 0.0
 
@@ -48,6 +58,8 @@ class RetrievalConfig:
             raise MesochatError(f"mmr_lambda must be within 0..1, not {self.mmr_lambda}")
         if self.depth < 1:
             raise MesochatError(f"depth must be at least 1, not {self.depth}")
+        if self.mmr_pool < 1 or self.max_per_doc < 0:
+            raise MesochatError("mmr_pool must be at least 1 and max_per_doc at least 0")
 
 
 @dataclass(frozen=True)
@@ -79,14 +91,17 @@ class Retriever:
         if k <= 0:
             return []
         cfg = self.config
-        depth = max(cfg.depth, k * cfg.mmr_pool)
-        dense, bm25 = self._candidates(query, mode, depth, where)
+        # Candidates and the MMR pool do not depend on k, so the top 10 at k=10 is the top 10 at k=100.
+        dense, bm25 = self._candidates(query, mode, max(cfg.depth, k), where)
         ordered = self._combine(mode, dense, bm25)
         lam = cfg.mmr_lambda if mmr_lambda is None else mmr_lambda
         if lam < 1.0 and len(ordered) > 1:
-            pool = ordered[: k * cfg.mmr_pool]
+            pool = ordered[: cfg.mmr_pool]
             vectors = self.index.chunk_embeddings([cid for cid, _ in pool])
-            ordered = [pool[i] for i in fusion.mmr(pool, vectors, k, lam)]
+            picked = fusion.mmr(pool, vectors, len(pool), lam)
+            ordered = [pool[i] for i in picked] + ordered[len(pool) :]
+        if cfg.max_per_doc:
+            ordered = fusion.cap_per_group(ordered, self._doc_of, cfg.max_per_doc)
         return [self._hit(cid, score, dense, bm25) for cid, score in ordered[:k]]
 
     def retrieve_docs(
@@ -101,7 +116,8 @@ class Retriever:
         doc_of = self._doc_of
         dense_docs = fusion.max_pool(dense, doc_of)
         bm25_docs = fusion.max_pool(bm25, doc_of)
-        return self._combine(mode, dense_docs, bm25_docs)[:k]
+        weights = (self.config.doc_dense_weight, self.config.doc_bm25_weight)
+        return self._combine(mode, dense_docs, bm25_docs, weights)[:k]
 
     # --- steps ------------------------------------------------------------------------------
     def _doc_of(self, chunk_id: str) -> str:
@@ -124,13 +140,14 @@ class Retriever:
         vec = vec / (np.linalg.norm(vec) or 1.0)
         return self.index.dense_search(vec, depth, where=where)
 
-    def _combine(self, mode: str, dense: list, bm25: list) -> list[tuple[str, float]]:
+    def _combine(self, mode: str, dense: list, bm25: list, weights=None) -> list[tuple[str, float]]:
         if mode == "dense":
             return list(dense)
         if mode == "bm25":
             return list(bm25)
         cfg = self.config
-        fused = fusion.fuse(cfg.fusion, [dense, bm25], [cfg.dense_weight, cfg.bm25_weight], rrf_k=cfg.rrf_k)
+        weights = weights or (cfg.dense_weight, cfg.bm25_weight)
+        fused = fusion.fuse(cfg.fusion, [dense, bm25], list(weights), rrf_k=cfg.rrf_k)
         return fusion.ranked(fused)
 
     def _hit(self, cid: str, score: float, dense: list, bm25: list) -> Hit:

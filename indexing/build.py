@@ -307,9 +307,15 @@ def _build_index(
         chunks_bytes = _jsonl(c.to_dict() for c in chunks)
         docs_bytes = _jsonl(doc_record(d, p) for d, p in docs.values())
         files = {mf.CHUNKS_FILE: mf.sha256_bytes(chunks_bytes), mf.DOCS_FILE: mf.sha256_bytes(docs_bytes)}
-        same = old is not None and old.get("files") == files and (index_dir / old["generation"]).is_dir()
+        same = (
+            old is not None
+            and {k: v for k, v in (old.get("files") or {}).items() if k in files} == files
+            and old.get("bm25") == mf.expected_settings(settings)["bm25"]
+            and (index_dir / old["generation"]).is_dir()
+        )
         if not same:
             gen = _write_generation(index_dir, chunks, chunks_bytes, docs_bytes)
+            files.update(mf.tree_hashes(index_dir / gen / mf.BM25_DIR, mf.BM25_DIR))
             _checkpoint("before_manifest")
             manifest = {
                 **mf.expected_settings(settings),

@@ -81,6 +81,7 @@ class Index:
             raise MesochatError(
                 f"The index at {settings.index_dir} does not match its manifest; run `mesochat index --rebuild`"
             )
+        mf.check_tree(self.generation_dir / mf.BM25_DIR, mf.BM25_DIR, manifest)
         self.bm25 = BM25Index.load(
             self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks
         )

@@ -103,19 +103,26 @@ def remove_manifest(index_dir: Path) -> None:
 
 
 def expected_settings(settings: Settings) -> dict[str, Any]:
+    from indexing.bm25 import BM25_PARAMS
+
     return {
         "format_version": FORMAT_VERSION,
         "model": MODEL_NAME,
         "dimension": EMBED_DIM,
         "chunk_size": settings.chunk_size,
         "chunk_overlap": settings.chunk_overlap,
+        "bm25": dict(BM25_PARAMS),  # recorded only: other values re-index BM25 (see BM25Index.load)
     }
+
+
+# Settings that shape the chunks or vectors: a difference needs `mesochat index --rebuild`.
+REBUILD_KEYS = ("format_version", "model", "dimension", "chunk_size", "chunk_overlap")
 
 
 def check_compatible(manifest: dict, settings: Settings, index_dir: Path, for_build: bool) -> None:
     """A build must match every setting; a reader only needs the same format and embedding model."""
     want = expected_settings(settings)
-    keys = list(want) if for_build else ["format_version", "model", "dimension"]
+    keys = REBUILD_KEYS if for_build else ("format_version", "model", "dimension")
     diffs = [f"{k}={manifest.get(k)!r} (now {want[k]!r})" for k in keys if manifest.get(k) != want[k]]
     if diffs:
         raise MesochatError(
@@ -156,6 +163,29 @@ class BuildLock:
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = None
+
+
+def tree_hashes(directory: Path, prefix: str) -> dict[str, str]:
+    """sha256 of every file below directory, keyed "prefix/relative/path" (as stored in manifest["files"])."""
+    return {
+        f"{prefix}/{p.relative_to(directory).as_posix()}": sha256_bytes(p.read_bytes())
+        for p in sorted(directory.rglob("*"))
+        if p.is_file()
+    }
+
+
+def check_tree(directory: Path, prefix: str, manifest: dict) -> None:
+    """MesochatError when a file the manifest hashed under prefix/ is missing or changed (bit rot, edits)."""
+    want = {k: v for k, v in (manifest.get("files") or {}).items() if k.startswith(f"{prefix}/")}
+    if not want:
+        return  # written before file hashes were recorded
+    have = tree_hashes(directory, prefix) if directory.is_dir() else {}
+    for name, digest in want.items():
+        if have.get(name) != digest:
+            state = "missing" if name not in have else "corrupt (checksum)"
+            raise MesochatError(
+                f"The index file {directory.parent / name} is {state}; run `mesochat index --rebuild`"
+            )
 
 
 def read_generation(index_dir: Path, manifest: dict) -> tuple[list[dict], list[dict]]:

@@ -8,7 +8,6 @@ passed in: the collection has no embedding function (Chroma's default one would 
 from __future__ import annotations
 
 import contextlib
-import math
 import warnings
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -231,9 +230,6 @@ class ChromaStore:
         if cw is not None:
             kwargs["where"] = cw
         with self._reading():
-            n = min(n, self.collection.count())  # Chroma warns when asked for more than it holds
-            if n <= 0:
-                return []
             result = self.collection.query(
                 query_embeddings=[np.asarray(embedding, dtype=np.float32)],
                 n_results=n,

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest_hardening import FuzzCounter
+from conftest_hardening import FuzzCounter, examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -210,7 +210,7 @@ def _mutate(data: bytes, other: bytes, kind: str, rnd: random.Random, injected: 
     raise AssertionError(kind)
 
 
-@settings(max_examples=300)
+@settings(max_examples=examples(300))
 @given(
     target=st.sampled_from([AGGREGATOR_FILE, JOURNAL_FILE]),
     kinds=st.lists(st.sampled_from(MUTATIONS), min_size=1, max_size=3),
@@ -271,7 +271,7 @@ followups = st.one_of(
 )
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(data=st.data(), question=followups, previous=st.lists(followups, max_size=3))
 def test_followup_rewrite_never_raises_and_is_non_empty(analyzer, data, question, previous):
     from assistant.api import validate_question
@@ -327,7 +327,7 @@ def evidence_sets(draw):
 MARKER_AT_END = re.compile(r"\[(\d+)\](?:[.!?\u2026]+[\"'\u201d\u2019)\]]*)?$")
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(evidence_sets())
 def test_composer_every_sentence_cited_and_offsets_exact(case):
     from assistant.extractive import compose
@@ -376,7 +376,7 @@ def _pdf_sample() -> bytes:
         return write_pdf(Path(tmp) / "s.pdf", 3, words_per_page=12).read_bytes()
 
 
-@settings(max_examples=200)
+@settings(max_examples=examples(200))
 @given(suffix=st.sampled_from(sorted(_SAMPLES)), seed=st.integers(0, 2**32 - 1),
        kind=st.sampled_from(["truncate", "flip", "insert", "random", "as_is"]), blob=st.binary(max_size=64))
 def test_user_file_loaders_give_document_or_one_line_error(suffix, seed, kind, blob):

@@ -193,7 +193,7 @@ def test_damaged_files_missing_index_and_lock(tmp_path):
     bm25_file = next((index.generation_dir / mf.BM25_DIR).glob("*.npy"))
     good = bm25_file.read_bytes()
     bm25_file.write_bytes(b"garbage")
-    with pytest.raises(MesochatError, match="BM25 index .* unreadable.*--rebuild"):
+    with pytest.raises(MesochatError, match=r"bm25/.* is corrupt \(checksum\).*--rebuild"):
         open_index(s)
     bm25_file.write_bytes(good)
     chunks_file = index.generation_dir / mf.CHUNKS_FILE
@@ -243,3 +243,49 @@ def test_added_user_files_are_remembered(tmp_path):
     assert r.up_to_date and any("no longer exists" in n for n in r.notes)
     r = build_index(s, rebuild=True, progress=False, documents=docs)
     assert not [d for d in open_index(s).docs.values() if d.source_type == "user"]
+
+
+def test_bm25_params_are_recorded_and_an_index_saved_with_others_is_reindexed(tmp_path):
+    import bm25s
+
+    from indexing.bm25 import BM25_PARAMS, BM25Index, analyze, bm25_text
+
+    s = make_settings(tmp_path, **CS)
+    docs = synthetic_documents(5)
+    build_index(s, progress=False, documents=docs)
+    index = open_index(s)
+    assert index.manifest["bm25"] == BM25_PARAMS and not index.bm25.reindexed
+    assert (index.bm25.retriever.k1, index.bm25.retriever.b) == (BM25_PARAMS["k1"], BM25_PARAMS["b"])
+    query = next(iter(index.chunks.values())).text.split(".")[0]
+    want = index.bm25_search(query, 10)
+
+    # What an index built before the parameters were fitted holds: bm25s defaults, no "bm25" entry.
+    chunks = [index.chunks[i] for i in index.bm25.ids]
+    old = bm25s.BM25(k1=1.5, b=0.75)
+    old.index(analyze([bm25_text(c) for c in chunks]), show_progress=False)
+    old.save(str(index.generation_dir / mf.BM25_DIR), show_progress=False)
+    manifest_path = s.index_dir / mf.MANIFEST
+    m = json.loads(manifest_path.read_text())
+    del m["bm25"]
+    manifest_path.write_text(json.dumps(m))
+    stale = BM25Index.load(index.generation_dir / mf.BM25_DIR, index.bm25.ids, index.chunks)
+    assert stale.retriever.k1 == BM25_PARAMS["k1"] and stale.reindexed
+
+    reopened = open_index(s)  # no MesochatError, no re-embedding: BM25 is re-indexed from the chunks
+    assert reopened.bm25.reindexed and reopened.bm25_search(query, 10) == want
+    r = build_index(s, progress=False, documents=docs)
+    assert r.chunks_embedded == 0
+
+
+def test_dense_scores_are_cosines_of_the_stored_vectors(tmp_path):
+    s = make_settings(tmp_path, **CS)
+    build_index(s, progress=False, documents=synthetic_documents(5))
+    index = open_index(s)
+    q = index.embed_query("a question about the synthetic documents")
+    hits = index.dense_search(q, 6)
+    cos = index.chunk_embeddings([c for c, _ in hits]) @ q
+    assert len(hits) == 6 and np.allclose([sc for _, sc in hits], cos, atol=1e-4)
+    assert [sc for _, sc in hits] == sorted((sc for _, sc in hits), reverse=True)
+    some = hits[0][0]
+    only = index.dense_search(q, 6, where={"doc_id": index.chunks[some].doc_id})
+    assert only and all(index.chunks[c].doc_id == index.chunks[some].doc_id for c, _ in only)

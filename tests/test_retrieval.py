@@ -80,6 +80,13 @@ def test_mmr_skips_a_near_duplicate_and_lambda_one_keeps_order():
     assert fusion.mmr([], np.zeros((0, 2)), k=3) == []
 
 
+def test_cap_per_group_keeps_order_and_at_most_cap_per_group():
+    items = [("a#1", 5.0), ("a#2", 4.0), ("b#1", 3.0), ("a#3", 2.0), ("b#2", 1.0)]
+    doc = lambda cid: cid.split("#")[0]
+    assert fusion.cap_per_group(items, doc, 1) == [("a#1", 5.0), ("b#1", 3.0)]
+    assert fusion.cap_per_group(items, doc, 2) == [("a#1", 5.0), ("a#2", 4.0), ("b#1", 3.0), ("b#2", 1.0)]
+
+
 # --- the real review index -----------------------------------------------------------------
 
 
@@ -127,7 +134,9 @@ def test_exact_term_is_found_by_bm25_and_hybrid(retriever):
 def test_filters_reach_both_retrievers(retriever, mode):
     hits = retriever.retrieve("PD-L1 expression and response", k=8, mode=mode, where={"record_type": "trial"})
     assert hits and all(h.chunk.record_type == "trial" for h in hits)
-    only = retriever.retrieve("immunotherapy resistance", k=5, mode=mode, where={"doc_id": {"$in": ["review"]}})
+    only = retriever.retrieve(
+        "immunotherapy resistance", k=5, mode=mode, where={"doc_id": {"$in": ["review"]}}
+    )
     assert only and {h.chunk.doc_id for h in only} == {"review"}
     assert retriever.retrieve("immunotherapy", k=5, mode=mode, where={"doc_id": {"$in": []}}) == []
 
@@ -139,6 +148,25 @@ def test_mmr_diversifies_the_hybrid_list(retriever):
     assert len(diverse) == 6 and len({h.chunk.id for h in diverse}) == 6
     assert diverse[0].chunk.id == plain[0].chunk.id  # MMR always starts with the most relevant hit
     assert _pairwise_mean_cosine(retriever, diverse) < _pairwise_mean_cosine(retriever, plain)
+
+
+@pytest.mark.parametrize("lam", [1.0, 0.5])
+def test_top_hits_do_not_depend_on_k(retriever, lam):
+    """The candidate pool and the MMR pool are fixed, so a deeper list only adds hits after the first ones."""
+    for q in ("nivolumab plus ipilimumab overall survival", "what limits CAR-T cells in the pleura?"):
+        ten = [h.chunk.id for h in retriever.retrieve(q, k=10, mmr_lambda=lam)]
+        hundred = [h.chunk.id for h in retriever.retrieve(q, k=100, mmr_lambda=lam)]
+        assert len(ten) == 10 and len(hundred) > 50 and hundred[:10] == ten
+
+
+def test_max_per_doc_caps_chunks_of_one_document(retriever):
+    q = "immunotherapy resistance mechanisms in mesothelioma"
+    plain = retriever.retrieve(q, k=20)
+    assert max(sum(h.chunk.doc_id == d for h in plain) for d in {h.chunk.doc_id for h in plain}) > 1
+    capped = retriever.with_config(max_per_doc=1).retrieve(q, k=20)
+    docs = [h.chunk.doc_id for h in capped]
+    assert len(capped) == 20 and len(set(docs)) == len(docs)
+    assert capped[0].chunk.id == plain[0].chunk.id
 
 
 def test_retrieve_docs_pools_chunks_to_unique_documents(retriever):
