@@ -1,8 +1,9 @@
 """Crash recovery: SIGKILL the indexer at random moments, then check that the next run repairs the index.
 
 Each run builds one of two corpus versions in a subprocess (real MiniLM embedding, embedded Chroma on
-disk), kills it with SIGKILL after a random delay inside the measured build time, and then runs the
-build again: the repaired index must hold exactly the ids of a clean build (Chroma ids == manifest
+disk), kills it with SIGKILL after a random delay inside the measured build time (every 4th run instead
+kills itself at a named point around the manifest swap: before_manifest, after_manifest, deleting), and
+then runs the build again: the repaired index must hold exactly the ids of a clean build (Chroma ids == manifest
 ids, BM25 count == manifest count, no duplicates, same chunks.jsonl/docs.jsonl, one generation).
 
     .venv/bin/python benchmarks/crash_recovery.py --runs 20 [--seed 0] [--json out.json]

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -239,7 +240,7 @@ from indexing.build import build_index
 from indexing.index import open_index
 from indexing.store import ChromaStore
 
-home, target, nxt, n_docs = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
+home, target, nxt, n_docs, crash_at = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
 s = make_settings(home, chunk_size=40, embed_batch_size=4)  # upserts of 16 chunks: many Chroma writes
 VERSIONS = {"a": lambda: synthetic_documents(n_docs, words=120),
             "b": lambda: synthetic_documents(n_docs, version=1, words=150)}
@@ -267,12 +268,19 @@ if target != "-":
 print(json.dumps(out), flush=True)
 if nxt != "-":
     print("BUILD-START", flush=True)
+    if crash_at != "-":  # the builder's own SIGKILL at a named point (indexing.build._checkpoint)
+        import os
+        os.environ["MESOCHAT_CRASH_AT"] = crash_at
     t = time.perf_counter()
     build_index(s, progress=True, documents=VERSIONS[nxt]())
     print(json.dumps({"build_seconds": time.perf_counter() - t}), flush=True)
     print("BUILD-DONE", flush=True)
-    time.sleep(600)  # wait to be killed: the kill came too late to land inside the build
+    if crash_at == "-":
+        time.sleep(600)  # wait to be killed: the kill came too late to land inside the build
 """
+
+
+CHECKPOINTS = ["before_manifest", "after_manifest", "deleting"]  # named SIGKILL points in indexing/build.py
 
 
 def _version_ids(n_docs: int) -> dict[str, list[str]]:
@@ -326,8 +334,9 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
     home = root / "home"
     rng = random.Random(seed)
 
-    def start(target: str, nxt: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, str(script), str(TESTS), str(home), target, nxt, str(n_docs)],
+    def start(target: str, nxt: str, crash_at: str = "-") -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, str(script), str(TESTS), str(home), target, nxt, str(n_docs),
+                                 crash_at],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     # Calibrate: one whole clean build of each version gives the reference files and the build time.
@@ -361,6 +370,9 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
         """Where the last kill landed, judged by what its repair run found."""
         version, out, err = killed
         before = report["before"] or {}
+        point = re.search(r"CHECKPOINT (\w+)", out)
+        if point:
+            return f"at checkpoint {point.group(1)}" + (" (not reached)" if "BUILD-DONE" in out else "")
         if "BUILD-DONE" in out:
             return "after the build had finished"
         if before.get("manifest") == ids[version]:
@@ -372,8 +384,10 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
     for run in range(runs + 1):
         last = run == runs
         nxt = "-" if last else ("b" if current == "a" else "a")
-        # Repair to `current` (the version the killed build was writing), then build `nxt` and get killed.
-        proc = start(current if run else "-", nxt)
+        # Repair to `current` (the version the killed build was writing), then build `nxt` and get killed:
+        # every 4th build kills itself at a named point around the manifest swap, the others at random delays.
+        crash_at = CHECKPOINTS[(run // 4) % len(CHECKPOINTS)] if run % 4 == 3 and not last else "-"
+        proc = start(current if run else "-", nxt, crash_at)
         report = json.loads(proc.stdout.readline())
         if run:
             problems = _check_reader(report["before"], ids) + _check_repaired(report["after"], ids[current],
@@ -391,10 +405,17 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
         for line in proc.stdout:
             if line.startswith("BUILD-START"):
                 break
-        delay = rng.uniform(0, window)
-        time.sleep(delay)
-        os.kill(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        if crash_at != "-":
+            try:
+                out, err = proc.communicate(timeout=900)
+            except subprocess.TimeoutExpired:  # the checkpoint was never reached: the build finished
+                os.kill(proc.pid, signal.SIGKILL)
+                out, err = proc.communicate()
+            out += f"\nCHECKPOINT {crash_at}\n"
+        else:
+            time.sleep(rng.uniform(0, window))
+            os.kill(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
         killed = (nxt, out, err)
         current = nxt
         if "BUILD-DONE" in out:  # the machine got faster: aim the next kills earlier
