@@ -266,6 +266,8 @@ class Assistant:
         if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
+        # "How many patients...?" is answered only by a sentence that states such a count.
+        pool = [i for i in pool if not ex.lacks_asked_count(plan.question, evidence[i].text)]
         best = max((evidence[i].score for i in pool), default=0.0)
         picked = ex.select([evidence[i] for i in pool], vecs[pool]) if best >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, ex.MAX_SENTENCES - len(forced))]

@@ -38,7 +38,7 @@ class Settings:
     embed_batch_size: int = 64
 
     @classmethod
-    def from_options(cls, home: str | Path | None = None, chroma_url: str | None = None, **kw) -> "Settings":
+    def from_options(cls, home: str | Path | None = None, chroma_url: str | None = None, **kw) -> Settings:
         s = cls(**kw)
         if home is not None:
             s = replace(s, home=Path(home).expanduser())

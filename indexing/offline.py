@@ -8,6 +8,8 @@ _DEFAULTS = {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",  # "Loading weights" bars on every model load are noise to users
+    "TRANSFORMERS_VERBOSITY": "error",
 }
 
 
