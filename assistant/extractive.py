@@ -138,8 +138,8 @@ class TermStats:
         return math.log(1 + (self.n + 1) / (self._df.get(term, 0) + 0.5))
 
 
-NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)\s+review\b", re.I)
-_HOW_MANY = re.compile(r"\bhow many\s+([a-z]+)", re.I)
+NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)\s+review\b", re.IGNORECASE)
+_HOW_MANY = re.compile(r"\bhow many\s+([a-z]+)", re.IGNORECASE)
 
 
 def lacks_asked_count(question: str, text: str) -> bool:
@@ -153,7 +153,7 @@ def lacks_asked_count(question: str, text: str) -> bool:
         return False
     stem = m.group(1).lower()[:6]  # patients -> "patien", participants -> "partic"
     count = rf"\d[\d,]*\s+(?:[\w-]+\s+){{0,3}}{stem}"
-    return not (re.search(count, text, re.I) or re.search(r"\bn\s*=\s*\d", text, re.I))
+    return not (re.search(count, text, re.IGNORECASE) or re.search(r"\bn\s*=\s*\d", text, re.IGNORECASE))
 
 
 def is_bibliographic(question: str) -> bool:
