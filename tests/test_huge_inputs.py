@@ -1,7 +1,7 @@
 """Huge inputs: a 10 MB text file loads and chunks in bounded memory; a 1,000-page PDF is indexed by
 `mesochat index --add` with a progress bar, bounded memory, and one page number per chunk.
 
-Memory is the child's own peak RSS (os.wait4). The full embedding of the 10 MB file (about 11,500
+Memory is the child's own peak RSS (VmHWM polled from /proc). The full embedding of the 10 MB file (about 11,500
 chunks) is too slow for the suite on two shared cores: benchmarks/huge_inputs.py measures it.
 """
 
