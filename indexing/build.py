@@ -309,13 +309,12 @@ def _build_index(
         files = {mf.CHUNKS_FILE: mf.sha256_bytes(chunks_bytes), mf.DOCS_FILE: mf.sha256_bytes(docs_bytes)}
         same = (
             old is not None
-            and {k: v for k, v in (old.get("files") or {}).items() if k in files} == files
+            and old.get("files") == files
             and old.get("bm25") == mf.expected_settings(settings)["bm25"]
             and (index_dir / old["generation"]).is_dir()
         )
         if not same:
             gen = _write_generation(index_dir, chunks, chunks_bytes, docs_bytes)
-            files.update(mf.tree_hashes(index_dir / gen / mf.BM25_DIR, mf.BM25_DIR))
             _checkpoint("before_manifest")
             manifest = {
                 **mf.expected_settings(settings),
@@ -323,6 +322,7 @@ def _build_index(
                 "chroma": settings.chroma_url or "embedded",
                 "generation": gen,
                 "files": files,
+                "bm25_files": mf.tree_hashes(index_dir / gen / mf.BM25_DIR, mf.BM25_DIR),
                 "documents": doc_meta,
                 "n_documents": len(doc_meta),
                 "n_chunks": len(chunks),

@@ -166,7 +166,10 @@ class BuildLock:
 
 
 def tree_hashes(directory: Path, prefix: str) -> dict[str, str]:
-    """sha256 of every file below directory, keyed "prefix/relative/path" (as stored in manifest["files"])."""
+    """sha256 of every file below directory, keyed "prefix/relative/path" (manifest["bm25_files"]).
+
+    Kept apart from manifest["files"]: bm25s's byte layout varies between builds of the same chunks
+    (vocabulary order follows the hash seed), so these detect damage, not content changes."""
     return {
         f"{prefix}/{p.relative_to(directory).as_posix()}": sha256_bytes(p.read_bytes())
         for p in sorted(directory.rglob("*"))
@@ -176,7 +179,7 @@ def tree_hashes(directory: Path, prefix: str) -> dict[str, str]:
 
 def check_tree(directory: Path, prefix: str, manifest: dict) -> None:
     """MesochatError when a file the manifest hashed under prefix/ is missing or changed (bit rot, edits)."""
-    want = {k: v for k, v in (manifest.get("files") or {}).items() if k.startswith(f"{prefix}/")}
+    want = {k: v for k, v in (manifest.get(f"{prefix}_files") or {}).items() if k.startswith(f"{prefix}/")}
     if not want:
         return  # written before file hashes were recorded
     have = tree_hashes(directory, prefix) if directory.is_dir() else {}
