@@ -15,6 +15,7 @@ back to the extractive mode silently.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -256,6 +257,15 @@ def _explain(exc: BaseException, config: LLMConfig) -> MesochatError:
 
 _LLAMAS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
 _LLAMAS_LOCK = threading.Lock()
+
+
+@atexit.register
+def _close_llamas() -> None:
+    """Free models before interpreter teardown; llama.cpp's own finaliser fails once its module is gone."""
+    with _LLAMAS_LOCK:
+        for llama, _lock in _LLAMAS.values():
+            llama.close()
+        _LLAMAS.clear()
 
 
 def _load_llama(path: str, n_ctx: int) -> tuple[Any, threading.Lock]:
