@@ -24,7 +24,7 @@ from assistant import extractive as ex
 from assistant.answer import Answer, Citation
 from assistant.conversation import Turn, rewrite_followup, turn_entities
 from assistant.query import QueryAnalyzer, QueryPlan
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 MODES = ("extractive", "llm")
 DEFAULT_K = 8

@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 app = typer.Typer(
     name="mesochat",

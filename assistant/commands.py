@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 EXIT_WORDS = {"exit", "quit", ":q", "bye"}
 

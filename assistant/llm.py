@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from assistant import prompts
 from assistant.markers import clean_markers, parse_markers, render_sentence, split_cited
 from assistant.support import DEFAULT_THRESHOLD, Embed, support_detail
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 log = logging.getLogger("mesochat.llm")
 # What a backend raises: openai-client errors for endpoints, ValueError/RuntimeError from llama.cpp.

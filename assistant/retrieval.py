@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from assistant import fusion
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk
 
 MODES = ("hybrid", "dense", "bm25")

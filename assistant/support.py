@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.markers import strip_markers
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 Embed = Callable[[list[str]], np.ndarray]
 

@@ -86,7 +86,7 @@ def main() -> None:
 
     import indexing  # noqa: F401  (offline environment first)
     from assistant.api import Assistant
-    from corpus.errors import MesochatError
+    from kernel.errors import MesochatError
 
     t = time.perf_counter()
     assistant = Assistant.load(home=args.home, chroma_url=args.chroma_url)

@@ -1,7 +1,6 @@
 """mesochat's corpus: the review (parsed from its captures) and typed, sourced records about it."""
 
 from corpus.documents import Document, Section
-from corpus.errors import MesochatError
 from corpus.models import (
     AgentRecord,
     AnyRecord,
@@ -25,7 +24,6 @@ __all__ = [
     "BiomarkerRecord",
     "Document",
     "MechanismRecord",
-    "MesochatError",
     "Problem",
     "Record",
     "Reference",

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 AGGREGATOR_FILE = "aggregator_page.txt"
 JOURNAL_FILE = "journal_page.txt"

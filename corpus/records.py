@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from corpus.models import RECORD_CLASSES, SLUG_RE, Arm, Record, Source, TrialResult
 from corpus.references import reference_records
 from corpus.review import Review, load_review

@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals.sets import Conversation, EvalItem, Resolver, load_conversations, load_set, set_path, span_relevant
 
 FOLLOW_UP_K = 5

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.documents import Document, Section
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 K = 100  # depth of every run: Recall@100 is the deepest metric reported
 METRICS = ("ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals.metrics import METRICS
 
 app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFact) and regenerate RESULTS.md.",

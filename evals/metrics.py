@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 METRICS = ("ndcg@10", "recall@1", "recall@5", "recall@10", "recall@100", "mrr@10")
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100)

@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals.metrics import METRICS
 
 EVALS_DIR = Path(__file__).resolve().parent

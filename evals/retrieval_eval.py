@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals import metrics as M
 from evals.sets import SET_VERSION, EvalItem, Resolver, load_set, set_path
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 SET_VERSION = "v1"
 SETS_DIR = Path(__file__).resolve().parent / "sets"

@@ -15,7 +15,7 @@ import bm25s
 import numpy as np
 import Stemmer
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk
 from indexing.store import FILTER_KEYS
 

@@ -24,7 +24,7 @@ from functools import partial
 from pathlib import Path
 
 from corpus.documents import Document, Section
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
 from indexing.chunk import Chunk

@@ -15,7 +15,7 @@ import re
 from typing import Any, NamedTuple
 
 from corpus.documents import Document
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk, chunk_id
 from indexing.sentences import split_paragraphs, split_sentences
 

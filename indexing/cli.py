@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 
 def index_command(

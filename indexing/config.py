@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from corpus.documents import Document
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
 from indexing.build import doc_from_record

@@ -15,7 +15,7 @@ import os
 from pathlib import Path
 from typing import Any, Self
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.config import EMBED_DIM, MODEL_NAME, Settings
 
 FORMAT_VERSION = 1

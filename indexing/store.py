@@ -15,7 +15,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk
 from indexing.config import Settings
 

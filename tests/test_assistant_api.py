@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from assistant import Answer, Assistant, Chat, Citation
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 QUESTIONS = [
     "What did CheckMate 743 show for overall survival?",

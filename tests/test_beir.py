@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals.beir import METRICS, PUBLISHED_SCIFACT, beir_document, collection_name, load_beir, run_beir
 
 TOPICS = [

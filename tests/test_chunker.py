@@ -9,7 +9,7 @@ import itertools
 import pytest
 
 from corpus.documents import Document, Section
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk, chunk_id
 from indexing.chunker import chunk_document
 from indexing.sentences import split_sentences

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from corpus import MesochatError, Reference, Review, load_review
+from corpus import Reference, Review, load_review
+from kernel.errors import MesochatError
 from corpus.captures import parse_citation
 from corpus.review import CAPTURES_DIR
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals import metrics as M
 from evals.answers_eval import contains, nugget_found
 from evals.plots import plot_recall_curves

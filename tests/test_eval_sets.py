@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 import indexing  # noqa: F401  (offline environment)
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from evals.sets import (
     ANSWERABLE_CATEGORIES,
     CATEGORIES,

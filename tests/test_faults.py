@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings, synthetic_documents
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunker import chunk_document
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from corpus.captures import AGGREGATOR_FILE, JOURNAL_FILE
 from corpus.documents import Document, Section
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from corpus.review import CAPTURES_DIR, Review, load_review
 from indexing.chunker import chunk_document
 from indexing.sentences import split_paragraphs, split_sentences

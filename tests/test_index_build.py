@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import make_settings, synthetic_documents
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.build import build_index
 from indexing.chunker import chunk_document

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from conftest import free_port, make_settings, synthetic_documents
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.build import build_index
 from indexing.chunker import chunk_document
 from indexing.index import open_index

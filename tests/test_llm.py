@@ -17,7 +17,7 @@ from assistant.answer import ABSTAIN_TEXT
 from assistant.llm import LLMAnswerer, LLMConfig, LLMResult
 from assistant.markers import MARKER_RE, parse_markers
 from assistant.support import support_score
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunk import Chunk, chunk_id
 
 try:

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader, PdfWriter
 
 from corpus.documents import Document
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.chunker import chunk_document
 from indexing.loaders import load_path
 

@@ -9,7 +9,7 @@ import pytest
 
 from assistant import fusion
 from assistant.retrieval import Hit, RetrievalConfig, Retriever
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 A = [("a", 3.0), ("b", 2.0), ("c", 1.0)]
 B = [("b", 10.0), ("d", 6.0)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from assistant.answer import Answer, Citation
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from ui import explore, render
 from ui.app import where_filter
 from ui.cli import is_loopback, parse_auth

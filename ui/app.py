@@ -26,7 +26,7 @@ from typing import Any
 import gradio as gr
 
 from assistant.answer import Answer
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from ui import explore, render
 from ui.feedback import record_feedback
 

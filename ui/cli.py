@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 LOOPBACK_NAMES = {"localhost"}
 

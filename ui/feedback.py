@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 
 MAX_COMMENT_CHARS = 2000
 _SECRET_KEYS = {"api_key", "llm_api_key", "authorization", "password", "token"}

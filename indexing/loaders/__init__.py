@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 
 from corpus.documents import Document
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.loaders import html, jats, markdown, pdf, text
 
 LOADERS = {

@@ -7,7 +7,7 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from lxml import etree
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
 
 SKIP = frozenset(

@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
 
 _HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-\n(?=[a-z])")  # "immuno-\ntherapy" -> "immuno-therapy"

@@ -6,7 +6,7 @@ import codecs
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import MesochatError
+from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder
 from indexing.sentences import split_paragraphs
 
