@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpus.records import RECORDS_DIR, collect_records, validate_records
+from corpus.figures import FIGURE_RECORD_TYPES, WEAK_HOSTS, evidence_counts
+from corpus.models import EVIDENCE_LEVELS
+from corpus.records import RECORDS_DIR, check_records, collect_records
 from corpus.review import load_review
 
 app = typer.Typer(help="Check and summarise the review corpus and its records.", no_args_is_help=True)
@@ -21,15 +23,21 @@ _TYPE_ORDER = ("trial", "agent", "biomarker", "mechanism", "term", "ref")
 
 @app.command()
 def validate(records_dir: Path | None = RecordsDir) -> None:
-    """Check every record; print one line per problem (file: record-id: field: message)."""
-    problems = validate_records(records_dir)
+    """Check every record; print one line per problem (file: record-id: field: message).
+
+    Fails on a schema problem, a figure without a source, a figure source without `evidence` or a figure
+    resting only on weak hosts; warns (exit 0) on a figure whose only sources are secondary.
+    """
+    records, problems, warnings = check_records(records_dir)
+    for w in warnings:
+        typer.echo(f"warning: {w}")
     if problems:
         for p in problems:
             typer.echo(str(p))
         typer.echo(f"{len(problems)} problem(s) found", err=True)
         raise typer.Exit(1)
-    n = len(collect_records(records_dir)[0])
-    typer.echo(f"OK: {n} records valid")
+    tail = f" ({len(warnings)} warning(s))" if warnings else ""
+    typer.echo(f"OK: {len(records)} records valid{tail}")
 
 
 @app.command()
@@ -56,6 +64,27 @@ def stats(records_dir: Path | None = RecordsDir) -> None:
                   + f" ref {counts['ref']} ({with_text} with text)", highlight=False, soft_wrap=True)
     console.print(f"abstract: {len(review.abstract)} characters; keywords: {len(review.keywords)}; "
                   f"authors: {len(review.authors)}", highlight=False, soft_wrap=True)
+    _print_evidence(console, records)
     if problems:
         Console(stderr=True).print(f"warning: {len(problems)} problem(s) in the records; invalid ones are not "
                                    "counted (run 'mesochat corpus validate')", style="yellow", highlight=False)
+
+
+def _print_evidence(console: Console, records: list) -> None:
+    """Figures per record type by their best source, plus those resting only on weak hosts."""
+    counts = evidence_counts(records)
+    table = Table(title="figures by best source")
+    table.add_column("type")
+    for level in EVIDENCE_LEVELS:
+        table.add_column(level, justify="right")
+    table.add_column("total", justify="right")
+    table.add_column("weak hosts only", justify="right")
+    for t in FIGURE_RECORD_TYPES:
+        table.add_row(t, *(str(counts.by_level[(t, lvl)]) for lvl in EVIDENCE_LEVELS),
+                      str(counts.total[t]), str(counts.weak_only[t]))
+    console.print(table)
+    for t in FIGURE_RECORD_TYPES:
+        levels = " ".join(f"{lvl} {counts.by_level[(t, lvl)]}" for lvl in EVIDENCE_LEVELS)
+        console.print(f"figures {t}: {levels} total {counts.total[t]} weak-hosts-only {counts.weak_only[t]}",
+                      highlight=False, soft_wrap=True)
+    console.print(f"weak hosts: {', '.join(WEAK_HOSTS)}", highlight=False, soft_wrap=True)

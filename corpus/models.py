@@ -14,7 +14,14 @@ origin: where the record's facts come from: ``review`` (stated in the review its
 (taken from a publication the review cites, e.g. the trial paper of ref 36), ``both``.
 
 Source: exactly one of ``review: abstract|keywords|title``, ``ref: 1..206`` (the review's reference
-number), ``doi``, ``pmid``, ``pmcid``, ``url``; optional ``note`` (e.g. "Table 2", "HR for OS").
+number), ``doi``, ``pmid``, ``pmcid``, ``url``; optional ``note`` (provenance, e.g. "abstract; Table 2"),
+``evidence`` (primary | regulatory | registry | secondary) and ``copy`` (https address of the copy
+actually read). Every source of a figure (a trial result or an approval) must say its ``evidence``.
+``note`` and ``notes`` are curation metadata: never rendered into indexed or answer text.
+
+Figures: a trial result has a ``measure`` (os, pfs, orr, dcr, os_rate, pfs_rate, safety, qol, other);
+``os_rate``/``pfs_rate`` need a ``timepoint``; a ``ci`` needs its ``ci_level`` (95, 96.6, ...).
+``analysis``, ``follow_up`` and ``subgroup`` label which analysis and which patients (absent = ITT).
 
 Examples, one per type::
 
@@ -31,6 +38,9 @@ Examples, one per type::
       phase: "III"
       design: randomised, open-label
       setting: first line, advanced pleural mesothelioma
+      line: first line              # first line | relapsed | maintenance | perioperative | other
+      status: results published 2025
+      publication: {authors: "Doe J, et al.", journal: Example J Oncol, year: 2025, doi: 10.1000/example}
       population: untreated advanced pleural mesothelioma
       n_randomised: 300
       arms:
@@ -40,12 +50,29 @@ Examples, one per type::
       registration: NCT00000000
       results:
         - endpoint: overall survival
+          measure: os
+          analysis: primary analysis
+          follow_up: median 30 months
           statement: Adding drug A lengthened overall survival.
           arm_values: {A+chemo: "20.0 months", chemo: "18.0 months"}   # keys must be arm names
           hazard_ratio: 0.80
           ci: "0.65-0.99"
+          ci_level: 95
           p_value: "0.04"
-          sources: [{ref: 9, note: abstract}]
+          sources:
+            - {doi: 10.1000/example, evidence: primary, copy: "https://example.org/abstract", note: abstract}
+        - endpoint: 2-year overall survival, epithelioid histology
+          measure: os_rate
+          timepoint: 2 years
+          subgroup: epithelioid histology
+          statement: More patients given drug A were alive at two years.
+          arm_values: {A+chemo: "40%", chemo: "30%"}
+          sources: [{ref: 9, evidence: primary, note: "Figure 2"}]
+        - endpoint: grade 3-4 treatment-related adverse events
+          measure: safety
+          statement: Severe treatment-related side effects were somewhat more frequent with drug A.
+          arm_values: {A+chemo: "30%", chemo: "25%"}
+          sources: [{ref: 9, evidence: primary, note: "Table 3"}]
 
     - id: agent:pegargiminase
       type: agent
@@ -59,6 +86,10 @@ Examples, one per type::
       mechanism: degrades circulating arginine, starving ASS1-deficient tumour cells
       modality: enzyme therapy
       code_names: [ADI-PEG 20]
+      approvals: []   # none for this agent; an approval confirmed in a regulatory page looks like:
+      # - {agency: FDA, date: "2020-10-02", indication: "first line, with ipilimumab",
+      #    basis: trial:checkmate-743, sources: [{url: "https://www.fda.gov/...", evidence: regulatory}]}
+      # agency: FDA | EMA | NICE | PMDA | NMPA | Health Canada | other; date: YYYY-MM-DD or YYYY-MM
 
     - id: biomarker:ass1
       type: biomarker
@@ -96,9 +127,10 @@ Reference records (``ref:N``) are generated from the review's reference list; ne
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 N_REFERENCES = 206  # the review's numbered reference list; load_review checks the capture has exactly this many
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -106,11 +138,42 @@ RECORD_TYPES = ("trial", "agent", "biomarker", "mechanism", "term", "ref")
 
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 
+Evidence = Literal["primary", "regulatory", "registry", "secondary"]
+EVIDENCE_LEVELS: tuple[str, ...] = get_args(Evidence)  # best first: a figure counts under its best source
+Measure = Literal["os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "safety", "qol", "other"]
+Line = Literal["first line", "relapsed", "maintenance", "perioperative", "other"]
+Agency = Literal["FDA", "EMA", "NICE", "PMDA", "NMPA", "Health Canada", "other"]
+
 
 class _Strict(BaseModel):
     """Unknown keys are errors; whitespace is trimmed; a YAML number in a text field (p_value: 0.04) is kept as text."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True, coerce_numbers_to_str=True)
+
+
+def _check_doi(v: str | None) -> str | None:
+    if v is not None and not re.match(r"^10\.\d{4,9}/\S+$", v):
+        raise ValueError(f"doi {v!r} should look like 10.1234/abc (no https://doi.org/ prefix)")
+    return v
+
+
+def _check_pmid(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"\d{1,9}", v):
+        raise ValueError(f"pmid {v!r} should be digits only")
+    return v
+
+
+def _check_pmcid(v: str | None) -> str | None:
+    if v is not None and not re.fullmatch(r"PMC\d+", v):
+        raise ValueError(f"pmcid {v!r} should look like PMC1234567")
+    return v
+
+
+_ID_CHECKS = {"doi": _check_doi, "pmid": _check_pmid, "pmcid": _check_pmcid}
+
+# The schema's field name `copy` shadows pydantic's deprecated BaseModel.copy(); instances still return the
+# field value (instance attributes win over the method), so the import-time warning is only noise.
+warnings.filterwarnings("ignore", message='Field name "copy" in "Source" shadows', category=UserWarning)
 
 
 class Source(_Strict):
@@ -120,7 +183,9 @@ class Source(_Strict):
     pmid: str | None = None
     pmcid: str | None = None
     url: str | None = None
-    note: str | None = None
+    note: str | None = None  # provenance metadata ("abstract; Table 2"); never rendered into indexed text
+    evidence: Evidence | None = None  # required on every source of a figure (see _figure_sources)
+    copy: str | None = None  # https address of the copy actually read (PMC page, FDA page, ...)
 
     @field_validator("ref")
     @classmethod
@@ -129,32 +194,23 @@ class Source(_Strict):
             raise ValueError(f"ref {v} is outside 1..{N_REFERENCES} (the review's reference numbers)")
         return v
 
-    @field_validator("doi")
+    @field_validator("doi", "pmid", "pmcid")
     @classmethod
-    def _doi(cls, v: str | None) -> str | None:
-        if v is not None and not re.match(r"^10\.\d{4,9}/\S+$", v):
-            raise ValueError(f"doi {v!r} should look like 10.1234/abc (no https://doi.org/ prefix)")
-        return v
-
-    @field_validator("pmid")
-    @classmethod
-    def _pmid(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"\d{1,9}", v):
-            raise ValueError(f"pmid {v!r} should be digits only")
-        return v
-
-    @field_validator("pmcid")
-    @classmethod
-    def _pmcid(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"PMC\d+", v):
-            raise ValueError(f"pmcid {v!r} should look like PMC1234567")
-        return v
+    def _ids(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _ID_CHECKS[info.field_name](v)
 
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not re.match(r"^https?://\S+$", v):
             raise ValueError(f"url {v!r} should start with http:// or https://")
+        return v
+
+    @field_validator("copy")
+    @classmethod
+    def _copy(cls, v: str | None) -> str | None:
+        if v is not None and not re.match(r"^https?://\S+$", v):
+            raise ValueError(f"copy {v!r} should be the https:// address of the copy read")
         return v
 
     @model_validator(mode="after")
@@ -178,6 +234,32 @@ class Source(_Strict):
 
 
 Sources = Annotated[list[Source], Field(min_length=1)]
+
+
+def _figure_sources(sources: list[Source]) -> None:
+    """A figure must say how strong each of its sources is; a missing level is an error, not a default."""
+    missing = [str(i) for i, s in enumerate(sources) if s.evidence is None]
+    if missing:
+        raise ValueError(
+            f"source(s) {', '.join(missing)} of a figure lack 'evidence'; "
+            "add evidence: primary | regulatory | registry | secondary"
+        )
+
+
+class Publication(_Strict):
+    """The trial's primary publication."""
+
+    authors: str | None = None  # "Baas P, et al."
+    journal: NonEmptyStr
+    year: int = Field(ge=1950, le=2100)
+    doi: str | None = None
+    pmid: str | None = None
+    pmcid: str | None = None
+
+    @field_validator("doi", "pmid", "pmcid")
+    @classmethod
+    def _ids(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return _ID_CHECKS[info.field_name](v)
 
 
 class Record(_Strict):
@@ -228,13 +310,28 @@ class Arm(_Strict):
 
 class TrialResult(_Strict):
     endpoint: NonEmptyStr
+    measure: Measure
     statement: NonEmptyStr  # own words, one claim
+    timepoint: str | None = None  # for os_rate / pfs_rate: "2 years", "36 months"
+    analysis: str | None = None  # "primary analysis", "interim analysis", "3-year update"
+    follow_up: str | None = None  # "median 29.7 months"
+    subgroup: str | None = None  # "epithelioid histology"; absent = all randomised
     arm_values: dict[str, str] | None = None  # arm name -> figure as reported, e.g. "18.1 months"
     hazard_ratio: float | None = Field(default=None, gt=0)
-    ci: str | None = None  # e.g. "0.69-1.03" (95% unless said otherwise in notes)
+    ci: str | None = None  # interval of the hazard ratio (or of the figure), e.g. "0.69-1.03"
+    ci_level: float | None = Field(default=None, gt=50, lt=100)  # 95, 96.6; required with ci
     p_value: str | None = None  # a string: "0.002", "<0.001"
     sources: Sources
-    notes: str | None = None
+    notes: str | None = None  # curator metadata, never rendered into indexed text
+
+    @model_validator(mode="after")
+    def _figure_rules(self) -> TrialResult:
+        if self.ci is not None and self.ci_level is None:
+            raise ValueError("ci is given without ci_level; state the interval's level (e.g. ci_level: 95)")
+        if self.measure in ("os_rate", "pfs_rate") and not self.timepoint:
+            raise ValueError(f"measure {self.measure} needs a timepoint (e.g. timepoint: 2 years)")
+        _figure_sources(self.sources)
+        return self
 
 
 class TrialRecord(Record):
@@ -248,6 +345,9 @@ class TrialRecord(Record):
     primary_endpoint: str | None = None
     results: list[TrialResult] = []
     registration: str | None = None  # e.g. NCT02899299
+    line: Line  # treatment line, used to group trials (forest plots); `setting` keeps the detail
+    status: str | None = None  # "recruiting", "completed", "results published 2025"
+    publication: Publication | None = None
 
     @field_validator("registration")
     @classmethod
@@ -266,6 +366,36 @@ class TrialRecord(Record):
         return self
 
 
+class Approval(_Strict):
+    """A regulatory decision (approval or recommendation) confirmed in a retrieved document."""
+
+    agency: Agency
+    date: str  # "YYYY-MM-DD" or "YYYY-MM"
+    indication: NonEmptyStr
+    basis: str | None = None  # trial record id, e.g. trial:checkmate-743
+    sources: Sources
+    notes: str | None = None
+
+    @field_validator("date")
+    @classmethod
+    def _date(cls, v: str) -> str:
+        if not re.fullmatch(r"(19|20)\d\d-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?", v):
+            raise ValueError(f"date {v!r} should be YYYY-MM-DD or YYYY-MM")
+        return v
+
+    @field_validator("basis")
+    @classmethod
+    def _basis(cls, v: str | None) -> str | None:
+        if v is not None and not (v.startswith("trial:") and SLUG_RE.match(v.partition(":")[2])):
+            raise ValueError(f"basis {v!r} should be a trial record id like 'trial:checkmate-743'")
+        return v
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Approval:
+        _figure_sources(self.sources)
+        return self
+
+
 class AgentRecord(Record):
     type: Literal["agent"]
     agent_class: NonEmptyStr  # e.g. anti-PD-1 antibody
@@ -273,6 +403,7 @@ class AgentRecord(Record):
     mechanism: NonEmptyStr
     modality: NonEmptyStr  # e.g. monoclonal antibody, cell therapy, small molecule, virus
     code_names: list[NonEmptyStr] = []
+    approvals: list[Approval] = []
 
 
 class BiomarkerRecord(Record):

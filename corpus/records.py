@@ -13,14 +13,17 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from kernel.errors import MesochatError
-from corpus.models import RECORD_CLASSES, SLUG_RE, Arm, Record, Source, TrialResult
+from corpus.figures import figures
+from corpus.models import RECORD_CLASSES, SLUG_RE, Approval, Arm, Publication, Record, Source, TrialResult
 from corpus.references import reference_records
 from corpus.review import Review, load_review
+from kernel.errors import MesochatError
 
 RECORDS_DIR = Path(__file__).resolve().parent / "records"
 _YAML_TYPES = tuple(t for t in RECORD_CLASSES if t != "ref")
-_NESTED: dict[str, type[BaseModel]] = {"sources": Source, "arms": Arm, "results": TrialResult}
+_NESTED: dict[str, type[BaseModel]] = {
+    "sources": Source, "arms": Arm, "results": TrialResult, "approvals": Approval, "publication": Publication,
+}
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,39 @@ def _looks_like_id(value: str) -> bool:
     return bool(sep) and prefix in RECORD_CLASSES and bool(SLUG_RE.match(slug))
 
 
+def _basis_problems(entries: list[_Entry], known: set[str]) -> list[Problem]:
+    """An approval's basis must name a trial record that exists."""
+    out = []
+    for e in entries:
+        agent = e.record
+        for j, ap in enumerate(getattr(agent, "approvals", []) or []):
+            if ap.basis and ap.basis not in known:
+                out.append(Problem(e.file, agent.id, f"approvals.{j}.basis", f"{ap.basis!r} points to no record"))
+    return out
+
+
+def _figure_findings(entries: list[_Entry]) -> tuple[list[Problem], list[Problem]]:
+    """(problems, warnings) about the sources behind figures; both kinds warn, so far.
+
+    A missing source or `evidence` is already a schema problem (models.TrialResult/Approval). Figures resting
+    only on secondary sources, or only on weak hosts, are warned about; `mesochat corpus stats` counts both.
+    """
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    for e in entries:
+        if e.record is None:
+            continue
+        for f in figures([e.record]):
+            where = f"{f.field} ({f.label})"
+            if f.weak_only:
+                warnings.append(Problem(e.file, e.record.id, where, "rests only on weak hosts (mirror, staging "
+                                        "or news repost); cite the primary, regulatory or registry copy"))
+            elif f.secondary_only:
+                warnings.append(Problem(e.file, e.record.id, where, "only secondary sources; add the primary "
+                                        "publication, a regulatory document or the registry record"))
+    return problems, warnings
+
+
 def _link_problems(entries: list[_Entry], known: set[str]) -> list[Problem]:
     out = []
     for e in entries:
@@ -176,6 +212,14 @@ def collect_records(
     records_dir: str | Path | None = None, review: Review | None = None
 ) -> tuple[list[Record], list[Problem]]:
     """(the valid records incl. the generated references, every problem); never raises for bad records."""
+    records, problems, _ = check_records(records_dir, review)
+    return records, problems
+
+
+def check_records(
+    records_dir: str | Path | None = None, review: Review | None = None
+) -> tuple[list[Record], list[Problem], list[Problem]]:
+    """(valid records incl. references, problems, warnings); warnings do not make the records invalid."""
     folder = Path(records_dir) if records_dir is not None else RECORDS_DIR
     if records_dir is not None and not folder.is_dir():
         raise MesochatError(f"records directory {folder} does not exist; pass a folder holding *.yaml files")
@@ -205,8 +249,11 @@ def collect_records(
         if e.record is not None:
             records.append(e.record)
     problems.extend(_link_problems(entries, set(defined_in)))
+    problems.extend(_basis_problems(entries, set(defined_in)))
+    figure_problems, warnings = _figure_findings(entries)
+    problems.extend(figure_problems)
     problems.sort(key=lambda p: p.file)  # stable: grouped by file, in file order within each
-    return records + list(refs), problems
+    return records + list(refs), problems, warnings
 
 
 def validate_records(records_dir: str | Path | None = None, review: Review | None = None) -> list[Problem]:

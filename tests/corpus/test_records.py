@@ -11,7 +11,6 @@ from pydantic import TypeAdapter, ValidationError
 
 from corpus import (
     AgentRecord,
-    MesochatError,
     ReferenceRecord,
     Source,
     TrialRecord,
@@ -20,6 +19,7 @@ from corpus import (
     models,
     validate_records,
 )
+from kernel.errors import MesochatError
 
 AGENT = """\
 - id: agent:pegargiminase
@@ -103,16 +103,16 @@ def test_trial_structure():
         "id": "trial:t", "type": "trial", "name": "T", "summary": "s", "origin": "cited_publication",
         "sources": [{"ref": 9}], "phase": "III", "design": "randomised", "population": "p",
         "arms": [{"name": "A", "regimen": "drug A"}, {"name": "B", "regimen": "drug B", "n": 10}],
-        "results": [{"endpoint": "OS", "statement": "A beat B.", "arm_values": {"A": "20 months"},
-                     "hazard_ratio": 0.8, "p_value": 0.04, "sources": [{"ref": 9}]}],
-        "registration": "NCT03762018",
+        "results": [{"endpoint": "OS", "measure": "os", "statement": "A beat B.", "arm_values": {"A": "20 months"},
+                     "hazard_ratio": 0.8, "p_value": 0.04, "sources": [{"ref": 9, "evidence": "primary"}]}],
+        "registration": "NCT03762018", "line": "first line",
     }
     rec = TrialRecord.model_validate(trial)
     assert rec.results[0].p_value == "0.04"  # a YAML number in a text field is kept as text
-    for patch in ({"registration": "NCT123"}, {"n_randomised": -1}, {"results": [{"endpoint": "OS",
-                  "statement": "s", "sources": []}]}, {"results": [{"endpoint": "OS", "statement": "s",
-                  "arm_values": {"C": "1"}, "sources": [{"ref": 9}]}]}, {"arms": [{"name": "A"}]},
-                  {"origin": "paper"}, {"sources": []}):
+    ok = {"endpoint": "OS", "measure": "os", "statement": "s", "sources": [{"ref": 9, "evidence": "primary"}]}
+    for patch in ({"registration": "NCT123"}, {"n_randomised": -1}, {"results": [{**ok, "sources": []}]},
+                  {"results": [{**ok, "arm_values": {"C": "1"}}]}, {"arms": [{"name": "A"}]},
+                  {"origin": "paper"}, {"sources": []}, {"line": "second line"}):
         with pytest.raises(ValidationError):
             TrialRecord.model_validate({**trial, **patch})
 
@@ -154,7 +154,7 @@ def test_every_problem_is_reported(tmp_path: Path, review, monkeypatch: pytest.M
              .replace("  relevance:", "  related: [trial:nowhere]\n  relevance:"))
     write(tmp_path, "b.yaml", BIOMARKER + AGENT.replace("name: Pegargiminase", "name: Copy") + pd_l1)
     assert lines(validate_records(tmp_path, review)) == [
-        ("a.yaml: agent:pegargiminase: colour: unknown field (typo?); allowed here: agent_class, code_names, id, "
+        ("a.yaml: agent:pegargiminase: colour: unknown field (typo?); allowed here: agent_class, approvals, code_names, id, "
         "mechanism, modality, name, notes, origin, related, sources, summary, synonyms, targets, type"),
         "b.yaml: biomarker:pd-l1: sources.0.ref: ref 250 is outside 1..206 (the review's reference numbers)",
         "b.yaml: agent:pegargiminase: id: duplicate id; already defined in a.yaml",
