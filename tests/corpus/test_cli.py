@@ -98,3 +98,99 @@ def test_stats_on_shipped_records():
     assert res.returncode == 0, res.stderr
     assert "ref 206 (7 with text)" in res.stdout
     assert "Traceback" not in res.stderr
+
+
+# --- evidence checks, in process through the typer app (same loader, same records) ------------------
+
+FIGURE_TRIAL = """\
+- id: trial:t
+  type: trial
+  name: T
+  summary: A trial.
+  origin: cited_publication
+  sources: [{ref: 9}]
+  phase: "3"
+  design: randomised
+  line: first line
+  population: adults
+  arms: [{name: A, regimen: drug A}, {name: B, regimen: drug B}]
+  results:
+    - endpoint: overall survival
+      measure: os
+      statement: A lived longer.
+      hazard_ratio: 0.8
+      ci: "0.6-0.9"
+      ci_level: 95
+      sources: [{doi: 10.1000/x, evidence: primary}, {url: "https://ascopost.com/x", evidence: secondary}]
+    - endpoint: objective response rate
+      measure: orr
+      statement: More responses with A.
+      arm_values: {A: "40%", B: "30%"}
+      sources: [{url: "https://ascopost.com/x", evidence: secondary}]
+    - endpoint: progression-free survival
+      measure: pfs
+      statement: PFS was longer with A.
+      sources: [{url: "https://mesowatch.org/x", evidence: secondary}]
+"""
+FIGURE_AGENT = """\
+- id: agent:a
+  type: agent
+  name: Drug A
+  summary: An antibody.
+  origin: cited_publication
+  sources: [{ref: 9}]
+  agent_class: antibody
+  mechanism: blocks something
+  modality: monoclonal antibody
+  approvals:
+    - {agency: EMA, date: 2021-06, indication: first line, basis: trial:t,
+       sources: [{url: "https://www.ema.europa.eu/a", evidence: regulatory}]}
+"""
+
+
+def invoke(*args: str):
+    from typer.testing import CliRunner
+
+    from corpus.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def test_validate_warns_but_passes_on_secondary_only_figures(tmp_path: Path):
+    (tmp_path / "r.yaml").write_text(FIGURE_TRIAL + FIGURE_AGENT, encoding="utf-8")
+    res = invoke("validate", "--records-dir", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    warnings = [line for line in res.stdout.splitlines() if line.startswith("warning:")]
+    assert len(warnings) == 2
+    assert "trial:t: results.1 (objective response rate): only secondary sources" in warnings[0]
+    assert "trial:t: results.2 (progression-free survival): rests only on weak hosts" in warnings[1]
+    assert res.stdout.splitlines()[-1] == "OK: 208 records valid (2 warning(s))"
+
+
+def test_validate_fails_on_figure_source_without_evidence(tmp_path: Path):
+    text = FIGURE_TRIAL.replace('{url: "https://ascopost.com/x", evidence: secondary}]\n    - endpoint: prog',
+                                '{url: "https://ascopost.com/x"}]\n    - endpoint: prog')
+    (tmp_path / "r.yaml").write_text(text, encoding="utf-8")
+    res = invoke("validate", "--records-dir", str(tmp_path))
+    assert res.exit_code == 1
+    assert "r.yaml: trial:t: results.1: source(s) 0 of a figure lack 'evidence'" in res.stdout
+    assert "1 problem(s) found" in res.stderr
+
+
+def test_validate_fails_on_figure_without_source(tmp_path: Path):
+    text = FIGURE_AGENT.replace('sources: [{url: "https://www.ema.europa.eu/a", evidence: regulatory}]', "sources: []")
+    (tmp_path / "r.yaml").write_text(FIGURE_TRIAL + text, encoding="utf-8")
+    res = invoke("validate", "--records-dir", str(tmp_path))
+    assert res.exit_code == 1
+    assert "agent:a: approvals.0.sources: at least one source is required" in res.stdout
+
+
+def test_stats_prints_figures_by_best_source_and_weak_hosts(tmp_path: Path):
+    (tmp_path / "r.yaml").write_text(FIGURE_TRIAL + FIGURE_AGENT, encoding="utf-8")
+    res = invoke("stats", "--records-dir", str(tmp_path))
+    assert res.exit_code == 0, res.output
+    assert "figures by best source" in res.stdout
+    assert ("figures trial: primary 1 regulatory 0 registry 0 secondary 2 total 3 weak-hosts-only 1"
+            in res.stdout)
+    assert ("figures agent: primary 0 regulatory 1 registry 0 secondary 0 total 1 weak-hosts-only 0"
+            in res.stdout)
