@@ -400,7 +400,7 @@ def _llm_history(turns: list[Turn]) -> list[tuple[str, str]]:
 
 
 def _matches(chunk: Any, where: dict | None) -> bool:
-    from indexing.index import chunk_matches
+    from kernel.filters import matches as chunk_matches
 
     return chunk_matches(chunk, where)
 

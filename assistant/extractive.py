@@ -29,8 +29,8 @@ import numpy as np
 from assistant.answer import ABSTAIN_TEXT, Citation
 from assistant.markers import MARKER_RE, render_sentence
 from assistant.query import QueryPlan, compact, content_terms
-from indexing.chunk import Chunk
-from indexing.sentences import split_paragraphs, split_sentences
+from kernel.chunk import Chunk
+from kernel.sentences import split_paragraphs, split_sentences
 
 # calibrated by evals/calibrate_abstention.py on review-dev: threshold 0.491 (both goals met, midpoint of
 # the widest interval): 2.2% of 46 answerable abstained, 100.0% of 14 unanswerable abstained (after the

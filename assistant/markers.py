@@ -68,7 +68,7 @@ def strip_markers(text: str) -> str:
 
 
 def _fallback_spans(text: str) -> list[tuple[int, int]]:
-    """Sentence spans when indexing.sentences is unavailable: split after . ! ? before a capital/digit/quote."""
+    """Sentence spans when kernel.sentences is unavailable: split after . ! ? before a capital/digit/quote."""
     protected = text
     for abbr in _ABBREVIATIONS:  # hide abbreviation dots so they do not end sentences
         protected = protected.replace(abbr, abbr.replace(".", "\x00"))
@@ -82,7 +82,7 @@ def _fallback_spans(text: str) -> list[tuple[int, int]]:
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     try:
-        from indexing.sentences import split_sentences
+        from kernel.sentences import split_sentences
     except ImportError:
         return _fallback_spans(text)
     return split_sentences(text) or _fallback_spans(text)

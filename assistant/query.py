@@ -17,7 +17,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import Stemmer
+from kernel import text as kernel_text
+from kernel.text import QUESTION_WORDS
 
 # Clinical shorthand that is not a record of its own (facts of usage, not of the review).
 SHORTHAND: dict[str, list[str]] = {
@@ -42,18 +43,8 @@ SHORTHAND: dict[str, list[str]] = {
     "tumor": ["tumour"],
 }
 
-_STOPWORD_TEXT = """
-    a an the and or but if then else of in on at to for from by with without about into over under
-    is are was were be been being am do does did done has have had having can could should would may might
-    must shall will what which who whom whose when where why how whats there here this that these those it its
-    they them their theirs he she his her we our you your i me my mine us
-    as than so such no not nor only own same too very just also any all both each few more most other some
-    tell give show explain describe list please know known say said does doing
-    mean means meaning stand stands define definition review reviews
-"""
-STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-_WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+")
+STOPWORDS = kernel_text.STOPWORDS | QUESTION_WORDS
+_WORD_RE = kernel_text.WORD_RE
 _REF_RE = re.compile(
     r"\b(?:references?|refs?\.?|citations?|cited\s+work)\s*(?:no\.?|number|#)?\s*"
     r"(\d{1,3}(?:\s*(?:,|and|&|/)\s*\d{1,3})*)\b",
@@ -68,8 +59,6 @@ VOCABULARY_TYPES = ("term", "mechanism")
 MIN_FUZZY_LEN = 7  # shorter keys only match exactly: "pd1" must not fuzzy-match "pdl1"
 FUZZY_CUTOFF = 0.86
 MAX_NGRAM = 6
-
-_stemmer = Stemmer.Stemmer("english")
 
 
 def compact(text: str) -> str:
@@ -90,9 +79,7 @@ def _spellings(key: str) -> set[str]:
 
 def content_terms(text: str) -> list[str]:
     """Stemmed content words (stopwords removed), in order, without duplicates."""
-    words = [w.lower() for w in _WORD_RE.findall(text)]
-    words = [w for w in words if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
-    return list(dict.fromkeys(_stemmer.stemWords(words)))
+    return kernel_text.content_terms(text, QUESTION_WORDS)
 
 
 @dataclass(frozen=True)
@@ -307,7 +294,7 @@ class QueryAnalyzer:
         for word in _WORD_RE.findall("".join(masked).lower()):
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
-            stem = _stemmer.stemWord(word)
+            stem = kernel_text.stem([word])[0]
             alts = [(stem,)] + [tuple(content_terms(e)) for e in SHORTHAND.get(word, []) + extra.get(word, [])]
             out.setdefault(stem, Concept(stem, tuple(alts)))
         return list(out.values())

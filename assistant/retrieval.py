@@ -14,7 +14,7 @@ import numpy as np
 
 from assistant import fusion
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk
+from kernel.chunk import Chunk
 
 MODES = ("hybrid", "dense", "bm25")
 

@@ -21,27 +21,16 @@ import numpy as np
 
 from assistant.markers import strip_markers
 from kernel.errors import MesochatError
+from kernel.text import REPORTING_WORDS, content_terms
 
 Embed = Callable[[list[str]], np.ndarray]
 
 DEFAULT_THRESHOLD = 0.5
 
-_STOPWORD_TEXT = """
-a an the and or but nor of in on at to for from by with without within into onto over under than
-then as is are was were be been being am do does did doing have has had having it its it's this that
-these those there their they them he she his her we our you your i me my which who whom whose what
-when where why how also such may might can could would should will shall must not no yes so very
-more most less least both either neither each every all any some other another same about after
-before during between through while whereas however thus therefore hence respectively per via among
-against up down out off only just one ones use used using based including include includes according
-reported report reports shown show shows source sources passage study studies
-"""
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 _NEGATION_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|without|cannot|fail(?:s|ed)? to|lack(?:s|ed)?|absence of)\b|n't\b",
     re.IGNORECASE,
 )
-_WORD_RE = re.compile(r"[a-zA-Z][a-zA-Z0-9]*")
 # A free-standing number: not part of a name like PD-1, CTLA-4, IL6 or BAP1.
 _NUMBER_RE = re.compile(r"(?<![\w\-./])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w\-])")
 
@@ -55,24 +44,8 @@ class SupportDetail:
     negation_mismatch: bool = False
 
 
-_stemmer = None
-
-
-def _stem(words: list[str]) -> list[str]:
-    global _stemmer
-    if _stemmer is None:
-        try:
-            import Stemmer
-
-            _stemmer = Stemmer.Stemmer("english").stemWords
-        except ImportError:  # PyStemmer is a dependency; crude suffix stripping keeps the module usable
-            _stemmer = lambda ws: [re.sub(r"(ing|ed|es|s)$", "", w) for w in ws]
-    return _stemmer(words)
-
-
 def content_stems(text: str) -> set[str]:
-    words = [w.lower() for w in _WORD_RE.findall(text)]
-    return set(_stem([w for w in words if w not in _STOPWORDS and len(w) > 1]))
+    return {t for t in content_terms(text, REPORTING_WORDS) if t[0].isalpha()}
 
 
 def numbers(text: str) -> set[str]:

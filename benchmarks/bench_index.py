@@ -48,7 +48,7 @@ def beir_documents(path: Path, limit: int | None):
         from evals.beir import beir_document  # the same documents the BEIR evaluation indexes
     except ImportError:
         beir_document = None
-    from corpus.documents import Document, Section
+    from kernel.documents import Document, Section
 
     docs = []
     with open(path / "corpus.jsonl", encoding="utf-8") as fh:

@@ -1,6 +1,5 @@
 """mesochat's corpus: the review (parsed from its captures) and typed, sourced records about it."""
 
-from corpus.documents import Document, Section
 from corpus.models import (
     AgentRecord,
     AnyRecord,
@@ -22,14 +21,12 @@ __all__ = [
     "AnyRecord",
     "Arm",
     "BiomarkerRecord",
-    "Document",
     "MechanismRecord",
     "Problem",
     "Record",
     "Reference",
     "ReferenceRecord",
     "Review",
-    "Section",
     "Source",
     "TermRecord",
     "TrialRecord",

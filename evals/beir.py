@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from corpus.documents import Document, Section
+from kernel.documents import Document, Section
 from kernel.errors import MesochatError
 
 K = 100  # depth of every run: Recall@100 is the deepest metric reported

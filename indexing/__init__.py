@@ -1,6 +1,6 @@
 """Chunking, embedding and the Chroma + BM25 index."""
 
-from indexing import offline
+from kernel import offline
 
 offline.apply()
 

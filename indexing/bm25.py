@@ -1,51 +1,29 @@
 """Lexical search: bm25s over the same chunk ids as Chroma, saved inside the generation directory.
 
-All text analysis lives in ``analyze`` so the tokenisation used at index and at query time can
+All text analysis is ``kernel.text.analyze`` so the tokenisation used at index and at query time can
 never drift apart, and tuning it (stemming, stopwords, token pattern) is a one-place change.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import bm25s
 import numpy as np
-import Stemmer
 
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk
-from indexing.store import FILTER_KEYS
-
-# Words of 2+ characters as in bm25s/scikit-learn, plus lone digits so "PD-1" keeps its "1".
-TOKEN_PATTERN = r"(?u)\b\w\w+\b|\b\d\b"
+from kernel.filters import FILTER_KEYS
+from kernel.filters import mask as filter_mask
+from kernel.text import analyze
+from kernel.chunk import Chunk
 
 # BM25 saturation and length normalisation, fitted on SciFact *train* (809 queries, doc level,
 # grid k1 0.6-1.5 x b 0.3-0.75): k1=0.9, b=0.4 lifts hybrid nDCG@10 0.7237 -> 0.7302 over bm25s'
 # defaults (k1=1.5, b=0.75); BM25 alone 0.6906 on train. Short chunks make a weaker length penalty
 # (small b) pay off. Recorded in the manifest; a changed value re-indexes BM25 only, never embeddings.
 BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 0.9, "b": 0.4}
-
-_stem_lock = threading.Lock()  # PyStemmer objects are not thread-safe
-_stemmer = Stemmer.Stemmer("english")
-
-
-def analyze(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-case, English stopwords out, Snowball English stems: one token list per text."""
-    with _stem_lock:
-        tokens = bm25s.tokenize(
-            list(texts),
-            lower=True,
-            token_pattern=TOKEN_PATTERN,
-            stopwords="en",
-            stemmer=_stemmer,
-            return_ids=False,
-            show_progress=False,
-        )
-    return [list(t) for t in tokens]
-
 
 def bm25_text(chunk: Chunk) -> str:
     """What BM25 indexes for a chunk: document title (as BEIR does), section path and text."""
@@ -108,15 +86,8 @@ class BM25Index:
 
     def mask(self, where: dict[str, Any] | None) -> np.ndarray | None:
         """1.0 for chunks matching every condition, else 0.0 (None: no filter)."""
-        if not where:
-            return None
-        keep = np.ones(len(self.ids), dtype=bool)
-        for key, cond in where.items():
-            if key not in self._fields:
-                raise MesochatError(f"Cannot filter on {key!r}; use one of {', '.join(FILTER_KEYS)}")
-            values = cond.get("$in", [cond.get("$eq")]) if isinstance(cond, dict) else [cond]
-            keep &= np.isin(self._fields[key], ["" if v is None else str(v) for v in values])
-        return keep.astype(np.float32)
+        keep = filter_mask(self._fields, where)
+        return None if keep is None else keep.astype(np.float32)
 
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """Top-k chunk ids by BM25 score; chunks sharing no term with the query are never returned."""

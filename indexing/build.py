@@ -23,11 +23,11 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from corpus.documents import Document, Section
+from kernel.documents import Document, Section
 from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
-from indexing.chunk import Chunk
+from kernel.chunk import Chunk
 from indexing.chunker import chunk_document
 from indexing.config import EMBED_DIM, MODEL_NAME, Settings
 from indexing.embedder import embed_texts, embedding_text

@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from corpus.documents import Document
+from kernel.documents import Document
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk, chunk_id
-from indexing.sentences import split_paragraphs, split_sentences
+from kernel.chunk import Chunk, chunk_id
+from kernel.sentences import split_paragraphs, split_sentences
 
 _WORD = re.compile(r"\S+")
 SECTION_SEP = " > "

@@ -14,15 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from corpus.documents import Document
+from kernel.documents import Document
 from kernel.errors import MesochatError
+from kernel.filters import matches, matches_nothing
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
 from indexing.build import doc_from_record
-from indexing.chunk import Chunk
+from kernel.chunk import Chunk
 from indexing.config import EMBED_DIM, Settings
 from indexing.embedder import embed_query, embed_texts
-from indexing.store import FILTER_KEYS, ChromaStore
+from indexing.store import ChromaStore
 
 
 @dataclass(frozen=True)
@@ -34,21 +35,6 @@ class DocInfo:
     hash: str
     path: str | None = None  # for documents added with `mesochat index --add`
     metadata: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
-
-
-def chunk_matches(chunk: Chunk, where: dict[str, Any] | None) -> bool:
-    """The same filter semantics as Chroma's `where` on our four keys (None matches "")."""
-    if not where:
-        return True
-    for key, cond in where.items():
-        if key not in FILTER_KEYS:
-            raise MesochatError(f"Cannot filter on {key!r}; use one of {', '.join(FILTER_KEYS)}")
-        value = getattr(chunk, key)
-        value = "" if value is None else value
-        wanted = cond.get("$in", [cond.get("$eq")]) if isinstance(cond, dict) else [cond]
-        if value not in ["" if w is None else w for w in wanted]:
-            return False
-    return True
 
 
 class Index:
@@ -146,14 +132,14 @@ class Index:
         self, query: str | np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
         """Top-k committed chunks by cosine similarity (Chroma HNSW, filtered by `where`)."""
-        if k <= 0 or _empty_in(where):
+        if k <= 0 or matches_nothing(where):
             return []
         vec = self.embed_query(query) if isinstance(query, str) else np.asarray(query, dtype=np.float32)
         n = k + self._extra
         while True:
             found = self.store.query(vec, n, where)
             hits = [
-                (cid, s) for cid, s in found if cid in self.chunks and chunk_matches(self.chunks[cid], where)
+                (cid, s) for cid, s in found if cid in self.chunks and matches(self.chunks[cid], where)
             ]
             # A concurrent build may have added vectors since we opened: fetch more until k are committed.
             if len(hits) >= k or len(found) < n:
@@ -161,13 +147,9 @@ class Index:
             n *= 2
 
     def bm25_search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
-        if _empty_in(where):
+        if matches_nothing(where):
             return []
         return self.bm25.search(query, k, where)
-
-
-def _empty_in(where: dict[str, Any] | None) -> bool:
-    return bool(where) and any(isinstance(c, dict) and "$in" in c and not c["$in"] for c in where.values())
 
 
 def open_index(settings: Settings) -> Index:

@@ -1,16 +1,20 @@
-"""Typed records -> readable, searchable text with sections and flat metadata.
+"""Typed records -> readable, searchable text with sections, field spans and flat metadata.
 
-The rendered text is what retrieval sees and what answers quote, so it is written as plain sentences
-that repeat every name a user might type (synonyms, code names, abbreviations) and every figure with
-its context (arm, endpoint, hazard ratio, confidence interval, p value).
+The rendered text is what retrieval sees and what answers quote, so every field is written as a plain
+sentence that carries its own context (arm, endpoint, hazard ratio, interval and its level, p value).
+Names a user might type (synonyms, code names) are indexed in a separate "Names" passage that search
+finds but answers never quote; curation notes and source notes are provenance, kept in metadata and
+never rendered. ``render_fields`` also says which span of the text holds which field, so an answer
+to "what was the ORR in X?" can quote exactly the field that holds it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from corpus.documents import Section
 from indexing.loaders.builder import DocumentBuilder
+from kernel.documents import Section
 
 TYPE_LABELS = {
     "trial": "Trial",
@@ -21,6 +25,37 @@ TYPE_LABELS = {
     "ref": "Reference",
 }
 LIST_SEP = "; "
+# Passages that help search but are never quoted as an answer sentence.
+UNQUOTABLE_SECTIONS = ("Names", "Sources")
+MEASURE_LABELS = {
+    "os": "overall survival",
+    "pfs": "progression-free survival",
+    "orr": "objective response rate",
+    "dcr": "disease control rate",
+    "os_rate": "overall survival rate",
+    "pfs_rate": "progression-free survival rate",
+    "safety": "grade 3-4 treatment-related adverse events",
+    "qol": "quality of life",
+}
+
+
+@dataclass(frozen=True)
+class FieldSpan:
+    """Where one field of a record sits in its rendered text. ``key`` is "n_randomised", "arms",
+    "result:3", "approval:0", ...; ``label`` is how a reader names it."""
+
+    key: str
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RenderedRecord:
+    text: str
+    sections: list[Section]
+    metadata: dict[str, Any]
+    fields: list[FieldSpan]
 
 
 def _sentence(text: str | None) -> str:
@@ -35,9 +70,40 @@ def _join(items: list[str] | None, sep: str = ", ") -> str:
     return sep.join(str(x) for x in items or [] if str(x).strip())
 
 
+def _a(phrase: str) -> str:
+    return f"an {phrase}" if phrase[:1].lower() in "aeiou" else f"a {phrase}"
+
+
+def _number(x: float) -> str:
+    return f"{x:.2f}" if round(x, 2) == x else f"{x:g}"
+
+
+class _Writer:
+    """A DocumentBuilder that also records the span of every field sentence it writes."""
+
+    def __init__(self) -> None:
+        self.b = DocumentBuilder()
+        self.fields: list[FieldSpan] = []
+
+    def section(self, path: str) -> None:
+        self.b.set_path(path)
+
+    def paragraph(self, parts: list[tuple[str, str, str]]) -> None:
+        """Write (key, label, sentence) parts as one paragraph; empty sentences are skipped."""
+        parts = [(k, lab, s) for k, lab, s in parts if s]
+        if not parts:
+            return
+        start = self.b.paragraph(" ".join(s for _, _, s in parts))
+        pos = start
+        for key, label, text in parts:
+            if key:
+                self.fields.append(FieldSpan(key, label, pos, pos + len(text)))
+            pos += len(text) + 1
+
+
 def _source_phrase(src: Any) -> str:
     kind, value = src.kind, src.value
-    phrase = {
+    return {
         "review": f"the review's {value}",
         "ref": f"reference {value} of the review",
         "doi": f"DOI {value}",
@@ -45,32 +111,19 @@ def _source_phrase(src: Any) -> str:
         "pmcid": f"PMCID {value}",
         "url": f"{value}",
     }[kind]
-    return f"{phrase} ({src.note})" if getattr(src, "note", None) else phrase
 
 
-def _sources_sentence(sources: list[Any]) -> str:
-    return _sentence("Sources: " + LIST_SEP.join(_source_phrase(s) for s in sources)) if sources else ""
-
-
-def _names(record: Any, extra: list[str] | None = None) -> str:
-    """'Name (also called X, Y)': every alias in one place so lexical search finds the record."""
+def _names_paragraph(w: _Writer, label: str, record: Any, extra: list[str] | None = None) -> None:
     aliases = [a for a in [*record.synonyms, *(extra or [])] if a and a != record.name]
     aliases = list(dict.fromkeys(aliases))
-    return f"{record.name} (also called {_join(aliases)})" if aliases else record.name
+    if aliases:
+        w.section(f"{label} > Names")
+        w.paragraph([("names", "other names", _sentence(f"Other names for {record.name}: {_join(aliases)}"))])
 
 
-def _a(phrase: str) -> str:
-    return f"an {phrase}" if phrase[:1].lower() in "aeiou" else f"a {phrase}"
-
-
-def _ci_label(result: Any) -> str:
-    """'95% CI' is the default; when the notes discuss the interval's level, do not assert 95%."""
-    notes = (result.notes or "").lower()
-    return "CI" if any(w in notes for w in ("confidence", "95", "ci ", "interval")) else "95% CI"
-
-
-def _number(x: float) -> str:
-    return f"{x:.2f}" if round(x, 2) == x else f"{x:g}"
+def _ci_text(result: Any) -> str:
+    level = getattr(result, "ci_level", None)
+    return f"{float(level):g}% CI" if level is not None else "95% CI"
 
 
 def _hr_phrase(result: Any) -> str:
@@ -78,112 +131,147 @@ def _hr_phrase(result: Any) -> str:
     if result.hazard_ratio is not None:
         hr = f"hazard ratio (HR) {_number(result.hazard_ratio)}"
         if result.ci:
-            hr += f" ({_ci_label(result)} {result.ci})"
+            hr += f" ({_ci_text(result)} {result.ci})"
         bits.append(hr)
     elif result.ci:
-        bits.append(f"{_ci_label(result)} {result.ci}")
+        bits.append(f"{_ci_text(result)} {result.ci}")
     if result.p_value:
         p = str(result.p_value).strip()
         bits.append(f"p {p}" if p[:1] in "<>=≤≥" else f"p = {p}")
     return ", ".join(bits)
 
 
-def _render_trial(b: DocumentBuilder, r: Any) -> None:
+def result_label(result: Any) -> str:
+    """'overall survival (3-year update)': the endpoint as reported plus what tells results apart."""
+    qualifiers = [q for q in (getattr(result, "subgroup", None), getattr(result, "timepoint", None),
+                              getattr(result, "analysis", None)) if q]
+    endpoint = result.endpoint.lower()
+    qualifiers = [q for q in qualifiers if q.lower() not in endpoint and not (q[:1].isdigit() and q.split()[0] in endpoint)]
+    return f"{result.endpoint} ({'; '.join(qualifiers)})" if qualifiers else result.endpoint
+
+
+def _result_paragraph(r: Any, res: Any) -> str:
+    head = result_label(res)
+    follow = getattr(res, "follow_up", None)
+    if follow:
+        head += f", follow-up {follow}"
+    parts = [_sentence(f"{r.name}, {head}: {res.statement.rstrip('.')}")]
+    if res.arm_values:
+        parts.append(_sentence("By arm: " + LIST_SEP.join(f"{arm}: {v}" for arm, v in res.arm_values.items())))
+    hr = _hr_phrase(res)
+    if hr:
+        parts.append(_sentence(hr[0].upper() + hr[1:]))
+    return " ".join(p for p in parts if p)
+
+
+def _render_trial(w: _Writer, r: Any) -> None:
     label = TYPE_LABELS["trial"]
-    b.set_path(label)
-    intro = f"{_names(r)} is a phase {r.phase} clinical trial ({r.design})"
-    lines = [_sentence(intro), _sentence(r.summary)]
-    if r.setting:
-        lines.append(_sentence(f"Setting: {r.setting}"))
-    lines.append(_sentence(f"Population: {r.population}"))
-    if r.n_randomised is not None:
-        lines.append(_sentence(f"{r.n_randomised} patients were randomised"))
-    if r.primary_endpoint:
-        lines.append(_sentence(f"Primary endpoint: {r.primary_endpoint}"))
-    if r.registration:
-        lines.append(_sentence(f"Registration: {r.registration}"))
-    b.paragraph(" ".join(lines))
+    w.section(label)
+    w.paragraph([
+        ("design", "phase and design", _sentence(f"{r.name} is a phase {r.phase} clinical trial ({r.design})")),
+        ("summary", "summary", _sentence(r.summary)),
+        ("setting", "setting", _sentence(f"Setting: {r.setting}") if r.setting else ""),
+        ("population", "population", _sentence(f"Population: {r.population}")),
+        ("n_randomised", "number of patients randomised",
+         _sentence(f"{r.n_randomised} patients were randomised") if r.n_randomised is not None else ""),
+        ("primary_endpoint", "primary endpoint",
+         _sentence(f"Primary endpoint: {r.primary_endpoint}") if r.primary_endpoint else ""),
+        ("registration", "registration", _sentence(f"Registration: {r.registration}") if r.registration else ""),
+        ("status", "status", _sentence(f"Status: {r.status}") if getattr(r, "status", None) else ""),
+    ])
+    pub = getattr(r, "publication", None)
+    if pub is not None:
+        w.paragraph([("publication", "publication", _sentence(f"{r.name} was published: {publication_text(pub)}"))])
     if r.arms:
-        b.set_path(f"{label} > Arms")
+        w.section(f"{label} > Arms")
         arms = []
         for a in r.arms:
             arm = f"{a.name}: {a.regimen}" if a.regimen != a.name else a.name
             if a.n is not None:
                 arm += f" (n = {a.n})"
-            if a.notes:
-                arm += f", {a.notes}"
             arms.append(arm)
-        b.paragraph(_sentence(f"{r.name} arms: " + LIST_SEP.join(arms)))
-    if r.results:
-        b.set_path(f"{label} > Results")
-        for res in r.results:
-            parts = [_sentence(f"{r.name}, {res.endpoint}: {res.statement.rstrip('.')}")]
-            if res.arm_values:
-                values = LIST_SEP.join(f"{arm}: {v}" for arm, v in res.arm_values.items())
-                parts.append(_sentence(f"By arm: {values}"))
-            hr = _hr_phrase(res)
-            if hr:
-                parts.append(_sentence(hr[0].upper() + hr[1:]))
-            if res.notes:
-                parts.append(_sentence(res.notes))
-            parts.append(_sources_sentence(res.sources))
-            b.paragraph(" ".join(p for p in parts if p))
+        w.paragraph([("arms", "arms and doses", _sentence(f"{r.name} arms: " + LIST_SEP.join(arms)))])
+    for i, res in enumerate(r.results):
+        w.section(f"{label} > Results > {result_label(res)}")
+        w.paragraph([(f"result:{i}", result_label(res), _result_paragraph(r, res))])
+    _names_paragraph(w, label, r)
 
 
-def _render_agent(b: DocumentBuilder, r: Any) -> None:
-    b.set_path(TYPE_LABELS["agent"])
-    lines = [
-        _sentence(f"{_names(r, r.code_names)} is {_a(r.agent_class)}"),
-        _sentence(r.summary),
-        _sentence(f"Modality: {r.modality}"),
-    ]
-    if r.code_names:
-        lines.append(_sentence(f"Code names: {_join(r.code_names)}"))
-    if r.targets:
-        lines.append(_sentence(f"Targets: {_join(r.targets)}"))
-    lines.append(_sentence(f"Mechanism of action: {r.mechanism}"))
-    b.paragraph(" ".join(lines))
+def publication_text(pub: Any) -> str:
+    """'Baas P, et al. Lancet 2021' from a Publication (any of its fields may be missing)."""
+    bits = [getattr(pub, "authors", None), getattr(pub, "journal", None), getattr(pub, "year", None)]
+    text = " ".join(str(b) for b in bits if b)
+    doi = getattr(pub, "doi", None)
+    return f"{text}, doi {doi}" if doi else text
 
 
-def _render_biomarker(b: DocumentBuilder, r: Any) -> None:
-    b.set_path(TYPE_LABELS["biomarker"])
-    lines = [_sentence(f"{_names(r)} is a biomarker"), _sentence(f"Kind: {r.kind}"), _sentence(r.summary)]
-    lines.append(_sentence(f"Relevance: {r.relevance}"))
-    if r.measurement:
-        lines.append(_sentence(f"Measurement: {r.measurement}"))
-    b.paragraph(" ".join(lines))
+def _render_agent(w: _Writer, r: Any) -> None:
+    label = TYPE_LABELS["agent"]
+    w.section(label)
+    w.paragraph([
+        ("class", "class", _sentence(f"{r.name} is {_a(r.agent_class)}")),
+        ("summary", "summary", _sentence(r.summary)),
+        ("modality", "modality", _sentence(f"Modality: {r.modality}")),
+        ("code_names", "code names", _sentence(f"Code names: {_join(r.code_names)}") if r.code_names else ""),
+        ("targets", "targets", _sentence(f"Targets: {_join(r.targets)}") if r.targets else ""),
+        ("mechanism", "mechanism of action", _sentence(f"Mechanism of action: {r.mechanism}")),
+    ])
+    approvals = getattr(r, "approvals", None) or []
+    if approvals:
+        w.section(f"{label} > Approvals")
+        parts = []
+        for i, ap in enumerate(approvals):
+            text = f"{ap.agency} approved {r.name} on {ap.date} for {ap.indication.rstrip('.')}"
+            parts.append((f"approval:{i}", f"approval ({ap.agency})", _sentence(text)))
+        w.paragraph(parts)
+    _names_paragraph(w, label, r, r.code_names)
 
 
-def _render_mechanism(b: DocumentBuilder, r: Any) -> None:
-    b.set_path(TYPE_LABELS["mechanism"])
-    lines = [
-        _sentence(f"{_names(r)} is a mechanism of resistance to immunotherapy"),
-        _sentence(f"Category: {r.category}"),
-        _sentence(r.summary),
-        _sentence(r.description),
-    ]
-    if r.examples:
-        lines.append(_sentence(f"Examples: {_join(r.examples)}"))
-    b.paragraph(" ".join(lines))
+def _render_biomarker(w: _Writer, r: Any) -> None:
+    label = TYPE_LABELS["biomarker"]
+    w.section(label)
+    w.paragraph([
+        ("intro", "what it is", _sentence(f"{r.name} is a biomarker")),
+        ("kind", "kind", _sentence(f"Kind: {r.kind}")),
+        ("summary", "summary", _sentence(r.summary)),
+        ("relevance", "relevance", _sentence(f"Relevance: {r.relevance}")),
+        ("measurement", "measurement", _sentence(f"Measurement: {r.measurement}") if r.measurement else ""),
+    ])
+    _names_paragraph(w, label, r)
 
 
-def _render_term(b: DocumentBuilder, r: Any) -> None:
-    b.set_path(TYPE_LABELS["term"])
+def _render_mechanism(w: _Writer, r: Any) -> None:
+    label = TYPE_LABELS["mechanism"]
+    w.section(label)
+    w.paragraph([
+        ("intro", "what it is", _sentence(f"{r.name} is a mechanism of resistance to immunotherapy")),
+        ("category", "category", _sentence(f"Category: {r.category}")),
+        ("summary", "summary", _sentence(r.summary)),
+        ("description", "description", _sentence(r.description)),
+        ("examples", "examples", _sentence(f"Examples: {_join(r.examples)}") if r.examples else ""),
+    ])
+    _names_paragraph(w, label, r)
+
+
+def _render_term(w: _Writer, r: Any) -> None:
+    label = TYPE_LABELS["term"]
+    w.section(label)
     if r.abbreviation:
         first = f"{r.abbreviation} stands for {r.expansion}"
         if r.name.lower() not in (r.abbreviation.lower(), r.expansion.lower()):
             first += f" ({r.name})"
     else:
         first = f"{r.name}: {r.expansion}" if r.expansion.lower() != r.name.lower() else r.name
-    lines = [_sentence(first)]
+    w.paragraph([
+        ("expansion", "expansion", _sentence(first)),
+        ("summary", "summary", _sentence(r.summary)),
+        ("definition", "definition", _sentence(f"Definition: {r.definition}") if r.definition else ""),
+    ])
     known = {x.lower() for x in (r.name, r.abbreviation or "", r.expansion)}
     others = [s for s in r.synonyms if s.lower() not in known]
     if others:
-        lines.append(_sentence(f"Also called {_join(others)}"))
-    lines.append(_sentence(r.summary))
-    if r.definition:
-        lines.append(_sentence(f"Definition: {r.definition}"))
-    b.paragraph(" ".join(lines))
+        w.section(f"{label} > Names")
+        w.paragraph([("names", "other names", _sentence(f"Other names for {r.name}: {_join(others)}"))])
 
 
 def _citation(r: Any) -> str:
@@ -209,16 +297,15 @@ def _citation(r: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _render_ref(b: DocumentBuilder, r: Any) -> None:
-    b.set_path(TYPE_LABELS["ref"])
+def _render_ref(w: _Writer, r: Any) -> None:
+    w.section(TYPE_LABELS["ref"])
     if not r.captured:
-        b.paragraph(
-            f"Reference {r.n} of the review. The text of this reference was not captured in the available "
-            "source, so its authors, title and journal are unknown here."
-        )
-        return
-    citation = _citation(r) if (r.title or r.authors) else (r.text or "").strip()
-    b.paragraph(f"Reference {r.n} of the review: {citation}")
+        text = (f"Reference {r.n} of the review. The text of this reference was not captured in the available "
+                "source, so its authors, title and journal are unknown here.")
+    else:
+        citation = _citation(r) if (r.title or r.authors) else (r.text or "").strip()
+        text = f"Reference {r.n} of the review: {citation}"
+    w.paragraph([("citation", "reference entry", text)])
 
 
 _RENDERERS = {
@@ -230,20 +317,18 @@ _RENDERERS = {
     "ref": _render_ref,
 }
 
-
-def _fields(spaced: str) -> list[str]:
-    return spaced.split()
-
-
-_META_FIELDS = _fields(
-    "phase design setting population n_randomised primary_endpoint registration agent_class "
+_META_FIELDS = (
+    "phase design line setting population n_randomised primary_endpoint registration status agent_class "
     "targets modality code_names kind relevance measurement category examples abbreviation "
-    "expansion n captured authors group title journal year volume pages pmcid url"
-)
+    "expansion n captured authors group title journal year volume pages pmcid url notes"
+).split()
 
 
 def record_metadata(record: Any) -> dict[str, str | int | float | bool]:
-    """Flat metadata (scalars only; lists joined with '; '), always with record_id and record_type."""
+    """Flat metadata (scalars only; lists joined with '; '), always with record_id and record_type.
+
+    Curation notes live here (shown in the source panel and the Explore tab), never in the text.
+    """
     meta: dict[str, str | int | float | bool] = {
         "record_id": record.id,
         "record_type": record.type,
@@ -266,17 +351,26 @@ def record_metadata(record: Any) -> dict[str, str | int | float | bool]:
     return meta
 
 
-def render_record(record: Any) -> tuple[str, list[Section], dict[str, Any]]:
-    """Readable text, sections (e.g. "Trial > Results") and flat metadata of one record."""
+def render_fields(record: Any) -> RenderedRecord:
+    """Readable text, sections (e.g. "Trial > Results > overall survival"), metadata and field spans."""
     renderer = _RENDERERS.get(record.type)
     if renderer is None:  # pragma: no cover - the pydantic models only allow the types above
         raise ValueError(f"no renderer for record type {record.type!r}")
-    b = DocumentBuilder()
-    renderer(b, record)
-    if record.type != "ref":
-        sources = _sources_sentence(record.sources)
-        if sources:
-            b.set_path(f"{TYPE_LABELS[record.type]} > Sources")
-            b.paragraph(sources)
-    doc = b.build(record.id, record.name, "record")
-    return doc.text, doc.sections, record_metadata(record)
+    w = _Writer()
+    renderer(w, record)
+    if record.type != "ref" and record.sources:
+        w.section(f"{TYPE_LABELS[record.type]} > Sources")
+        phrases = LIST_SEP.join(dict.fromkeys(_source_phrase(s) for s in record.sources))
+        w.paragraph([("sources", "sources", _sentence(f"Sources: {phrases}"))])
+    doc = w.b.build(record.id, record.name, "record")
+    return RenderedRecord(doc.text, doc.sections, record_metadata(record), w.fields)
+
+
+def render_record(record: Any) -> tuple[str, list[Section], dict[str, Any]]:
+    """Readable text, sections and flat metadata of one record (what the index stores)."""
+    rendered = render_fields(record)
+    return rendered.text, rendered.sections, rendered.metadata
+
+
+def is_quotable_section(section: str) -> bool:
+    return section.rsplit(" > ", 1)[-1] not in UNQUOTABLE_SECTIONS

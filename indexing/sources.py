@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from corpus.documents import Document
+from kernel.documents import Document
 from indexing.loaders.builder import DocumentBuilder
 from indexing.render import render_record
 

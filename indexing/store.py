@@ -16,10 +16,10 @@ from urllib.parse import urlparse
 import numpy as np
 
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk
+from kernel.filters import to_chroma
+from kernel.chunk import Chunk
 from indexing.config import Settings
 
-FILTER_KEYS = ("source_type", "record_type", "record_id", "doc_id")
 _PAGE = 1000  # ids per get/delete/upsert request (well under Chroma's max batch size)
 
 
@@ -66,27 +66,6 @@ def connect(settings: Settings):
             f"Cannot open the Chroma database at {settings.chroma_dir} ({type(exc).__name__}: {exc}); "
             "run `mesochat index --rebuild`"
         ) from exc
-
-
-def chroma_where(where: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Our filter dict ({key: value} or {key: {"$in": [...]}}) as a Chroma `where` clause."""
-    if not where:
-        return None
-    clauses = []
-    for key, cond in where.items():
-        if key not in FILTER_KEYS:
-            raise MesochatError(f"Cannot filter on {key!r}; use one of {', '.join(FILTER_KEYS)}")
-        if isinstance(cond, dict):
-            if set(cond) - {"$in", "$eq"}:
-                raise MesochatError(f"Unsupported filter {cond!r} on {key}; use a value or {{'$in': [...]}}")
-            if "$in" in cond:
-                cond = {"$in": [_meta_value(v) for v in cond["$in"]]}
-            else:
-                cond = {"$eq": _meta_value(cond["$eq"])}
-        else:
-            cond = _meta_value(cond)
-        clauses.append({key: cond})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _meta_value(v: Any) -> Any:
@@ -226,7 +205,7 @@ class ChromaStore:
         if n <= 0:
             return []
         kwargs: dict[str, Any] = {}
-        cw = chroma_where(where)
+        cw = to_chroma(where)
         if cw is not None:
             kwargs["where"] = cw
         with self._reading():

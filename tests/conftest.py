@@ -164,7 +164,7 @@ def synthetic_documents(n: int, version: int = 0, words: int = 120):
     ``version`` k>0 rewrites every 5th document (by index offset k) so tests can see changes."""
     import random
 
-    from corpus.documents import Document, Section
+    from kernel.documents import Document, Section
 
     docs = []
     for i in range(n):

@@ -8,11 +8,11 @@ import itertools
 
 import pytest
 
-from corpus.documents import Document, Section
+from kernel.documents import Document, Section
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk, chunk_id
+from kernel.chunk import Chunk, chunk_id
 from indexing.chunker import chunk_document
-from indexing.sentences import split_sentences
+from kernel.sentences import split_sentences
 
 
 def _doc(sections: list[tuple[str, str, int | None]], doc_id: str = "user:test", **kw) -> Document:

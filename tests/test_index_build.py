@@ -248,7 +248,8 @@ def test_added_user_files_are_remembered(tmp_path):
 def test_bm25_params_are_recorded_and_an_index_saved_with_others_is_reindexed(tmp_path):
     import bm25s
 
-    from indexing.bm25 import BM25_PARAMS, BM25Index, analyze, bm25_text
+    from indexing.bm25 import BM25_PARAMS, BM25Index, bm25_text
+    from kernel.text import analyze
 
     s = make_settings(tmp_path, **CS)
     docs = synthetic_documents(5)

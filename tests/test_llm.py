@@ -18,7 +18,7 @@ from assistant.llm import LLMAnswerer, LLMConfig, LLMResult
 from assistant.markers import MARKER_RE, parse_markers
 from assistant.support import support_score
 from kernel.errors import MesochatError
-from indexing.chunk import Chunk, chunk_id
+from kernel.chunk import Chunk, chunk_id
 
 try:
     from llama_server import LlamaServer, closed_port, find_gguf

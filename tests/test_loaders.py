@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from corpus.documents import Document
+from kernel.documents import Document
 from kernel.errors import MesochatError
 from indexing.chunker import chunk_document
 from indexing.loaders import load_path

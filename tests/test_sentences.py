@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from indexing.sentences import split_paragraphs, split_sentences
+from kernel.sentences import split_paragraphs, split_sentences
 
 
 def sentences(text: str) -> list[str]:

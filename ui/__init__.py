@@ -1,6 +1,6 @@
 """Gradio chat with a source panel and a records browser."""
 
-from indexing import offline
+from kernel import offline
 
 offline.apply()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from corpus.documents import Document
+from kernel.documents import Document
 from kernel.errors import MesochatError
 from indexing.loaders import html, jats, markdown, pdf, text
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from corpus.documents import Document, Section
+from kernel.documents import Document, Section
 
 SECTION_SEP = " > "
 _SPACE = re.compile(r"\s+")
@@ -46,10 +46,11 @@ class DocumentBuilder:
         self._headings = [(i + 1, p) for i, p in enumerate(path.split(SECTION_SEP))] if path else []
         self.path = path
 
-    def paragraph(self, text: str, page: int | None = None) -> None:
+    def paragraph(self, text: str, page: int | None = None) -> int:
+        """Append a paragraph; returns its start offset (-1 when empty)."""
         text = text.strip()
         if not text:
-            return
+            return -1
         if self._parts:
             self._parts.append("\n\n")
             self._pos += 2
@@ -61,6 +62,7 @@ class DocumentBuilder:
         else:
             self._close()
             self._open = (self.path, page, start, self._pos)
+        return start
 
     def _close(self) -> None:
         if self._open:

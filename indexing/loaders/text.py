@@ -8,7 +8,7 @@ from typing import Any
 
 from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder
-from indexing.sentences import split_paragraphs
+from kernel.sentences import split_paragraphs
 
 
 def decode_text(path: Path, data: bytes) -> str:
