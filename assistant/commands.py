@@ -1,4 +1,4 @@
-"""`mesochat ask` and `mesochat chat`: the assistant in a terminal (registered by assistant/cli.py).
+"""`mesochat ask` and `mesochat chat`: the assistant in a terminal (registered by mesochat/cli.py).
 
 Bad input (an empty or over-long question, control characters, an unknown mode) raises MesochatError,
 which the root app prints as one line; nothing here prints a traceback.

@@ -18,7 +18,7 @@ MESOCHAT = Path(sys.executable).parent / "mesochat"
 
 
 def run(*args: str, stdin: str | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    cmd = [str(MESOCHAT)] if MESOCHAT.exists() else [sys.executable, "-m", "assistant.cli"]
+    cmd = [str(MESOCHAT)] if MESOCHAT.exists() else [sys.executable, "-m", "mesochat"]
     return subprocess.run([*cmd, *args], check=False, input=stdin, capture_output=True, text=True, timeout=timeout,
                           env=cli_env())
 

@@ -15,7 +15,7 @@ from evals.metrics import METRICS, evaluate, read_trec_run
 from evals.sets import Resolver, load_conversations, load_set
 
 pytestmark = pytest.mark.slow
-MESOCHAT = [sys.executable, "-m", "assistant.cli"]
+MESOCHAT = [sys.executable, "-m", "mesochat"]
 REPO = Path(__file__).resolve().parents[1]
 
 

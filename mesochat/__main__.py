@@ -1,0 +1,3 @@
+from mesochat.cli import main
+
+main()
