@@ -1,7 +1,8 @@
 """Chroma holds the chunk vectors: embedded (PersistentClient) or a `chroma run` server (HttpClient).
 
 Writes go through llama-index's node <-> metadata mapping so the collection stays readable by a
-plain ``ChromaVectorStore``; queries ask the collection directly for ids and distances only. Vectors are always
+plain llama-index ``ChromaVectorStore`` (tests/indexing/test_store.py checks it); queries ask the collection
+directly for ids and distances only. Vectors are always
 passed in: the collection has no embedding function (Chroma's default one would download a model).
 """
 
@@ -15,10 +16,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from indexing.config import Settings
+from kernel.chunk import Chunk
 from kernel.errors import MesochatError
 from kernel.filters import to_chroma
-from kernel.chunk import Chunk
-from indexing.config import Settings
 
 _PAGE = 1000  # ids per get/delete/upsert request (well under Chroma's max batch size)
 
@@ -91,8 +92,6 @@ class ChromaStore:
     """The collection of one index; thin wrapper that pages requests and speaks chunk ids."""
 
     def __init__(self, settings: Settings, create: bool = True):
-        from llama_index.vector_stores.chroma import ChromaVectorStore
-
         self.settings = settings
         self.client = connect(settings)
         try:
@@ -123,7 +122,6 @@ class ChromaStore:
                 f"The Chroma collection {settings.collection!r} uses {space} distance, not cosine; "
                 "run `mesochat index --rebuild`"
             )
-        self.vector_store = ChromaVectorStore(chroma_collection=self.collection)
 
     @contextlib.contextmanager
     def _reading(self):
