@@ -20,7 +20,8 @@ from kernel.errors import MesochatError
 
 SET_VERSION = "v1"
 SETS_DIR = Path(__file__).resolve().parent / "sets"
-SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-test")
+SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-test",
+             "review-v2-dev", "review-v2-test", "conversations-v2-dev", "conversations-v2-test")
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")
@@ -139,15 +140,21 @@ def is_conversation_set(path: Path) -> bool:
     return path.name.startswith("conversations")
 
 
-def load_set(name: str | Path) -> list[EvalItem]:
+def load_set(name: str | Path) -> list[Any]:
+    """The questions of a set: v1 ``EvalItem``s, or ``EvalItemV2``s for a v2 set (name or file with '-v2')."""
+    from evals.sets_v2 import EvalItemV2, is_v2
+
     path = set_path(name)
     if is_conversation_set(path):
         raise MesochatError(f"{path.name} is a conversation set; use it with `mesochat eval answers --conversations`")
-    return _read_jsonl(path, EvalItem)
+    return _read_jsonl(path, EvalItemV2 if is_v2(path.name) else EvalItem)
 
 
-def load_conversations(name: str | Path) -> list[Conversation]:
-    return _read_jsonl(set_path(name), Conversation)
+def load_conversations(name: str | Path) -> list[Any]:
+    from evals.sets_v2 import ConversationV2, is_v2
+
+    path = set_path(name)
+    return _read_jsonl(path, ConversationV2 if is_v2(path.name) else Conversation)
 
 
 # --- resolution ------------------------------------------------------------------------------------------
@@ -239,9 +246,11 @@ def span_relevant(judgements: Iterable[Judgement], doc_id: str, record_id: str |
 def check_against_documents(items: Iterable[EvalItem | Conversation], record_ids: set[str],
                             doc_texts: Mapping[str, str]) -> list[str]:
     """Problems with a set's judgements (unknown record ids, spans not verbatim in their document)."""
+    from evals.sets_v2 import judgements
+
     problems = []
     for item in items:
-        for j in item.relevant:
+        for j in (item.relevant if isinstance(item, (EvalItem, Conversation)) else judgements(item)):
             if j.record_id and j.record_id not in record_ids:
                 problems.append(f"{item.id}: unknown record id {j.record_id!r}")
             elif j.doc_id:

@@ -1,0 +1,156 @@
+"""The v2 evaluation sets (issue 13): sizes, split, typed fields, and every judgement true to the corpus."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+import indexing  # noqa: F401  (offline environment)
+from evals.answers_eval import nugget_found
+from evals.sets import EvalItem, Resolver, check_against_documents, load_conversations, load_set
+from evals.sets_v2 import (
+    ANSWERABLE,
+    CATEGORIES,
+    CONVERSATION_CATEGORIES,
+    ON_TOPIC_UNCOVERED,
+    WITH_PARTS,
+    EvalItemV2,
+    judgements,
+)
+from kernel.errors import MesochatError
+
+WHY_FAILURES = ("why-1", "why-2", "why-3", "why-4", "why-5", "why-6")
+
+
+@pytest.fixture(scope="module")
+def questions():
+    return {"dev": load_set("review-v2-dev"), "test": load_set("review-v2-test")}
+
+
+@pytest.fixture(scope="module")
+def conversations():
+    return {"dev": load_conversations("conversations-v2-dev"), "test": load_conversations("conversations-v2-test")}
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    from corpus import load_records
+    from indexing.sources import corpus_documents
+
+    return {r.id for r in load_records()}, {d.doc_id: d.text for d in corpus_documents()}
+
+
+def _all(split: dict) -> list:
+    return split["dev"] + split["test"]
+
+
+def test_sizes_meet_the_issue(questions, conversations):
+    every, convs = _all(questions), _all(conversations)
+    by_cat = Counter(i.category for i in every)
+    assert all(isinstance(i, EvalItemV2) for i in every)
+    assert len(every) >= 200
+    assert by_cat["attribute"] >= 60
+    assert sum(by_cat[c] for c in (*ON_TOPIC_UNCOVERED, "off-topic")) >= 50
+    assert by_cat["off-topic"] >= 3
+    assert sum(by_cat[c] for c in WITH_PARTS) >= 20
+    assert len(convs) >= 40 and all(2 <= len(c.turns) <= 4 for c in convs)
+    must_abstain = [t for c in convs for t in c.turns[1:] if not t.answerable]
+    assert len(must_abstain) >= 15
+    assert set(by_cat) == set(CATEGORIES)
+    assert {c.category for c in convs} == set(CONVERSATION_CATEGORIES)
+
+
+def test_ids_questions_and_regressions(questions, conversations):
+    every, convs = _all(questions), _all(conversations)
+    ids = [i.id for i in every] + [c.id for c in convs]
+    assert len(ids) == len(set(ids)) and all(i.startswith("v2-") for i in ids)
+    assert len({i.question.lower() for i in every}) == len(every)  # no question in both splits
+    tagged = {x.regression.rstrip("b") for x in every + convs if x.regression}
+    assert set(WHY_FAILURES) <= tagged
+
+
+def test_split_is_stratified(questions, conversations):
+    for split in (questions, conversations):
+        dev, test = Counter(i.category for i in split["dev"]), Counter(i.category for i in split["test"])
+        for category in set(dev) | set(test):
+            assert dev[category] >= 1 and test[category] >= dev[category], category
+        share = len(split["dev"]) / (len(split["dev"]) + len(split["test"]))
+        assert 0.33 <= share <= 0.45
+
+
+def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, corpus):
+    record_ids, texts = corpus
+    items = _all(questions) + _all(conversations)
+    assert check_against_documents(items, record_ids, texts) == []
+    unknown = [(x.id, e) for x in _all(questions) for e in x.entities if e not in record_ids]
+    unknown += [(c.id, e) for c in _all(conversations) for t in c.turns for e in t.entities if e not in record_ids]
+    assert not unknown
+    # record facts are judged by record id (robust to re-rendering); spans only quote the review itself
+    assert {j.doc_id for x in items for j in judgements(x) if j.doc_id} <= {"review"}
+
+
+def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, corpus):
+    """A nugget must be in the rendered text of a relevant document, or nugget recall could never be 1."""
+    _, texts = corpus
+    missing = []
+    turns = [t for c in _all(conversations) for t in c.turns]
+    for x in _all(questions) + turns:
+        docs = " ".join(texts[j.record_id or j.doc_id] for j in x.relevant)
+        missing += [f"{x.question}: {n}" for n in x.nuggets if not nugget_found(docs, n)]
+        for p in getattr(x, "parts", []):
+            missing += [f"{x.question} [{p.record_id}]: {n}" for n in p.nuggets if not nugget_found(texts[p.record_id], n)]
+    assert not missing, missing
+
+
+def test_answerable_entities_are_judged_relevant(questions):
+    """Each expected entity of an answerable question is among its relevant judgements (so a grounded answer
+    about it is possible) and comparison/list questions have one part per entity."""
+    for x in _all(questions):
+        if x.category in ANSWERABLE:
+            judged = {j.record_id for j in x.relevant}
+            assert set(x.entities) <= judged, x.id
+        if x.category in WITH_PARTS:
+            assert [p.record_id for p in x.parts] == x.entities, x.id
+
+
+def test_v1_sets_still_load_as_v1():
+    assert all(isinstance(i, EvalItem) for i in load_set("review-dev"))
+
+
+def test_bad_v2_lines_are_one_line_errors(tmp_path):
+    good = {"id": "v2-x-1", "question": "q?", "answerable": True, "category": "attribute", "form": "fact",
+            "entities": ["agent:nivolumab"], "attribute": "target", "relevant": [{"record_id": "agent:nivolumab"}]}
+    cases = {
+        "set version": {**good, "id": "v1-x-1"},
+        "does not match answerable": {**good, "category": "off-topic"},
+        "vocabulary": {**good, "attribute": "colour"},
+        "record ids": {**good, "entities": ["nivolumab"]},
+        "one part per expected entity": {**good, "category": "comparison", "form": "comparison"},
+        "no relevant judgements": {**good, "answerable": False, "category": "uncovered-entity"},
+    }
+    for expected, line in cases.items():
+        path = tmp_path / "review-v2-bad.jsonl"
+        path.write_text(json.dumps(line) + "\n")
+        with pytest.raises(MesochatError, match=expected) as err:
+            load_set(path)
+        assert "\n" not in str(err.value) and "review-v2-bad.jsonl line 1" in str(err.value)
+    conv = {"id": "v2-c-1", "category": "follow-up-abstain",
+            "turns": [{"question": "a", "answerable": True, "relevant": [{"record_id": "agent:nivolumab"}]},
+                      {"question": "b", "answerable": True, "relevant": [{"record_id": "agent:nivolumab"}]}]}
+    path = tmp_path / "conversations-v2-bad.jsonl"
+    path.write_text(json.dumps(conv) + "\n")
+    with pytest.raises(MesochatError, match="follow-up that must abstain"):
+        load_conversations(path)
+
+
+@pytest.mark.slow
+def test_every_judgement_resolves_on_a_built_index(review_home, questions, conversations):
+    from indexing.config import Settings
+    from indexing.index import open_index
+
+    resolver = Resolver.for_index(open_index(Settings(home=review_home)))
+    unresolved = [f"{x.id}: {j.key}" for x in _all(questions) + _all(conversations) for j in judgements(x)
+                  if not resolver.resolve(j)]
+    assert not unresolved, unresolved
