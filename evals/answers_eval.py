@@ -18,8 +18,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
-from kernel.errors import MesochatError
 from evals.sets import Conversation, EvalItem, Resolver, load_conversations, load_set, set_path, span_relevant
+from kernel.errors import MesochatError
 
 FOLLOW_UP_K = 5
 
@@ -45,6 +45,8 @@ def nugget_found(answer: str, nugget: str) -> bool:
 def default_conversations(set_name: str) -> str | None:
     """The conversation set matching a question set: review-dev -> conversations-dev, a file path -> none."""
     name = str(set_name)
+    if name.startswith("review-v2-"):  # v2 sets pair with the v2 conversations
+        return "conversations-v2-" + name.removeprefix("review-v2-")
     if name.endswith("-dev"):
         return "conversations-dev"
     if name.endswith("-test"):

@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kernel.errors import MesochatError
 from evals.metrics import METRICS
+from kernel.errors import MesochatError
 
 app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFact) and regenerate RESULTS.md.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -131,11 +131,15 @@ def answers_command(
     home: Annotated[Path | None, HomeOpt] = None,
     chroma_url: Annotated[str | None, ChromaOpt] = None,
 ) -> None:
-    """Citation precision, nugget recall, abstention precision/recall and follow-up success."""
+    """Citation precision, nugget recall, abstention precision/recall and follow-up success (v2 sets: per category)."""
     from evals.answers_eval import default_conversations, evaluate_answers
+    from evals.sets_v2 import is_v2
 
     conv = default_conversations(set_name) if conversations == "auto" else conversations
     conv = None if conv is None or conv.lower() == "none" else conv
+    if is_v2(set_name):
+        _answers_v2(set_name, conv, mode, as_json, _settings(home, chroma_url))
+        return
     report = evaluate_answers(_settings(home, chroma_url), set_name, conv, mode)
     if as_json:
         _print_json(report.to_dict())
@@ -149,6 +153,44 @@ def answers_command(
     for f in report.failures:
         detail = {k: v for k, v in f.items() if k not in ("id", "question", "turns")}
         console.print(f"  {f['id']}: {f.get('question') or ' / '.join(f.get('turns', []))} -> {detail}")
+
+
+def _table(title: str, rows: dict[str, dict[str, Any]], skip: tuple[str, ...] = ()) -> Table:
+    """One row per group, one column per metric found in any row."""
+    columns = list(dict.fromkeys(k for r in rows.values() for k in r if k not in skip))
+    t = Table(title=title, title_justify="left")
+    t.add_column("")
+    for c in columns:
+        t.add_column(c.replace("_", " "), justify="right")
+    for name, r in rows.items():
+        t.add_row(name, *[f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "-")) for c in columns])
+    return t
+
+
+def _answers_v2(set_name: str, conv: str | None, mode: str, as_json: bool, settings: Any) -> None:
+    """v2 sets: summary, then every category on its own row; a conversation set alone runs only the turns."""
+    from evals.answers_v2 import evaluate_answers_v2
+
+    questions = None if Path(set_name).name.startswith("conversations") else set_name
+    if questions is None:
+        conv = set_name
+    report = evaluate_answers_v2(settings, questions, conv, mode)
+    if as_json:
+        _print_json(report.to_dict())
+        return
+    if report.summary:
+        console.print(_table(f"Answers on {report.set_name} ({report.n_questions} questions, {report.mode})",
+                             {"all": report.summary}))
+        console.print(_table("By category", report.by_category))
+    if report.conversations:
+        c = report.conversations
+        console.print(_table(f"Conversations {c['set']} ({c['n_conversations']})", {"all": c["summary"]}))
+        console.print(_table("Conversations by category", c["by_category"]))
+    if report.regressions:
+        console.print("regression cases: " + ", ".join(f"{k} {'ok' if v else 'FAIL'}" for k, v in report.regressions.items()))
+    for f in report.failures:
+        detail = {k: v for k, v in f.items() if k not in ("id", "question", "category") and v is not None}
+        console.print(f"  {f['id']} [{f['category']}]: {f['question']} -> {detail}")
 
 
 @app.command("results")
