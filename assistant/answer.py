@@ -27,6 +27,8 @@ class Citation:
     page: int | None = None
     record_id: str | None = None
     source_type: str = "review"
+    field: str | None = None  # the record field quoted ("overall survival (3-year update)"), when known
+    publication: str | None = None  # where the quoted field's facts come from ("Baas P, et al. Lancet 2021")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +47,9 @@ class Answer:
     retrieved: list[Citation] = field(default_factory=list)
     # Sentences of an llm answer removed or marked because no cited passage supports them.
     flagged: list[str] = field(default_factory=list)
+    # The question plan (entities, attributes, form) and, for comparisons and lists, one part per record.
+    plan: dict[str, Any] = field(default_factory=dict)
+    parts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def sources(self) -> list[Citation]:
@@ -78,6 +83,8 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [c.to_dict() for c in self.retrieved],
             "flagged": list(self.flagged),
+            "plan": _jsonable(self.plan),
+            "parts": _jsonable(self.parts),
             "provenance": _jsonable(self.provenance),
         }
 

@@ -17,13 +17,16 @@ import threading
 import time
 import unicodedata
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant import extractive as ex
-from assistant.answer import Answer, Citation
+from assistant.answer import ABSTAIN_TEXT, Answer, Citation
+from assistant.compose import compose_parts
 from assistant.conversation import Turn, rewrite_followup, turn_entities
-from assistant.query import QueryAnalyzer, QueryPlan
+from assistant.plan import Planner, QuestionPlan
+from assistant.query import QueryAnalyzer, QueryPlan, compact
+from assistant.record_answer import RecordFacts
 from kernel.errors import MesochatError
 
 MODES = ("extractive", "llm")
@@ -66,14 +69,17 @@ def _check_k(k: Any) -> int:
     return k
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Prepared:
     question: str
     rewritten: str | None
     plan: QueryPlan
+    intent: QuestionPlan
     candidates: list[ex.Candidate]
     timings: dict[str, float]
     missing_refs: list[int]
+    retrieved: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)  # provenance details of the answering step
 
 
 class Assistant:
@@ -91,12 +97,15 @@ class Assistant:
         self._llm_options = dict(llm_options or {})
         self._llm = None
         self._llm_lock = threading.Lock()
-        self.vectors = ex.SentenceVectors(index.embed_texts)
+        self.vectors = ex.SentenceVectors(index.embed_texts, precomputed=getattr(index, "unit_vectors", None))
         self.stats = ex.TermStats(c.text for c in index.chunks.values())
         doc_chunks: dict[str, list] = {}
         for chunk in index.chunks.values():
             doc_chunks.setdefault(chunk.doc_id, []).append(chunk)
         self._doc_chunks = {d: sorted(cs, key=lambda c: c.char_start) for d, cs in doc_chunks.items()}
+        texts = {d: index.doc_text(d) for d in self._doc_chunks}
+        self.facts = RecordFacts(getattr(analyzer, "records", []), texts.get)
+        self.planner = Planner(analyzer, " ".join(texts.values()))
         if self.mode == "llm":
             self.llm  # fail at load, not at the first question  # noqa: B018
 
@@ -163,9 +172,10 @@ class Assistant:
         start = time.perf_counter()
         prepared = self._prepare(question, k, mode, where, turns)
         if mode == "llm":
+            self._retrieve(prepared, k, mode, where)
             yield from self._stream_llm(prepared, k, turns, start)
             return
-        answer, pieces = self._extractive(prepared, k, start)
+        answer, pieces = self._extractive(prepared, k, start, where)
         yield from pieces
         yield answer
 
@@ -181,10 +191,20 @@ class Assistant:
             else:
                 rewritten = rewrite_followup(question, turns, self.analyzer)
         plan = self.analyzer.analyze(rewritten)
+        previous = next((t_.plan for t_ in reversed(turns) if t_.plan is not None), None)
+        answered = next((list(t_.answer_entities) for t_ in reversed(turns) if t_.plan is not None), [])
+        intent = self.planner.plan(rewritten, previous, answered)
         timings["understand_ms"] = _ms(t)
+        missing_refs = [n for n in plan.ref_numbers if f"ref:{n}" not in self._doc_chunks]
+        return _Prepared(question, rewritten, plan, intent, [], timings, missing_refs)
 
+    def _retrieve(self, prepared: _Prepared, k: int, mode: str, where: dict | None) -> None:
+        """Candidate chunks: those of the records/references the question names, then hybrid retrieval."""
+        if prepared.retrieved:
+            return
+        plan = prepared.plan
         t = time.perf_counter()
-        candidates: list[ex.Candidate] = []
+        candidates = prepared.candidates
         seen: set[str] = set()
 
         def add(chunk, score: float, named: bool) -> None:
@@ -192,8 +212,9 @@ class Assistant:
                 seen.add(chunk.id)
                 candidates.append(ex.Candidate(chunk, float(score), len(candidates), named))
 
-        missing_refs = [n for n in plan.ref_numbers if f"ref:{n}" not in self._doc_chunks]
-        for rid in [*(f"ref:{n}" for n in plan.ref_numbers), *plan.record_ids]:
+        named = [*(f"ref:{n}" for n in plan.ref_numbers), *plan.record_ids,
+                 *(e.record_id for e in prepared.intent.entities if e.carried)]
+        for rid in dict.fromkeys(named):
             for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
                 add(chunk, 1.0, True)
         for rid in plan.related:  # "which trial tested this drug?": the records the named one links to
@@ -207,8 +228,8 @@ class Assistant:
         depth = k if mode == "llm" else EVIDENCE_DEPTH * k
         for hit in self.retriever.retrieve(plan.search_text, k=depth, mode="hybrid", where=where):
             add(hit.chunk, hit.score, False)
-        timings["retrieve_ms"] = _ms(t)
-        return _Prepared(question, rewritten, plan, candidates, timings, missing_refs)
+        prepared.timings["retrieve_ms"] = _ms(t)
+        prepared.retrieved = True
 
     def _provenance(self, prepared: _Prepared, mode: str, k: int, start: float, **extra: Any) -> dict[str, Any]:
         plan = prepared.plan
@@ -239,30 +260,77 @@ class Assistant:
         prov.update(extra)
         return prov
 
-    def _extractive(self, prepared: _Prepared, k: int, start: float) -> tuple[Answer, list[str]]:
-        plan, candidates = prepared.plan, prepared.candidates
+    def _extractive(self, prepared: _Prepared, k: int, start: float, where: dict | None = None
+                    ) -> tuple[Answer, list[str]]:
+        intent = prepared.intent
+        t = time.perf_counter()
+        route, text, citations, parts, abstained = self._answer_from_plan(prepared, k, where)
+        if route == "passages":
+            text, citations, abstained = self._answer_from_passages(prepared, k, where)
+        pieces = _pieces(text) if not abstained or route == "record" else [text]
+        prepared.timings["compose_ms"] = _ms(t)
+        params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
+                  "max_sentences": ex.MAX_SENTENCES, "weights": {"cosine": ex.COS_WEIGHT, "lexical": ex.LEX_WEIGHT,
+                  "named": ex.NAMED_BONUS, "bibliographic": ex.BIBLIO_BONUS}}
+        prov = self._provenance(prepared, "extractive", k, start, route=route, extractive=params,
+                                **prepared.extra)
+        answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
+                        question=prepared.question, mode="extractive", provenance=prov, plan=intent.to_dict(),
+                        parts=parts)
+        return answer, pieces
+
+    def _answer_from_plan(self, prepared: _Prepared, k: int, where: dict | None
+                          ) -> tuple[str, str, list[Citation], list[dict], bool]:
+        """(route, text, citations, parts, abstained); route "passages" means: answer from retrieved prose."""
+        intent = prepared.intent
+        if intent.other_disease:
+            self._retrieve(prepared, k, "extractive", where)
+            text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
+                    f"{intent.other_disease}.")
+            return "other-disease", _with_topics(text, prepared.candidates), [], [], True
+        if intent.unknown_names and not intent.entities and not intent.list_type and not intent.ref_numbers:
+            self._retrieve(prepared, k, "extractive", where)
+            text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
+            return "uncovered-entity", _with_topics(text, prepared.candidates), [], [], True
+        if where is None and self._record_route(intent):
+            parts = self.facts.parts(intent)
+            if parts:
+                composed = compose_parts(parts, self.index.doc_text, self._chunk_at, ex.readable_locator)
+                text = " ".join(composed.sentences) if len(parts) == 1 else "\n".join(
+                    f"- {s_}" for s_ in composed.sentences)
+                return "record", text, composed.citations, composed.parts, not composed.answered
+        return "passages", "", [], [], False
+
+    def _record_route(self, intent: QuestionPlan) -> bool:
+        if intent.list_type and not intent.entities:
+            return True
+        if not any(self.facts.covers(e.record_id) for e in intent.entities):
+            return False
+        # "why did DENIM fail?" is answered from prose about DENIM
+        return not (intent.form == "why-how" and not intent.attributes)
+
+    def _answer_from_passages(self, prepared: _Prepared, k: int, where: dict | None
+                              ) -> tuple[str, list[Citation], bool]:
+        self._retrieve(prepared, k, "extractive", where)
+        plan, candidates, intent = prepared.plan, prepared.candidates, prepared.intent
         t = time.perf_counter()
         q_vec = self.index.embed_query(plan.embed_text)
         units = ex.gather_units(candidates, self.index.doc_text)
         evidence, vecs = ex.score_units(plan, units, q_vec, self.vectors, self.stats)
         prepared.timings["evidence_ms"] = _ms(t)
-
-        t = time.perf_counter()
         lookups = {f"ref:{n}" for n in plan.ref_numbers}
-        # Direct lookups are answered whatever the score: "reference 36", or a bare name ("What is TC-210?").
-        direct = lookups | ({plan.record_ids[0]} if plan.is_lookup and not lookups else set())
         forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
-                  for rid in sorted(direct)]
+                  for rid in sorted(lookups)]
         if ex.is_bibliographic(plan.question) and plan.linked_refs and not lookups:
             # "Which journal published BEAT-meso?": the reference entry BEAT-meso's record cites
             forced.append(max((e for e in evidence if e.chunk.doc_id in plan.linked_refs),
                               key=lambda e: e.score, default=None))
         forced = list(dict.fromkeys(e for e in forced if e is not None))
         pool = list(range(len(evidence)))
-        entities = set(plan.entity_ids)
-        if entities:  # a question about BEAT-meso is answered from BEAT-meso, never from another trial
-            pool = [i for i in pool if evidence[i].mentions
-                    or (evidence[i].named and evidence[i].chunk.record_type != "term")] or pool
+        if intent.entities:  # a question about DENIM is answered from DENIM's record or text naming DENIM
+            keys = self._entity_keys(intent.entity_ids)
+            pool = [i for i in pool if evidence[i].chunk.record_id in intent.entity_ids
+                    or _names_any(evidence[i].text, keys)]
         if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
@@ -271,26 +339,28 @@ class Assistant:
         best = max((evidence[i].score for i in pool), default=0.0)
         picked = ex.select([evidence[i] for i in pool], vecs[pool]) if best >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, ex.MAX_SENTENCES - len(forced))]
-        params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
-                  "max_sentences": ex.MAX_SENTENCES, "weights": {"cosine": ex.COS_WEIGHT, "lexical": ex.LEX_WEIGHT,
-                  "named": ex.NAMED_BONUS, "bibliographic": ex.BIBLIO_BONUS}}
+        prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
         if picked:
             sentences, citations = ex.compose(picked)
-            text, abstained = " ".join(sentences), False
-            pieces = [s + (" " if i < len(sentences) - 1 else "") for i, s in enumerate(sentences)]
-        else:
-            citations, abstained = [], True
-            text = ex.abstention_text(candidates)
-            if prepared.missing_refs:
-                text = (f"{ex.ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
-                        f"reference {', '.join(map(str, prepared.missing_refs))}.")
-            pieces = [text]
-        prepared.timings["compose_ms"] = _ms(t)
-        prov = self._provenance(prepared, "extractive", k, start, evidence_score=round(best, 4),
-                                direct_lookup=bool(forced), extractive=params)
-        answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
-                        question=prepared.question, mode="extractive", provenance=prov)
-        return answer, pieces
+            return " ".join(sentences), citations, False
+        text = ex.abstention_text(candidates)
+        if prepared.missing_refs:
+            text = (f"{ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
+                    f"reference {', '.join(map(str, prepared.missing_refs))}.")
+        return text, [], True
+
+    def _entity_keys(self, record_ids: list[str]) -> list[str]:
+        keys = []
+        for rid in record_ids:
+            entry = self.analyzer.entries.get(rid)
+            if entry is not None:
+                keys += [compact(a) for a in entry.aliases if len(compact(a)) >= ex.MIN_MENTION_KEY]
+        return keys
+
+    def _chunk_at(self, doc_id: str, start: int, end: int):
+        """The chunk of ``doc_id`` that holds [start, end) (the one overlapping it most)."""
+        chunks = self._doc_chunks[doc_id]
+        return max(chunks, key=lambda c: min(end, c.char_end) - max(start, c.char_start))
 
     def _stream_llm(self, prepared: _Prepared, k: int, turns: list[Turn], start: float) -> Iterator[str | Answer]:
         from assistant.llm import LLMResult
@@ -332,7 +402,9 @@ class Assistant:
         rewritten = answer.rewritten_query or answer.question
         cited = [c.record_id for c in answer.citations if c.record_id]
         named, cited_entities = turn_entities(rewritten, cited, self.analyzer)
-        return Turn(answer.question, rewritten, answer.text, named, cited_entities)
+        plan = self.planner.plan(rewritten) if not answer.plan else _plan_from_dict(answer.plan, self.analyzer)
+        parts = tuple(p["record_id"] for p in answer.parts) or tuple(dict.fromkeys(cited))
+        return Turn(answer.question, rewritten, answer.text, named, cited_entities, plan, parts)
 
 
 class Chat:
@@ -415,6 +487,30 @@ def _public(config: Any) -> Any:
 
         return asdict(config)
     return str(config)
+
+
+def _plan_from_dict(d: dict[str, Any], analyzer: QueryAnalyzer) -> QuestionPlan:
+    from assistant.plan import PlanEntity
+
+    ents = [PlanEntity(rid, analyzer.name_of(rid), rid.partition(":")[0], "") for rid in d.get("entities", [])]
+    return QuestionPlan(question=d.get("question", ""), entities=ents, attributes=list(d.get("attributes", [])),
+                        form=d.get("form", "fact"), timepoint=d.get("timepoint"), list_type=d.get("list_type"))
+
+
+def _pieces(text: str) -> list[str]:
+    """Stream an answer a line (list item) or a sentence group at a time."""
+    lines = text.split("\n")
+    return [line + ("\n" if i < len(lines) - 1 else "") for i, line in enumerate(lines)]
+
+
+def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
+    topics = ex.closest_topics(candidates)
+    return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
+
+
+def _names_any(text: str, keys: list[str]) -> bool:
+    squeezed = compact(text)
+    return any(k in squeezed for k in keys)
 
 
 def _ms(t: float) -> float:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from assistant.query import QueryAnalyzer
 
@@ -74,6 +75,8 @@ class Turn:
     answer: str
     entities: tuple[Entity, ...] = field(default_factory=tuple)  # named in the (rewritten) question
     cited: tuple[Entity, ...] = field(default_factory=tuple)  # records the answer cited, not named
+    plan: Any = None  # the turn's QuestionPlan (entities, attributes), carried into follow-ups
+    answer_entities: tuple[str, ...] = ()  # records the answer was about (its parts, else its citations)
 
     @property
     def asks_for(self) -> str | None:

@@ -29,8 +29,9 @@ import numpy as np
 from assistant.answer import ABSTAIN_TEXT, Citation
 from assistant.markers import MARKER_RE, render_sentence
 from assistant.query import QueryPlan, compact, content_terms
+from indexing.units import quotable_units, text_key
 from kernel.chunk import Chunk
-from kernel.sentences import split_paragraphs, split_sentences
+from kernel.sentences import split_sentences
 
 # calibrated by evals/calibrate_abstention.py on review-dev: threshold 0.491 (both goals met, midpoint of
 # the widest interval): 2.2% of 46 answerable abstained, 100.0% of 14 unanswerable abstained (after the
@@ -94,8 +95,10 @@ class Evidence:
 class SentenceVectors:
     """Thread-safe LRU cache of sentence embeddings keyed by (doc_id, start, end)."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], capacity: int = 50_000):
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], capacity: int = 50_000,
+                 precomputed: dict[str, np.ndarray] | None = None):
         self._embed = embed
+        self._precomputed = precomputed or {}  # text key -> vector, computed at index time
         self._cache: OrderedDict[tuple[str, int, int], np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
@@ -104,6 +107,10 @@ class SentenceVectors:
         out: list[np.ndarray | None] = [None] * len(keys)
         with self._lock:
             for i, key in enumerate(keys):
+                vec = self._precomputed.get(text_key(texts[i])) if self._precomputed else None
+                if vec is not None:
+                    out[i] = vec
+                    continue
                 vec = self._cache.get(key)
                 if vec is not None:
                     self._cache.move_to_end(key)
@@ -161,31 +168,7 @@ def is_bibliographic(question: str) -> bool:
 
 
 def _units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
-    """Quotable spans of a chunk.
-
-    Mostly sentences. A reference entry is quoted whole (it is one citation), and so is one result of a
-    trial record (endpoint, statement, figures, hazard ratio): a bare "Hazard ratio (HR) 0.74" would lose
-    which endpoint it belongs to. Record sentences that only list sources are never evidence.
-    """
-    if chunk.record_type == "ref":
-        return split_paragraphs(doc_text, chunk.char_start, chunk.char_end)
-    if chunk.section.endswith("> Sources"):
-        return []  # "Sources: reference 9 of the review." says where a fact comes from, not the fact
-    spans = split_sentences(doc_text, chunk.char_start, chunk.char_end)
-    if chunk.source_type != "record":
-        return spans
-    spans = [(s, e) for s, e in spans if not doc_text.startswith("Sources:", s)]
-    if "> Results" not in chunk.section:
-        return spans
-    out = []
-    for p_start, p_end in split_paragraphs(doc_text, chunk.char_start, chunk.char_end):
-        inside = [(s, e) for s, e in spans if p_start <= s and e <= p_end]
-        cut = next((s for s, _ in split_sentences(doc_text, p_start, p_end) if doc_text.startswith("Sources:", s)),
-                   None)
-        inside = [(s, e) for s, e in inside if cut is None or e <= cut]
-        if inside:
-            out.append((inside[0][0], inside[-1][1]))
-    return out
+    return quotable_units(chunk, doc_text)
 
 
 def gather_units(
@@ -287,23 +270,30 @@ def order_for_reading(picked: list[Evidence]) -> list[Evidence]:
     return sorted(picked, key=lambda e: (doc_order.index(e.chunk.doc_id), e.start))
 
 
-def locator(chunk: Chunk, start: int, end: int) -> str:
-    """Where a quote sits, for people: document, section, page, character offsets."""
+def locator(chunk: Chunk, start: int, end: int, field: str | None = None, publication: str | None = None) -> str:
+    """Where a quote sits, for people: document, section, field and publication first, offsets last."""
     chars = f"chars {start}-{end}"
     if chunk.source_type == "review":
-        section = f" > {chunk.section}" if chunk.section else ""
-        return f"review{section}, {chars}"
+        section = f" › {chunk.section}" if chunk.section else ""
+        return f"The review{section} ({chars})"
     if chunk.source_type == "record" and chunk.record_id:
-        tail = chunk.section.split(" > ", 1)[1] if " > " in chunk.section else ""
         kind = {"ref": "reference", "term": "glossary"}.get(chunk.record_type or "", chunk.record_type or "")
-        label = f"{chunk.record_id} ({kind} record)"
-        return f"{label} > {tail}, {chars}" if tail else f"{label}, {chars}"
+        where = f"{chunk.title} ({kind} record)" if chunk.record_type != "ref" else chunk.title
+        tail = field or (chunk.section.split(" > ", 1)[1] if " > " in chunk.section else "")
+        head = f"{where} › {tail}" if tail else where
+        if publication:
+            head += f" · from {publication}"
+        return f"{head} ({chars})"
     parts = [chunk.title or chunk.doc_id]
     if chunk.section:
         parts.append(chunk.section)
-    where = " > ".join(parts)
-    page = f" p. {chunk.page}," if chunk.page else ","
-    return f"{where}{page} {chars}"
+    where = " › ".join(parts)
+    page = f", p. {chunk.page}" if chunk.page else ""
+    return f"{where}{page} ({chars})"
+
+
+def readable_locator(chunk: Chunk, start: int, end: int, quote=None) -> str:
+    return locator(chunk, start, end, getattr(quote, "label", None), getattr(quote, "publication", None))
 
 
 def citation_for(n: int, chunk: Chunk, start: int, end: int, text: str, score: float) -> Citation:

@@ -149,6 +149,8 @@ class QueryAnalyzer:
     """Alias lexicon over the typed records; ``analyze(question) -> QueryPlan``. Read-only after init."""
 
     def __init__(self, records: Iterable) -> None:
+        records = list(records)
+        self.records = records  # kept for the record-answer path (field spans)
         self.entries: dict[str, _Entry] = {}
         self.alias_index: dict[str, set[str]] = {}
         self.ref_ids: set[str] = set()

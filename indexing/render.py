@@ -317,11 +317,7 @@ _RENDERERS = {
     "ref": _render_ref,
 }
 
-_META_FIELDS = (
-    "phase design line setting population n_randomised primary_endpoint registration status agent_class "
-    "targets modality code_names kind relevance measurement category examples abbreviation "
-    "expansion n captured authors group title journal year volume pages pmcid url notes"
-).split()
+_META_FIELDS = ["phase", "design", "line", "setting", "population", "n_randomised", "primary_endpoint", "registration", "status", "agent_class", "targets", "modality", "code_names", "kind", "relevance", "measurement", "category", "examples", "abbreviation", "expansion", "n", "captured", "authors", "group", "title", "journal", "year", "volume", "pages", "pmcid", "url", "notes"]
 
 
 def record_metadata(record: Any) -> dict[str, str | int | float | bool]:

@@ -1,0 +1,177 @@
+"""The attributes a question can ask about a record, derived from the record schemas.
+
+Each attribute names the record fields that hold it (``fields``: rendered field keys, see
+indexing.render; ``measures``: TrialResult.measure values) and the words that ask for it. Attributes with
+no field ("quality of life", "median age") are still recognised, so a question asking for them about a
+named record gets "the record of X does not report Y" instead of another fact about X.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Attribute:
+    key: str
+    label: str  # how an answer names it: "the objective response rate"
+    pattern: re.Pattern[str]
+    fields: tuple[str, ...] = ()  # rendered field keys that hold it, in order of preference
+    measures: tuple[str, ...] = ()  # TrialResult.measure values that hold it
+    types: tuple[str, ...] = ("trial", "agent", "biomarker", "mechanism", "term")
+    hr_only: bool = False  # hazard ratio: results that report one
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile(r"(?:" + "|".join(alternatives) + r")", re.IGNORECASE)
+
+
+_YEARS = r"(?:\d+|one|two|three|four|five|six|twelve|eighteen|twenty-four|thirty-six)"
+TIMEPOINT_RE = re.compile(rf"\b({_YEARS})[- ]?(year|month|yr|mo)s?\b", re.IGNORECASE)
+
+# Order matters: the first attributes are the more specific ones ("2-year survival" before "survival").
+ATTRIBUTES: tuple[Attribute, ...] = (
+    Attribute("qol", "quality-of-life results", _rx(r"\bquality[- ]of[- ]life\b", r"\bqol\b", r"\bhrqol\b",
+              r"patient-reported"), measures=("qol",), types=("trial",)),
+    Attribute("duration_of_response", "duration of response", _rx(r"\bduration of (?:the )?response", r"\bdor\b",
+              r"how long did (?:the )?responses? last"), types=("trial",)),
+    Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
+              r"\bmean age\b"), types=("trial",)),
+    Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
+              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b"), fields=("design",), types=("trial",)),
+    Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b"), types=("trial",)),
+    Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
+              types=("agent", "trial")),
+    Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
+              r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b"), types=("trial",)),
+    Attribute("os_rate", "survival at that time point", _rx(
+        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:overall\s+)?surviv", r"\b(?:\d+|one|two|three|five)[- ]?year os\b",
+        rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
+        rf"\balive at {_YEARS}"), measures=("os_rate",), types=("trial",)),
+    Attribute("pfs_rate", "progression-free survival at that time point", _rx(
+        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:pfs|progression[- ]free)"), measures=("pfs_rate",), types=("trial",)),
+    Attribute("hr", "hazard ratio", _rx(r"\bhazard ratios?\b", r"\bhrs?\b"), measures=("os", "pfs"),
+              types=("trial",), hr_only=True),
+    Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free\b", r"\bpfs\b", r"\bprogression\b"),
+              measures=("pfs",), types=("trial",)),
+    Attribute("orr", "objective response rate", _rx(r"\bresponse rates?\b", r"\borr\b", r"\bobjective responses?\b",
+              r"\bresponded\b", r"\bhow many (?:patients )?responded\b", r"\bresponses\b"), measures=("orr",),
+              types=("trial",)),
+    Attribute("dcr", "disease control rate", _rx(r"\bdisease control\b", r"\bdcr\b"), measures=("dcr",),
+              types=("trial",)),
+    Attribute("safety", "grade 3-4 treatment-related adverse events", _rx(
+        r"\bsafety\b", r"\badverse (?:events?|effects?|reactions?)\b", r"\btoxicit", r"\bside[- ]effects?\b",
+        r"\btraes?\b", r"\baes?\b", r"\bgrade\s*(?:3|≥\s*3|iii)", r"\btolerab", r"\bsafe\b", r"\btolerated\b"),
+        measures=("safety",), types=("trial",)),
+    Attribute("os", "overall survival", _rx(r"\boverall survival\b", r"\bos\b", r"\bsurviv", r"\blive longer\b",
+              r"\bprolong\w* life\b"), measures=("os",), types=("trial",)),
+    Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?point|outcome|objective)s?\b",
+              r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
+    Attribute("sample_size", "number of patients randomised", _rx(
+        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b", r"\bsample size\b",
+        r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
+        r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
+        fields=("n_randomised", "arms"), types=("trial",)),
+    Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b",
+              r"\bnct (?:number|id)\b", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
+              fields=("registration",), types=("trial",)),
+    Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
+              fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg)"}),
+    Attribute("arms", "arms and doses", _rx(r"\barms?\b", r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b",
+              r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
+              r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
+              r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
+              r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
+              fields=("arms",), types=("trial",)),
+    Attribute("phase", "phase", _rx(r"\bphase\b", r"\bwhat phase\b"), fields=("design",), types=("trial",)),
+    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
+              r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
+    Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b",
+              r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b"), fields=("setting",), types=("trial",)),
+    Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
+              r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
+              r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
+              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b"), fields=("population",), types=("trial",)),
+    Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
+              r"\bcompleted\b"), fields=("status",), types=("trial",)),
+    Attribute("publication", "publication", _rx(r"\bpublish", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
+              r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
+              fields=("publication",), types=("trial",)),
+    Attribute("approval", "regulatory approvals", _rx(r"\bapprov", r"\bfda\b", r"\bema\b", r"\blicen[cs]ed\b",
+              r"\bauthori[sz]ed\b"), fields=("approval",), types=("agent",)),
+    Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:trials?|stud(?:y|ies))\b",
+              r"\btrials? (?:tested|studied|evaluated|used)\b", r"\btested in\b", r"\bstudied in\b",
+              r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),
+    Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
+              r"\bbrand\b"), fields=("code_names",), types=("agent",)),
+    Attribute("target", "target", _rx(r"\btargets?\b", r"\bbind", r"\bblock", r"\binhibit"),
+              fields=("targets", "mechanism"), types=("agent",)),
+    Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
+              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",)),
+    Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
+              fields=("class", "modality"), types=("agent",)),
+    Attribute("measurement", "how it is measured", _rx(r"\bmeasur", r"\bassay\b", r"\btested for\b",
+              r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
+              r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
+    Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect",
+              r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b"),
+              fields=("relevance",), types=("biomarker",)),
+    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b"), fields=("examples",),
+              types=("mechanism",)),
+    Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)",
+              r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
+              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b"),
+              fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
+    Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
+              r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
+              r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
+              r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp"),
+              types=("trial", "agent")),
+)
+BY_KEY = {a.key: a for a in ATTRIBUTES}
+# Attributes a record can lack; asking for one of these about a named record never falls back to prose.
+RECORD_ONLY = {"dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+               "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
+               "phase", "approval", "status"}
+
+
+def find_attributes(text: str) -> list[Attribute]:
+    """Attributes asked in ``text``, most specific first; "survival" is dropped when "2-year survival" matched."""
+    found: list[Attribute] = []
+    for attr in ATTRIBUTES:
+        if attr.pattern.search(text):
+            found.append(attr)
+    keys = {a.key for a in found}
+    drop = set()
+    if keys & {"os_rate", "pfs_rate"}:
+        drop |= {"os", "pfs"} - ({"pfs"} if "pfs_rate" not in keys and "os_rate" in keys else set())
+    if "hr" in keys:
+        drop.add("headline")
+    if keys & {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "safety", "qol", "duration_of_response"}:
+        drop |= {"headline", "population"} - ({"population"} if re.search(r"which patients benefit|who benefits?", text,
+                                                                          re.IGNORECASE) else set())
+    if "dose" in keys:
+        drop.add("arms")
+    if "sample_size" in keys:
+        drop |= {"design"}
+    if "approval" in keys:
+        drop |= {"headline"}
+    if "trials" in keys:
+        drop |= {"headline", "definition", "design"}
+    if len(keys - {"definition"}) > 0 and "definition" in keys:
+        drop.add("definition")
+    return [a for a in found if a.key not in drop]
+
+
+def timepoint(text: str) -> str | None:
+    """'2 years', '36 months' from "2-year survival", "survival at 36 months" (None when absent)."""
+    m = TIMEPOINT_RE.search(text)
+    if not m:
+        return None
+    words = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "twelve": "12",
+             "eighteen": "18", "twenty-four": "24", "thirty-six": "36"}
+    n = words.get(m.group(1).lower(), m.group(1))
+    unit = "year" if m.group(2).lower().startswith("y") else "month"
+    return f"{n} {unit}{'' if n == '1' else 's'}"

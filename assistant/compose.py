@@ -1,0 +1,100 @@
+"""Record parts -> answer text, citations and a per-record table.
+
+Every quoted sentence is a verbatim span of the record's indexed text, followed by the marker of that
+record. The only sentences that are not quotes say what a record does NOT report; they cite the record
+they speak about and make the answer count as an abstention when nothing asked was found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answer import Citation
+from assistant.markers import MARKER_RE, render_sentence
+from assistant.record_answer import Part, Quote
+from kernel.chunk import Chunk
+from kernel.sentences import split_sentences
+
+_NO_ARTICLE = ("grade", "overall survival at", "progression-free survival at", "quality", "regulatory", "trials",
+               "code names", "examples", "how", "survival", "arms")
+
+
+@dataclass(frozen=True)
+class Composed:
+    sentences: list[str]  # answer pieces, each ending with its markers
+    citations: list[Citation]
+    parts: list[dict[str, Any]]  # one per record: name, text, markers, missing (the API's list / the UI's table)
+    answered: bool  # at least one asked field was quoted
+
+
+def display_quote(text: str) -> str:
+    """One line; the document's own "[12]" reference markers become "(ref. 12)" so they never look like ours."""
+    return MARKER_RE.sub(lambda m: f"(ref. {m.group(1)})", " ".join(text.split()))
+
+
+def close(rendered: str) -> str:
+    return rendered if re.search(r"[.!?][\"'\u201d)]*$", rendered) else rendered + "."
+
+
+def quote_sentence(text: str, n: int) -> str:
+    quote = display_quote(text)
+    pieces = [quote[a:b] for a, b in split_sentences(quote)] or [quote]
+    return " ".join(close(render_sentence(p, [n])) for p in pieces)
+
+
+def _the(label: str) -> str:
+    return label if label.lower().startswith(_NO_ARTICLE) else f"the {label}"
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+
+
+def missing_sentence(part: Part, n: int) -> str:
+    lacks = _and([_the(m) for m in part.missing])
+    text = f"The indexed record of {part.name} does not report {lacks}"
+    if part.reports:
+        text += f"; it reports {_and(part.reports[:6])}"
+    return render_sentence(text + ".", [n])
+
+
+def compose_parts(parts: list[Part], doc_text: Callable[[str], str], chunk_of: Callable[[str, int, int], Chunk],
+                  locate: Callable[[Chunk, int, int, Quote | None], str]) -> Composed:
+    numbers: dict[str, int] = {}
+    sentences: list[str] = []
+    citations: list[Citation] = []
+    table: list[dict[str, Any]] = []
+    answered = False
+    multi = len(parts) > 1
+    for part in parts:
+        n = numbers.setdefault(part.record_id, len(numbers) + 1)
+        text = doc_text(part.record_id)
+        said: list[str] = []
+        for q in part.quotes:
+            said.append(quote_sentence(text[q.start:q.end], n))
+            citations.append(_citation(n, chunk_of(part.record_id, q.start, q.end), q, text, locate))
+            answered = True
+        if part.missing:
+            said.append(missing_sentence(part, n))
+            if not part.quotes and part.anchor is not None:
+                q = part.anchor
+                citations.append(_citation(n, chunk_of(part.record_id, q.start, q.end), q, text, locate))
+        if not said:
+            continue
+        body = " ".join(said)
+        sentences.append(f"**{part.name}**: {body}" if multi else body)
+        table.append({"record_id": part.record_id, "name": part.name, "text": body, "markers": [n],
+                      "fields": [q.label for q in part.quotes], "missing": list(part.missing)})
+    return Composed(sentences, citations, table, answered)
+
+
+def _citation(n: int, chunk: Chunk, q: Quote, text: str, locate: Callable) -> Citation:
+    return Citation(
+        n=n, source_id=chunk.id, title=chunk.title, locator=locate(chunk, q.start, q.end, q),
+        text=text[q.start:q.end], score=1.0, doc_id=chunk.doc_id, char_start=q.start, char_end=q.end,
+        section=chunk.section, page=chunk.page, record_id=chunk.record_id, source_type=chunk.source_type,
+        field=q.label, publication=q.publication,
+    )

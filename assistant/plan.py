@@ -1,0 +1,222 @@
+"""Question understanding as a typed plan: which records are asked about, what about them, in what form.
+
+Pure code over the alias lexicon (assistant.query.QueryAnalyzer) and the attribute vocabulary
+(assistant.attributes); no index, no model. The plan travels with the answer (``Answer.plan``) so the UI
+and the evals can show why an answer took the shape it did.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from assistant.attributes import BY_KEY, find_attributes, timepoint
+from assistant.query import QueryAnalyzer, compact
+
+ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
+TYPE_ORDER = {"trial": 0, "agent": 1, "biomarker": 2, "mechanism": 3, "term": 4, "ref": 5}
+FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic", "yes-no")
+
+_COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
+                      r"\bside[- ]by[- ]side\b", re.IGNORECASE)
+_LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
+               "treatments": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+(?:are|were|the|of|all|other))*\s+"
+                   r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|biomarkers|markers|mechanisms)\b",
+                   re.IGNORECASE)
+_DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
+                     r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
+_BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
+_YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
+_WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
+_BIBLIO = re.compile(r"\b(?:journal|published|publish|authors?|wrote|citation|doi|pmid|pmcid|reference\s+\d|"
+                     r"ref\.?\s*\d)", re.IGNORECASE)
+
+# Diseases other than pleural mesothelioma: the sources do not report on them.
+OTHER_DISEASES = re.compile(
+    r"\b(?:melanoma|(?:non-?\s*small[- ]cell |small[- ]cell )?lung (?:cancer|carcinoma|adenocarcinoma)|nsclc|sclc|"
+    r"breast cancer|colorectal|colon cancer|rectal cancer|renal cell|kidney cancer|bladder cancer|urothelial|"
+    r"prostate cancer|hepatocellular|liver cancer|gastric cancer|stomach cancer|oesophageal cancer|"
+    r"esophageal cancer|pancreatic cancer|ovarian cancer|cervical cancer|head and neck|glioblastoma|glioma|"
+    r"lymphoma|leuka?emia|myeloma|sarcoma|thymoma|thymic carcinoma|peritoneal mesothelioma|"
+    r"pericardial mesothelioma|testicular mesothelioma|asbestosis|covid|diabetes|tuberculosis|"
+    r"hodgkin|merkel cell|triple-negative)\b",
+    re.IGNORECASE,
+)
+# Names that look like a trial, a code name or a drug: when none of the indexed text holds them,
+# the question is about something the sources do not cover.
+_CODE_LIKE = re.compile(
+    r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
+    r"\b(?:CheckMate|KEYNOTE|IMpower|JAVELIN|PACIFIC|CASPIAN|POSEIDON|EMPOWER|STELLAR|EORTC|MARS|"
+    r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|"
+    r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide)\b")
+_NOT_NAMES = {"phase", "grade", "stage", "type", "arm", "arms", "version", "day", "cycle", "figure", "table",
+              "reference", "ref", "year", "years", "month", "months", "week", "weeks", "line", "cd", "covid",
+              "level", "step", "part", "cohort", "group"}
+
+
+@dataclass(frozen=True)
+class PlanEntity:
+    record_id: str
+    name: str
+    type: str
+    surface: str  # the question's words that named it ("" when carried from the conversation)
+    carried: bool = False
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    question: str
+    entities: list[PlanEntity] = field(default_factory=list)
+    attributes: list[str] = field(default_factory=list)  # attribute keys, see assistant.attributes
+    form: str = "fact"
+    timepoint: str | None = None  # "2 years" for "2-year survival"
+    list_type: str | None = None  # "biomarker" for "list the biomarkers"
+    other_disease: str | None = None
+    unknown_names: list[str] = field(default_factory=list)
+    terms: list[str] = field(default_factory=list)  # glossary records named (vocabulary, not subjects)
+    ref_numbers: list[int] = field(default_factory=list)
+    carried_attributes: bool = False
+
+    @property
+    def entity_ids(self) -> list[str]:
+        return [e.record_id for e in self.entities]
+
+    @property
+    def attribute(self) -> str | None:
+        return self.attributes[0] if self.attributes else None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["entities"] = [e.record_id for e in self.entities]
+        d["entity_names"] = [e.name for e in self.entities]
+        d["attribute"] = self.attribute
+        return d
+
+
+class Planner:
+    """``plan(question, previous=None) -> QuestionPlan``; read-only after construction (thread-safe)."""
+
+    def __init__(self, analyzer: QueryAnalyzer, known_text: str = "") -> None:
+        self.analyzer = analyzer
+        self._known = _vocabulary(known_text)
+
+    def plan(self, question: str, previous: QuestionPlan | None = None, previous_answer_entities: list[str] = ()
+             ) -> QuestionPlan:
+        matches = self.analyzer.find_records(question)
+        entities: list[PlanEntity] = []
+        terms: list[str] = []
+        for m in matches:
+            rtype = m.record_id.partition(":")[0]
+            if rtype in ENTITY_TYPES and m.record_id not in [e.record_id for e in entities]:
+                entities.append(PlanEntity(m.record_id, m.name, rtype, m.surface))
+            elif rtype == "term" and m.record_id not in terms:
+                terms.append(m.record_id)
+        attrs = find_attributes(question)
+        keys = [a.key for a in attrs]
+        refs = self.analyzer.find_ref_numbers(question)
+        list_match = _LIST.search(question)
+        list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
+        carried_attrs = False
+        if previous is not None and not refs:
+            if not entities and not list_type and previous.entities and not _stands_alone(question, keys):
+                pool = [rid for rid in previous_answer_entities if rid in self.analyzer.entries] \
+                    if previous.list_type or "trials" in previous.attributes else []
+                carried = pool[:1] if pool else previous.entity_ids
+                entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
+                            for rid in carried]
+            if entities and not keys and previous.attributes and _elliptical(question):
+                keys, carried_attrs = list(previous.attributes), True
+        if _DEFINE.search(question) or (not entities and terms and _BARE_WHAT.match(question)):
+            keys = ["definition"]
+        if not entities and terms and keys == ["definition"]:
+            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in terms[:2]]
+            keys = ["definition"]
+        if list_type and not entities:
+            keys = [k for k in keys if k not in ("definition", "headline")]
+        keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
+        form = _form(question, entities, keys, list_type, refs)
+        return QuestionPlan(
+            question=question,
+            entities=entities,
+            attributes=keys,
+            form=form,
+            timepoint=timepoint(question) if {"os_rate", "pfs_rate"} & set(keys) else None,
+            list_type=list_type,
+            other_disease=_other_disease(question, matches),
+            unknown_names=self._unknown_names(question, matches),
+            terms=terms,
+            ref_numbers=refs,
+            carried_attributes=carried_attrs,
+        )
+
+    def _unknown_names(self, question: str, matches: list) -> list[str]:
+        covered = [(m.start, m.end) for m in matches]
+        out = []
+        for m in _CODE_LIKE.finditer(question):
+            if any(s <= m.start() < e or s < m.end() <= e for s, e in covered):
+                continue
+            name = m.group(0)
+            first = re.split(r"[- ]", name)[0].lower()
+            if first in _NOT_NAMES or compact(name) in self._known or compact(name).isdigit():
+                continue
+            if all(compact(w) in self._known for w in re.findall(r"[A-Za-z]+|\d+", name)) and \
+                    not re.search(r"\d", name) and not name.islower():
+                continue  # "PD-L" parts or an ordinary capitalised word seen in the sources
+            out.append(name)
+        return list(dict.fromkeys(out))
+
+
+def _vocabulary(text: str) -> set[str]:
+    """Compact forms of every word and adjacent word pair in the indexed text ("keynote189", "pd1")."""
+    words = re.findall(r"[A-Za-z0-9]+", text)
+    known = {w.lower() for w in words}
+    known.update((a + b).lower() for a, b in itertools.pairwise(words))
+    return known
+
+
+def _applies(key: str, entities: list[PlanEntity]) -> bool:
+    if not entities:
+        return True
+    types = BY_KEY[key].types
+    return any(e.type in types for e in entities)
+
+
+def _stands_alone(question: str, keys: list[str]) -> bool:
+    """A question that needs no topic: "list the biomarkers", "what is the review about?"."""
+    return bool(re.search(r"\b(?:the|this|xia) review\b", question, re.IGNORECASE))
+
+
+def _elliptical(question: str) -> bool:
+    """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
+    return bool(re.match(r"^\s*(?:and|what about|how about|same for|also|now)\b", question, re.IGNORECASE)) or \
+        len(re.findall(r"\w+", question)) <= 3
+
+
+def _other_disease(question: str, matches: list) -> str | None:
+    for m in OTHER_DISEASES.finditer(question):
+        if not any(r.start <= m.start() < r.end for r in matches):
+            return m.group(0)
+    return None
+
+
+def _form(question: str, entities: list[PlanEntity], keys: list[str], list_type: str | None, refs: list[int]) -> str:
+    same_type = {}
+    for e in entities:
+        same_type.setdefault(e.type, []).append(e)
+    multi = any(len(v) >= 2 for t, v in same_type.items() if t != "term")
+    if _COMPARE.search(question) and len(entities) >= 2 or (multi and keys and "trials" not in keys):
+        return "comparison"
+    if list_type or "trials" in keys:
+        return "list"
+    if refs or (_BIBLIO.search(question) and "publication" in keys) or "publication" in keys:
+        return "bibliographic"
+    if _YES_NO.match(question):
+        return "yes-no"
+    if _WHY_HOW.match(question):
+        return "why-how"
+    if keys == ["definition"]:
+        return "definition"
+    return "fact"

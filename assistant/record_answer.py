@@ -1,0 +1,282 @@
+"""Answers from the typed records: the field a question asks for, quoted from the record's indexed text.
+
+``RecordFacts`` knows, for every record whose indexed text is exactly what ``indexing.render`` makes of
+it today, which span holds which field. ``parts(plan)`` turns a question plan into one ``Part`` per
+record asked about: the spans to quote, or the precise statement that the record lacks the attribute
+and what it does report. Nothing here reads another record's value into a part.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from assistant.attributes import BY_KEY, RECORD_ONLY
+from assistant.plan import QuestionPlan
+from assistant.query import compact
+from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, render_fields
+
+EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
+MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),
+                 ("os", r"surviv"))
+SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
+                            re.IGNORECASE)
+MAX_QUOTES = 4
+
+
+@dataclass(frozen=True)
+class Quote:
+    record_id: str
+    start: int
+    end: int
+    label: str  # the field, as a reader names it
+    publication: str | None = None  # where the field's figures come from
+
+
+@dataclass(frozen=True)
+class Part:
+    record_id: str
+    name: str
+    quotes: list[Quote] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # labels of asked attributes the record lacks
+    reports: list[str] = field(default_factory=list)  # what the record does report (when something is missing)
+    anchor: Quote | None = None  # the span a "does not report" statement cites
+
+
+class RecordFacts:
+    """Field spans of the indexed records. Read-only after construction."""
+
+    def __init__(self, records: Iterable[Any], doc_text: Callable[[str], str | None]):
+        self.records: dict[str, Any] = {}
+        self.fields: dict[str, list[FieldSpan]] = {}
+        self._texts: dict[str, str] = {}
+        for r in records:
+            if r.type == "ref":
+                continue
+            text = doc_text(r.id)
+            if text is None:
+                continue
+            rendered = render_fields(r)
+            if rendered.text != text:  # index built from other records or rendering: spans unknown
+                continue
+            self.records[r.id] = r
+            self.fields[r.id] = rendered.fields
+            self._texts[r.id] = text
+
+    def covers(self, record_id: str) -> bool:
+        return record_id in self.fields
+
+    # -- lists ----------------------------------------------------------------------------------------
+    def of_type(self, rtype: str) -> list[str]:
+        return [rid for rid, r in self.records.items() if r.type == rtype]
+
+    def trials_testing(self, record_id: str) -> list[str]:
+        """Trials that link to the record, or whose arms name it (by name, synonym or code name)."""
+        rec = self.records.get(record_id)
+        if rec is None:
+            return []
+        keys = [compact(a) for a in [rec.name, *rec.synonyms, *getattr(rec, "code_names", [])] if len(compact(a)) >= 4]
+        out = []
+        for rid, r in self.records.items():
+            if r.type != "trial":
+                continue
+            arms = compact(" ".join(f"{a.name} {a.regimen}" for a in r.arms))
+            if record_id in r.related or any(k in arms for k in keys):
+                out.append(rid)
+        return out
+
+    # -- one record -------------------------------------------------------------------------------------
+    def part(self, record_id: str, attributes: list[str], plan: QuestionPlan) -> Part:
+        rec = self.records[record_id]
+        quotes: list[Quote] = []
+        missing: list[str] = []
+        for key in sorted(attributes or ["overview"], key=lambda k: k != "headline"):
+            found = self._quotes_for(rec, key, plan)
+            if found:
+                quotes.extend(q for q in found if q not in quotes)
+            elif key not in ("overview", "item"):
+                missing.append(_asked_label(key, plan))
+        part = Part(record_id, rec.name, quotes[:MAX_QUOTES], missing)
+        if missing:
+            part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
+        return part
+
+    def _span(self, rec: Any, key: str) -> FieldSpan | None:
+        return next((f for f in self.fields[rec.id] if f.key == key), None)
+
+    def _quote(self, rec: Any, f: FieldSpan, publication: str | None = None) -> Quote:
+        return Quote(rec.id, f.start, f.end, f.label, publication or record_publication(rec))
+
+    def _anchor(self, rec: Any) -> Quote | None:
+        f = self.fields[rec.id][0] if self.fields[rec.id] else None
+        return self._quote(rec, f) if f else None
+
+    def _quotes_for(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
+        if key == "item":  # one line per record in a list or a comparison
+            if rec.type == "trial":
+                return self._quotes_for(rec, "headline", plan)[:2]
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in ("summary", "expansion")][:1]
+        if key in ("overview", "definition"):
+            keys = ("expansion", "definition", "class", "intro", "design", "summary", "description")
+            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:2]
+            if key == "overview" and rec.type == "trial":
+                out += self._quotes_for(rec, "headline", plan)[:1]
+            return out
+        if key == "headline":
+            if rec.type != "trial":
+                return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"]
+            return self._results(rec, _primary_measures(rec), plan, primary=True)
+        if key == "trials":
+            return []  # answered as a list of trial parts, see parts()
+        attr = BY_KEY[key]
+        if attr.measures:
+            measures = attr.measures
+            if key == "hr":
+                asked = [k for k in plan.attributes if k in ("os", "pfs")]
+                measures = tuple(asked) or measures
+            return self._results(rec, measures, plan, hr_only=attr.hr_only)
+        out = []
+        for fkey in attr.fields:
+            out += [self._quote(rec, f) for f in self.fields[rec.id] if f.key == fkey or f.key.startswith(fkey + ":")]
+            if out:
+                break
+        needs = attr.extra.get("requires")
+        if needs:  # "what dose?": an arms field that names no dose does not answer it
+            text = self.text_of(rec.id)
+            out = [q for q in out if re.search(needs, text[q.start:q.end])]
+        return out
+
+    def text_of(self, record_id: str) -> str:
+        return self._texts[record_id]
+
+    def _results(self, rec: Any, measures: tuple[str, ...], plan: QuestionPlan, hr_only: bool = False,
+                 primary: bool = False) -> list[Quote]:
+        wants_subgroup = bool(SUBGROUP_WORDS.search(plan.question))
+        picked = []
+        for i, res in enumerate(getattr(rec, "results", []) or []):
+            if res.measure not in measures or (hr_only and res.hazard_ratio is None):
+                continue
+            if res.subgroup and not wants_subgroup:
+                continue
+            if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and not _same_time(plan.timepoint, res):
+                continue
+            f = self._span(rec, f"result:{i}")
+            if f is not None:
+                picked.append(self._quote(rec, f, result_publication(res, rec)))
+        if primary and not picked:  # no result on the primary endpoint: its first ITT result
+            for i, res in enumerate(rec.results):
+                f = self._span(rec, f"result:{i}")
+                if f is not None and not res.subgroup:
+                    return [self._quote(rec, f, result_publication(res, rec))]
+        return picked
+
+    def reports(self, rec: Any) -> list[str]:
+        """What the record holds, as a reader names it ("overall survival", "the arms and doses")."""
+        labels = []
+        if rec.type == "trial":
+            labels += [short_label(r) for r in rec.results]
+            labels += [f.label for f in self.fields[rec.id]
+                       if f.key in ("n_randomised", "arms", "primary_endpoint", "population", "registration")]
+        else:
+            labels += [f.label for f in self.fields[rec.id] if f.key not in ("names", "sources", "summary", "intro")]
+        return list(dict.fromkeys(labels))
+
+    # -- a whole plan -------------------------------------------------------------------------------------
+    def parts(self, plan: QuestionPlan) -> list[Part]:
+        """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
+        attrs = [a for a in plan.attributes if a != "trials"]
+        if "trials" in plan.attributes or (plan.list_type == "trial" and plan.entities):
+            trials = [t for e in plan.entities for t in self.trials_testing(e.record_id)]
+            return [self.part(t, ["arms"], plan) for t in dict.fromkeys(trials)]
+        if plan.list_type and not plan.entities:
+            return [self.part(rid, attrs or ["item"], plan) for rid in self.of_type(plan.list_type)]
+        targets = [e for e in _targets(plan) if self.covers(e)]
+        trial_only = attrs and all(BY_KEY[a].types == ("trial",) for a in attrs if a in BY_KEY)
+        if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
+            # "what was the OS with pegargiminase?": the trials that tested it hold the figure
+            targets = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+        if plan.form == "comparison" and not attrs:
+            attrs = ["item"]
+        return [self.part(e, attrs, plan) for e in targets]
+
+
+def _targets(plan: QuestionPlan) -> list[str]:
+    """The records the attributes are about: trials for trial attributes, else the entities in order."""
+    types = {t for a in plan.attributes if a in BY_KEY for t in BY_KEY[a].types} or None
+    ents = [e for e in plan.entities if types is None or e.type in types] or plan.entities
+    if types and "trial" in types and any(e.type == "trial" for e in ents) and \
+            set(plan.attributes) <= {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "qol",
+                                     "primary_endpoint", "sample_size", "registration", "arms", "phase", "design",
+                                     "setting", "population", "headline", "status", "publication", "age",
+                                     "duration_of_response", "sponsor", "crossover", "sites"}:
+        ents = [e for e in ents if e.type == "trial"]
+    return [e.record_id for e in ents]
+
+
+def needs_record(plan: QuestionPlan) -> bool:
+    """Questions whose answer must come from a named record's fields (never from prose about others)."""
+    return bool(set(plan.attributes) & RECORD_ONLY)
+
+
+def short_label(res: Any) -> str:
+    """'overall survival (3-year update)', '2-year overall survival rate': names a result in a list."""
+    base = MEASURE_LABELS.get(res.measure) or res.endpoint
+    if res.measure in ("os_rate", "pfs_rate") and res.timepoint:
+        base = f"{base.replace(' rate', '')} at {res.timepoint}"
+    qual = [q for q in (res.subgroup, res.analysis) if q and q.lower() not in ("primary analysis", "final analysis")]
+    return f"{base} ({', '.join(qual)})" if qual else base
+
+
+def _primary_measures(rec: Any) -> tuple[str, ...]:
+    text = (rec.primary_endpoint or "").lower()
+    for measure, rx in MEASURE_WORDS:
+        if re.search(rx, text):
+            return (measure,)
+    return ("os", "pfs", "orr")
+
+
+def _same_time(asked: str, res: Any) -> bool:
+    said = f"{res.timepoint or ''} {res.endpoint}".lower()
+    n, unit = asked.split()
+    months = int(n) * 12 if unit.startswith("year") else int(n)
+    candidates = {f"{n} {unit.rstrip('s')}", f"{n}-{unit.rstrip('s')}", f"{months} month", f"{months}-month"}
+    if months % 12 == 0:
+        y = months // 12
+        candidates |= {f"{y} year", f"{y}-year"}
+    return any(c in said for c in candidates)
+
+
+def _asked_label(key: str, plan: QuestionPlan) -> str:
+    label = BY_KEY[key].label if key in BY_KEY else key
+    if key in ("os_rate", "pfs_rate") and plan.timepoint:
+        what = "overall survival" if key == "os_rate" else "progression-free survival"
+        return f"{what} at {plan.timepoint}"
+    return label
+
+
+def record_publication(rec: Any) -> str | None:
+    pub = getattr(rec, "publication", None)
+    if pub is not None:
+        return publication_text(pub)
+    return source_text(rec.sources)
+
+
+def result_publication(res: Any, rec: Any) -> str | None:
+    """The best source of a result: primary before regulatory, registry and secondary."""
+    best = min(res.sources, key=lambda s: EVIDENCE_ORDER.get(getattr(s, "evidence", None), 4))
+    pub = getattr(rec, "publication", None)
+    if getattr(best, "evidence", None) == "primary" and pub is not None:
+        return f"{publication_text(pub)} (primary publication)"
+    return source_text([best])
+
+
+def source_text(sources: list[Any]) -> str | None:
+    if not sources:
+        return None
+    s = min(sources, key=lambda s: EVIDENCE_ORDER.get(getattr(s, "evidence", None), 4))
+    what = {"review": f"the review's {s.value}", "ref": f"reference {s.value} of the review", "doi": f"doi {s.value}",
+            "pmid": f"PMID {s.value}", "pmcid": f"{s.value}", "url": s.value}[s.kind]
+    evidence = getattr(s, "evidence", None)
+    return f"{what} ({evidence})" if evidence else what
