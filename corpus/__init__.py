@@ -1,5 +1,6 @@
 """mesochat's corpus: the review (parsed from its captures) and typed, sourced records about it."""
 
+from corpus.evidence import EvidenceRow, evidence_rows
 from corpus.models import (
     AgentRecord,
     AnyRecord,
@@ -21,6 +22,7 @@ __all__ = [
     "AnyRecord",
     "Arm",
     "BiomarkerRecord",
+    "EvidenceRow",
     "MechanismRecord",
     "Problem",
     "Record",
@@ -31,7 +33,18 @@ __all__ = [
     "TermRecord",
     "TrialRecord",
     "TrialResult",
+    "evidence_rows",
+    "forest_figure",
     "load_records",
     "load_review",
     "validate_records",
 ]
+
+
+def __getattr__(name: str):
+    """``corpus.forest_figure``: matplotlib is imported only when a figure is asked for."""
+    if name in ("forest_figure", "plot_for_records"):
+        from corpus import forest
+
+        return getattr(forest, name)
+    raise AttributeError(f"module 'corpus' has no attribute {name!r}")

@@ -21,7 +21,7 @@ PARTS = [
     ("assistant.commands", "chat_command", "command", "chat"),
     ("ui.cli", "ui_command", "command", "ui"),
     ("evals.cli", "app", "group", "eval"),
-    # EVID: the `evidence` command goes here, e.g. ("corpus.evidence_cli", "evidence_command", "command", "evidence").
+    ("corpus.evidence_cli", "evidence_command", "command", "evidence"),
 ]
 
 
