@@ -1,0 +1,102 @@
+"""The question plan: entities, attributes and form, from the real alias lexicon; no index."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.plan import Planner
+from assistant.query import QueryAnalyzer
+from corpus import load_records
+
+
+@pytest.fixture(scope="module")
+def planner() -> Planner:
+    return Planner(QueryAnalyzer(load_records()), "PD-1 PD-L1 CTLA-4 nivolumab CheckMate 743 BAP1 ASS1 MTAP")
+
+
+@pytest.mark.parametrize(
+    ("question", "entities", "attributes", "form"),
+    [
+        ("What was the ORR in CheckMate 743?", ["trial:checkmate-743"], ["orr"], "fact"),
+        ("how many patients were randomised in DENIM?", ["trial:denim"], ["sample_size"], "fact"),
+        ("What is the hazard ratio for OS in DENIM?", ["trial:denim"], ["hr", "os"], "fact"),
+        ("What was the dose of atezolizumab in BEAT-meso?", ["agent:atezolizumab", "trial:beat-meso"], ["dose"], "fact"),
+        ("Compare CheckMate 743 and ATOMIC-Meso", ["trial:checkmate-743", "trial:atomic-meso"], [], "comparison"),
+        ("Which trials tested durvalumab?", ["agent:durvalumab"], ["trials"], "list"),
+        ("What is ADI-PEG 20?", ["agent:pegargiminase"], ["definition"], "definition"),
+        ("What does ORR stand for?", ["term:orr"], ["definition"], "definition"),
+        ("What was the median age in MAPS2?", ["trial:ifct-1501-maps2"], ["age"], "fact"),
+        ("Did CheckMate 743 improve survival?", ["trial:checkmate-743"], ["os"], "yes-no"),
+        ("Who published BEAT-meso?", ["trial:beat-meso"], ["publication"], "bibliographic"),
+    ],
+)
+def test_plan_entities_attributes_form(planner, question, entities, attributes, form) -> None:
+    plan = planner.plan(question)
+    assert plan.entity_ids == entities
+    assert plan.attributes == attributes
+    assert plan.form == form
+
+
+def test_headline_comes_with_the_population_for_who_benefits(planner) -> None:
+    plan = planner.plan("What did ATOMIC-Meso show, and which patients benefit?")
+    assert plan.entity_ids == ["trial:atomic-meso"] and set(plan.attributes) == {"headline", "population"}
+
+
+def test_time_point_is_parsed(planner) -> None:
+    plan = planner.plan("What is the 3-year survival in CM743?")
+    assert plan.attributes == ["os_rate"] and plan.timepoint == "3 years"
+    assert planner.plan("overall survival at 36 months in CheckMate 743").timepoint == "36 months"
+
+
+def test_list_without_entity(planner) -> None:
+    plan = planner.plan("list the biomarkers")
+    assert plan.list_type == "biomarker" and plan.form == "list" and plan.entities == []
+
+
+@pytest.mark.parametrize(("question", "disease"), [
+    ("Does pembrolizumab work in melanoma?", "melanoma"),
+    ("What is the survival with nivolumab in non-small cell lung cancer?", "non-small cell lung cancer"),
+    ("Is nivolumab approved for NSCLC?", "NSCLC"),
+])
+def test_other_diseases_are_flagged(planner, question, disease) -> None:
+    assert planner.plan(question).other_disease == disease
+
+
+def test_sarcomatoid_mesothelioma_is_not_another_disease(planner) -> None:
+    assert planner.plan("How do sarcomatoid tumours respond to nivolumab plus ipilimumab?").other_disease is None
+
+
+@pytest.mark.parametrize(("question", "name"), [
+    ("What did KEYNOTE-189 show?", "KEYNOTE-189"),
+    ("What is cemiplimab?", "cemiplimab"),
+    ("Results of IMpower150?", "IMpower150"),
+])
+def test_names_absent_from_the_sources_are_unknown(planner, question, name) -> None:
+    plan = planner.plan(question)
+    assert name in plan.unknown_names and plan.entities == []
+
+
+def test_names_in_the_sources_are_not_unknown(planner) -> None:
+    assert planner.plan("What does PD-L1 expression predict?").unknown_names == []
+    assert planner.plan("What is CTLA-4?").unknown_names == []
+
+
+def test_follow_up_carries_entity_and_attribute(planner) -> None:
+    first = planner.plan("What was the ORR in CheckMate 743?")
+    carried = planner.plan("and in MAPS2?", first)
+    assert carried.entity_ids == ["trial:ifct-1501-maps2"] and carried.attributes == ["orr"]
+    assert carried.carried_attributes
+    follow = planner.plan("how many patients were randomised?", first)
+    assert follow.entity_ids == ["trial:checkmate-743"] and follow.attributes == ["sample_size"]
+    assert follow.entities[0].carried
+
+
+def test_follow_up_to_a_list_takes_the_answer_entity(planner) -> None:
+    first = planner.plan("Which trial tested pegargiminase?")
+    follow = planner.plan("how many patients?", first, ["trial:atomic-meso", "trial:adam"])
+    assert follow.entity_ids == ["trial:atomic-meso"]
+
+
+def test_plan_is_serialisable(planner) -> None:
+    d = planner.plan("What was the ORR in CheckMate 743?").to_dict()
+    assert d["entities"] == ["trial:checkmate-743"] and d["attribute"] == "orr" and d["form"] == "fact"

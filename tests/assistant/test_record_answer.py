@@ -1,0 +1,119 @@
+"""Answers from record fields, on the real records rendered as the index renders them; no index, no model."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.compose import compose_parts
+from assistant.extractive import readable_locator
+from assistant.plan import Planner
+from assistant.query import QueryAnalyzer, compact
+from assistant.record_answer import RecordFacts
+from corpus import load_records
+from indexing.render import render_fields
+from kernel.chunk import Chunk
+
+
+@pytest.fixture(scope="module")
+def world():
+    records = load_records()
+    texts = {r.id: render_fields(r).text for r in records if r.type != "ref"}
+    facts = RecordFacts(records, texts.get)
+    planner = Planner(QueryAnalyzer(records), " ".join(texts.values()))
+    return records, texts, facts, planner
+
+
+def _chunk(doc_id: str, start: int, end: int, texts, facts) -> Chunk:
+    text = texts[doc_id]
+    return Chunk(id=f"{doc_id}#x", doc_id=doc_id, title=facts.records[doc_id].name, text=text, section="Trial", char_start=0,
+                 char_end=len(text), page=None, source_type="record", record_id=doc_id,
+                 record_type=doc_id.partition(":")[0], metadata={})
+
+
+def _answer(world, question: str, previous=None):
+    _, texts, facts, planner = world
+    plan = planner.plan(question, previous)
+    parts = facts.parts(plan)
+    composed = compose_parts(parts, texts.__getitem__, lambda d, s, e: _chunk(d, s, e, texts, facts), readable_locator)
+    return plan, parts, composed
+
+
+def test_every_quote_is_a_verbatim_span_of_the_asked_record(world) -> None:
+    _, texts, _, _ = world
+    for q in ("What was the ORR in CheckMate 743?", "Compare CheckMate 743 and ATOMIC-Meso",
+              "Which trials tested durvalumab?", "What is the hazard ratio for OS in DENIM?"):
+        plan, parts, composed = _answer(world, q)
+        assert composed.citations, q
+        for c in composed.citations:
+            assert texts[c.doc_id][c.char_start:c.char_end] == c.text
+            assert c.record_id in {p.record_id for p in parts}
+
+
+def test_attribute_missing_for_the_named_trial_is_said_not_borrowed(world) -> None:
+    records, texts, facts, _ = world
+    plan, parts, composed = _answer(world, "What was the median age in MAPS2?")
+    assert [p.record_id for p in parts] == ["trial:ifct-1501-maps2"]
+    assert not composed.answered and parts[0].missing == ["age of the patients"]
+    text = " ".join(composed.sentences)
+    assert text.startswith("The indexed record of IFCT-1501 MAPS2 does not report the age of the patients; it reports")
+    assert all(c.record_id == "trial:ifct-1501-maps2" for c in composed.citations)
+
+
+def test_dose_absent_from_arms_is_missing_not_quoted(world) -> None:
+    records, texts, facts, _ = world
+    beat = next(r for r in records if r.id == "trial:beat-meso")
+    has_dose = any(re.search(r"\d\s*(?:mg|AUC)", a.regimen) for a in beat.arms)
+    plan, parts, composed = _answer(world, "What was the dose of atezolizumab in BEAT-meso?")
+    assert composed.answered == has_dose
+    if not has_dose:
+        assert parts[0].missing == ["dose"]
+
+
+def test_headline_leads_with_the_primary_endpoint_result(world) -> None:
+    plan, parts, composed = _answer(world, "What did ATOMIC-Meso show, and which patients benefit?")
+    first = composed.sentences[0]
+    assert "overall survival" in first.split(":")[0] and "9.3 months" in first and "0.71" in first
+    assert "Population:" in " ".join(composed.sentences)
+    assert "also called" not in first.lower() and "not confirmed" not in first.lower()
+
+
+def test_comparison_has_one_part_per_trial(world) -> None:
+    plan, parts, composed = _answer(world, "Compare CheckMate 743 and ATOMIC-Meso")
+    assert [p["record_id"] for p in composed.parts] == ["trial:checkmate-743", "trial:atomic-meso"]
+    assert composed.sentences[0].startswith("**CheckMate 743**") and "[1]" in composed.sentences[0]
+    assert composed.sentences[1].startswith("**ATOMIC-Meso**") and "[2]" in composed.sentences[1]
+
+
+def test_time_point_not_reported_names_what_is(world) -> None:
+    plan, parts, composed = _answer(world, "What was the 5-year overall survival in CheckMate 743?")
+    assert not composed.answered
+    assert "does not report overall survival at 5 years" in composed.sentences[0]
+
+
+def test_list_of_trials_testing_an_agent_names_it_in_each_part(world) -> None:
+    _, texts, _, _ = world
+    plan, parts, composed = _answer(world, "Which trials tested durvalumab?")
+    assert len(parts) >= 2
+    for p in parts:
+        quoted = " ".join(texts[p.record_id][q.start:q.end] for q in p.quotes)
+        assert "durvalumab" in compact(quoted)
+
+
+def test_no_answer_sentence_quotes_names_sources_or_notes(world) -> None:
+    records, texts, facts, planner = world
+    notes = [r.notes for r in records if getattr(r, "notes", None)]
+    for q in ("Tell me about CheckMate 743", "What is nivolumab plus ipilimumab?", "What is MesoPher?",
+              "What did ATOMIC-Meso show?", "list the biomarkers"):
+        _, _, composed = _answer(world, q)
+        text = " ".join(composed.sentences)
+        assert "Other names for" not in text and "Sources:" not in text and "also called" not in text
+        assert not any(n[:60] in text for n in notes)
+
+
+def test_locator_reads_field_and_publication_before_offsets(world) -> None:
+    _, _, composed = _answer(world, "What was the ORR in CheckMate 743?")
+    loc = composed.citations[0].locator
+    assert loc.startswith("CheckMate 743 (trial record) › objective response rate")
+    assert loc.index("from ") < loc.index("chars")
