@@ -59,13 +59,31 @@ def source_lines(citations: Sequence[Any]) -> list[tuple[int, str, str]]:
     return [(n, title, "; ".join(locs)) for n, (title, locs) in sorted(out.items())]
 
 
+def parts_table(parts: Sequence[dict], answer_index: int | None, known: set[int], titles: dict[int, str]) -> str:
+    """A comparison or list answer side by side: one row per record, every cell with its [n] marker."""
+    rows = "".join(
+        f'<tr><th scope="row">{esc(p.get("name", ""))}</th>'
+        f'<td>{link_markers(_lines(_unbold(p.get("text", ""), p.get("name", ""))), answer_index, known, titles)}</td></tr>'
+        for p in parts)
+    return (f'<table class="mc-parts"><thead><tr><th scope="col">Record</th><th scope="col">What its record says'
+            f'</th></tr></thead><tbody>{rows}</tbody></table>')
+
+
+def _unbold(text: str, name: str) -> str:
+    return text.removeprefix(f"**{name}**: ")
+
+
 def answer_html(text: str, citations: Sequence[Any] = (), answer_index: int | None = None, *,
                 question: str | None = None, rewritten: str | None = None, abstained: bool = False,
-                flagged: Sequence[str] = (), pending: bool = False) -> str:
-    """One assistant message: the answer, a discreet rewritten-question note, the numbered sources."""
+                flagged: Sequence[str] = (), pending: bool = False, parts: Sequence[dict] = ()) -> str:
+    """One assistant message: the answer (a table when it has one part per record), a discreet
+    rewritten-question note, the numbered sources."""
     sources = source_lines(citations)
     titles = {n: t for n, t, _ in sources}
-    body = link_markers(_lines(text), answer_index, set(titles), titles)
+    if len(parts) > 1 and not pending:
+        body = parts_table(parts, answer_index, set(titles), titles)
+    else:
+        body = link_markers(_lines(text), answer_index, set(titles), titles)
     classes = "mc-answer" + (" mc-abstained" if abstained else "") + (" mc-pending" if pending else "")
     parts = [f'<div class="{classes}">']
     if rewritten and question and rewritten.strip() != question.strip():
@@ -139,12 +157,17 @@ def highlighted_context(doc_text: str, spans: Sequence[tuple[int, int]], context
     return "".join(f'<p class="mc-snippet">{s}</p>' for s in snippets)
 
 
-def source_html(citations: Sequence[Any], doc_text: str | None, n: int) -> str:
-    """The source panel for marker [n]: where the passage is, and the quote inside its document text."""
+def source_html(citations: Sequence[Any], doc_text: str | None, n: int, notes: str | None = None) -> str:
+    """The source panel for marker [n]: where the passage is (document, field, publication first, offsets
+    last), the quote inside its document text, and the record's curation notes as provenance."""
     c = citations[0]
-    rows = [("Document", f"{c.title} ({c.doc_id})"), ("Section", c.section), ("Page", c.page),
-            ("Record", c.record_id), ("Reference", reference_number(c.record_id)),
-            ("Source type", c.source_type), ("Locator", "; ".join(dict.fromkeys(x.locator for x in citations)))]
+    fields = "; ".join(dict.fromkeys(x.field for x in citations if getattr(x, "field", None)))
+    pubs = "; ".join(dict.fromkeys(x.publication for x in citations if getattr(x, "publication", None)))
+    offsets = "; ".join(f"{x.char_start}-{x.char_end}" for x in citations)
+    rows = [("Document", f"{c.title} ({c.doc_id})"), ("Field", fields), ("Publication", pubs),
+            ("Section", c.section), ("Page", c.page), ("Record", c.record_id),
+            ("Reference", reference_number(c.record_id)), ("Source type", c.source_type),
+            ("Characters", offsets), ("Curation notes", notes)]
     table = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows if v not in (None, ""))
     spans = [(x.char_start, x.char_end) for x in citations]
     exact = doc_text is not None and all(doc_text[s:e] == x.text for x, (s, e) in zip(citations, spans, strict=True))
