@@ -27,7 +27,7 @@ import gradio as gr
 
 from assistant.answer import Answer
 from kernel.errors import MesochatError
-from ui import explore, render
+from ui import evidence_view, explore, render
 from ui.feedback import record_feedback
 
 log = logging.getLogger("mesochat.ui")
@@ -74,6 +74,8 @@ CSS = """
 .mc-cite { color: var(--color-accent); cursor: pointer; font-weight: 600; white-space: nowrap; }
 .mc-cite:hover, .mc-cite:focus { text-decoration: underline; }
 .mc-rewritten { font-size: 0.85em; opacity: 0.7; font-style: italic; margin-bottom: 0.3em; }
+.mc-parts { border-collapse: collapse; margin: 0.3em 0; }
+.mc-parts th, .mc-parts td { border: 1px solid var(--border-color-primary); padding: 0.3em 0.5em; vertical-align: top; text-align: left; }
 .mc-sources { margin-top: 0.6em; font-size: 0.88em; border-top: 1px solid var(--border-color-primary); }
 .mc-sources-head { font-weight: 600; margin-top: 0.3em; }
 .mc-sources ul { margin: 0.2em 0 0 0; padding-left: 1em; }
@@ -160,7 +162,7 @@ class ChatHandlers:
             return
         messages[-1] = {"role": "assistant", "content": render.answer_html(
             answer.text, answer.citations, index, question=answer.question, rewritten=answer.rewritten_query,
-            abstained=answer.abstained, flagged=getattr(answer, "flagged", []))}
+            abstained=answer.abstained, flagged=getattr(answer, "flagged", []), parts=answer.parts)}
         owner[-1] = index
         state = {"turns": [*state["turns"], self.assistant.make_turn(answer)],
                  "answers": [*state["answers"], answer], "messages": messages, "owner": owner}
@@ -180,7 +182,9 @@ class ChatHandlers:
             doc_text = self.assistant.index.doc_text(group[0].doc_id)
         except MesochatError:
             doc_text = None
-        return render.source_html(group, doc_text, n)
+        chunk = self.assistant.index.chunks.get(group[0].source_id)
+        notes = chunk.metadata.get("notes") if chunk is not None else None
+        return render.source_html(group, doc_text, n, notes=notes)
 
     def clear(self):
         return [], new_state(), "", render.placeholder_html(), "", None
@@ -191,7 +195,7 @@ class ChatHandlers:
             return "Ask a question first; feedback is about an answer.", comment
         answer = answers[-1 if answer_index is None else answer_index]
         try:
-            record_feedback(self.settings.feedback_file, answer, rating, comment)
+            record_feedback(self.settings.paths.feedback_file, answer, rating, comment)
         except MesochatError as err:
             return f"Feedback not saved: {err}", comment
         return f"Thanks, your {'👍' if rating == 'up' else '👎'} for “{answer.question[:80]}” was saved.", ""
@@ -206,7 +210,7 @@ class ChatHandlers:
 
 
 def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
-    """The Gradio app for one Assistant. ``settings`` (indexing Settings) gives the feedback file."""
+    """The Gradio app for one Assistant. ``settings`` (kernel.config.Config) gives the feedback file."""
     if settings is None:
         settings = assistant.index.settings
     h = ChatHandlers(assistant, settings)
@@ -276,6 +280,8 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
                                                  elem_id=f"mc-table-{table.key}")
                             box.change(table.filtered, box, frame, api_visibility="undocumented", queue=False)
                             frame.select(_pick, None, prompt, api_visibility="undocumented", queue=False)
+                    with gr.Tab("Evidence", id="evidence", elem_id="mc-evidence"):
+                        evidence_view.build_evidence_view(prompt=prompt)
 
         ask_inputs = [msg, state, mode, k, sources, record_types]
         outputs = [chatbot, state, msg, copy_box, details]
