@@ -87,8 +87,14 @@ class Assistant:
 
     def __init__(self, index: Any, retriever: Any, analyzer: QueryAnalyzer, *, mode: str = "extractive",
                  k: int = DEFAULT_K, threshold: float = ex.ABSTAIN_THRESHOLD,
-                 llm_options: dict[str, Any] | None = None):
+                 llm_options: dict[str, Any] | None = None, config: Any = None):
+        from kernel.config import Config
+
         self.index = index
+        # The effective configuration (the index's shape read back); llm options given here win.
+        base = config if config is not None else getattr(index, "settings", None)
+        llm_flat = {f"llm_{key.removeprefix('llm_')}": value for key, value in (llm_options or {}).items()}
+        self.config = (base if isinstance(base, Config) else Config.load()).replace(**llm_flat)
         self.retriever = retriever
         self.analyzer = analyzer
         self.mode = _check_mode(mode)
@@ -113,36 +119,41 @@ class Assistant:
     @classmethod
     def load(cls, home: Any = None, chroma_url: str | None = None, mode: str = "extractive",
              k: int | None = None, threshold: float | None = None, retrieval_config: Any = None,
-             **llm: Any) -> Assistant:
-        """Open the index in ``home`` (default: $MESOCHAT_HOME or <repo>/data) and get ready to answer.
+             config: Any = None, **llm: Any) -> Assistant:
+        """Open the index of ``config`` (a ``kernel.config.Config``, any collection; default ``Config.load()``:
+        config file, $MESOCHAT_* environment) and get ready to answer. The other arguments override it.
 
         ``llm`` options (base_url, model, api_key, gguf, ... with or without an ``llm_`` prefix) go to
-        ``assistant.llm.LLMConfig``; they are only used in llm mode.
+        the ``llm`` section of the config; they are only used in llm mode.
         """
         import indexing  # noqa: F401  (offline environment before any model import)
-        from assistant.retrieval import RetrievalConfig, Retriever
-        from indexing.config import Settings
+        from assistant.retrieval import Retriever
         from indexing.index import open_index
+        from kernel.config import Config
 
         _check_mode(mode)
         unknown = sorted(k_ for k_ in llm if k_.removeprefix("llm_") not in _LLM_KEYS)
         if unknown:
             raise MesochatError(f"Unknown option(s) {', '.join(unknown)} for Assistant.load; LLM options are "
                                 f"{', '.join(sorted(_LLM_KEYS))}")
-        settings = Settings.from_options(home=home, chroma_url=chroma_url)
-        index = open_index(settings)
-        retriever = Retriever(index, retrieval_config or RetrievalConfig())
-        return cls(index, retriever, QueryAnalyzer.from_corpus(), mode=mode, k=k or DEFAULT_K,
-                   threshold=ex.ABSTAIN_THRESHOLD if threshold is None else threshold, llm_options=llm)
+        if k is not None:
+            _check_k(k)
+        llm_flat = {f"llm_{key.removeprefix('llm_')}": value for key, value in llm.items()}
+        config = (config or Config.load()).replace(home=home, chroma_url=chroma_url, k=k, threshold=threshold,
+                                                   **llm_flat)
+        index = open_index(config)  # index.settings: config with the index's shape read back
+        retriever = Retriever(index, retrieval_config)  # default: the config's retrieval section
+        return cls(index, retriever, QueryAnalyzer.from_corpus(), mode=mode, k=config.answer.k,
+                   threshold=config.answer.abstain_threshold, config=index.settings)
 
     @property
     def llm(self):
         """The LLMAnswerer (built on first use; MesochatError when not configured or unreachable)."""
         with self._llm_lock:
             if self._llm is None:
-                from assistant.llm import LLMAnswerer, LLMConfig
+                from assistant.llm import LLMAnswerer
 
-                answerer = LLMAnswerer(LLMConfig.from_options(**self._llm_options), embed=self.index.embed_texts)
+                answerer = LLMAnswerer(self.config.llm, embed=self.index.embed_texts)
                 answerer.check()
                 self._llm = answerer
             return self._llm
@@ -172,6 +183,14 @@ class Assistant:
         start = time.perf_counter()
         prepared = self._prepare(question, k, mode, where, turns)
         if mode == "llm":
+            gate = self._gate(prepared, k, where)
+            if gate is not None:  # another disease or an uncovered name: no model call
+                route, text = gate
+                prov = self._provenance(prepared, "llm", k, start, route=route)
+                yield text
+                yield Answer(text=text, citations=[], abstained=True, rewritten_query=prepared.rewritten,
+                             question=prepared.question, mode="llm", provenance=prov, plan=prepared.intent.to_dict())
+                return
             self._retrieve(prepared, k, mode, where)
             yield from self._stream_llm(prepared, k, turns, start)
             return
@@ -193,7 +212,9 @@ class Assistant:
         plan = self.analyzer.analyze(rewritten)
         previous = next((t_.plan for t_ in reversed(turns) if t_.plan is not None), None)
         answered = next((list(t_.answer_entities) for t_ in reversed(turns) if t_.plan is not None), [])
-        intent = self.planner.plan(rewritten, previous, answered)
+        # The plan reads the question as asked: the planner carries entity and attribute from the previous
+        # plan itself, where the text rewrite (for retrieval) may glue two questions together.
+        intent = self.planner.plan(question if previous is not None else rewritten, previous, answered)
         timings["understand_ms"] = _ms(t)
         missing_refs = [n for n in plan.ref_numbers if f"ref:{n}" not in self._doc_chunks]
         return _Prepared(question, rewritten, plan, intent, [], timings, missing_refs)
@@ -283,15 +304,9 @@ class Assistant:
                           ) -> tuple[str, str, list[Citation], list[dict], bool]:
         """(route, text, citations, parts, abstained); route "passages" means: answer from retrieved prose."""
         intent = prepared.intent
-        if intent.other_disease:
-            self._retrieve(prepared, k, "extractive", where)
-            text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
-                    f"{intent.other_disease}.")
-            return "other-disease", _with_topics(text, prepared.candidates), [], [], True
-        if intent.unknown_names and not intent.entities and not intent.list_type and not intent.ref_numbers:
-            self._retrieve(prepared, k, "extractive", where)
-            text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
-            return "uncovered-entity", _with_topics(text, prepared.candidates), [], [], True
+        gate = self._gate(prepared, k, where)
+        if gate is not None:
+            return gate[0], gate[1], [], [], True
         if where is None and self._record_route(intent):
             parts = self.facts.parts(intent)
             if parts:
@@ -301,13 +316,32 @@ class Assistant:
                 return "record", text, composed.citations, composed.parts, not composed.answered
         return "passages", "", [], [], False
 
+    def _gate(self, prepared: _Prepared, k: int, where: dict | None) -> tuple[str, str] | None:
+        """(route, abstention text) for a question about another disease or a name no source holds."""
+        intent = prepared.intent
+        if intent.other_disease and not ("population" in intent.attributes and intent.entities):
+            text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
+                    f"{intent.other_disease}.")
+            route = "other-disease"
+        elif intent.unknown_names and not intent.ref_numbers and (
+                (not intent.entities and not intent.list_type) or _named_as_trial(intent)):
+            text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
+            route = "uncovered-entity"
+        else:
+            return None
+        self._retrieve(prepared, k, "extractive", where)
+        return route, _with_topics(text, prepared.candidates)
+
     def _record_route(self, intent: QuestionPlan) -> bool:
         if intent.list_type and not intent.entities:
             return True
         if not any(self.facts.covers(e.record_id) for e in intent.entities):
             return False
-        # "why did DENIM fail?" is answered from prose about DENIM
-        return not (intent.form == "why-how" and not intent.attributes)
+        if intent.attributes or intent.form in ("comparison", "list"):
+            return True
+        # nothing asked beyond the name ("What is X?", "X?") is an overview; anything else ("why did DENIM
+        # fail?", "sensitivity of serum mesothelin?") is answered from prose about the entity, or abstains
+        return intent.bare and intent.form != "why-how"
 
     def _answer_from_passages(self, prepared: _Prepared, k: int, where: dict | None
                               ) -> tuple[str, list[Citation], bool]:
@@ -365,7 +399,12 @@ class Assistant:
     def _stream_llm(self, prepared: _Prepared, k: int, turns: list[Turn], start: float) -> Iterator[str | Answer]:
         from assistant.llm import LLMResult
 
-        sources = [c.chunk for c in prepared.candidates[: max(k, 1)]]
+        pool = prepared.candidates
+        if prepared.intent.entities:  # the model only ever sees passages about the entity asked
+            keys = self._entity_keys(prepared.intent.entity_ids)
+            ids = set(prepared.intent.entity_ids)
+            pool = [c for c in pool if c.chunk.record_id in ids or _names_any(c.chunk.text, keys)]
+        sources = [c.chunk for c in pool[: max(k, 1)]]
         llm = self.llm
         t = time.perf_counter()
         result = None
@@ -395,7 +434,8 @@ class Assistant:
         prov = self._provenance(prepared, "llm", k, start, llm={**self.llm.config.public_dict(),
                                 "model_name": result.model}, removed_markers=list(result.removed_markers))
         return Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
-                      question=prepared.question, mode="llm", provenance=prov, retrieved=retrieved, flagged=flagged)
+                      question=prepared.question, mode="llm", provenance=prov, retrieved=retrieved, flagged=flagged,
+                      plan=prepared.intent.to_dict())
 
     # -- chat support -----------------------------------------------------------------------------------
     def make_turn(self, answer: Answer) -> Turn:
@@ -506,6 +546,12 @@ def _pieces(text: str) -> list[str]:
 def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
     topics = ex.closest_topics(candidates)
     return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
+
+
+def _named_as_trial(intent: QuestionPlan) -> bool:
+    """"the NIPU trial of UV1": an uncovered name used as the trial or study asked about."""
+    return any(re.search(rf"\b{re.escape(n)}\s+(?:trial|study|vaccine|vaccination)|\b(?:trial|study)\s+{re.escape(n)}\b",
+                         intent.question, re.IGNORECASE) for n in intent.unknown_names)
 
 
 def _names_any(text: str, keys: list[str]) -> bool:

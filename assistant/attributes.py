@@ -40,14 +40,17 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
               r"\bmean age\b"), types=("trial",)),
     Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
-              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b"), fields=("design",), types=("trial",)),
+              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b", r"\bwhere was\b.*\b(?:run|conducted)\b"),
+              fields=("design",), types=("trial",),
+              extra={"requires": r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:\w+\s+)?"
+                                 r"(?:centres|centers|hospitals|sites|countries|institutions)"}),
     Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b"), types=("trial",)),
     Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
               types=("agent", "trial")),
     Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
               r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b"), types=("trial",)),
     Attribute("os_rate", "survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:overall\s+)?surviv", r"\b(?:\d+|one|two|three|five)[- ]?year os\b",
+        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|month)s?\s+os\b",
         rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
         rf"\balive at {_YEARS}"), measures=("os_rate",), types=("trial",)),
     Attribute("pfs_rate", "progression-free survival at that time point", _rx(
@@ -70,7 +73,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?point|outcome|objective)s?\b",
               r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
     Attribute("sample_size", "number of patients randomised", _rx(
-        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b", r"\bsample size\b",
+        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b"
+        r"(?!\s+(?:had|have|with|achieved|responded|died|experienced|showed|developed|received|got)\b)",
+        r"\bsample size\b",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
         fields=("n_randomised", "arms"), types=("trial",)),
@@ -93,7 +98,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
               r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
               r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
-              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b"), fields=("population",), types=("trial",)),
+              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b"), fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\bcompleted\b"), fields=("status",), types=("trial",)),
     Attribute("publication", "publication", _rx(r"\bpublish", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",

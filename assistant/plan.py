@@ -79,6 +79,8 @@ class QuestionPlan:
     terms: list[str] = field(default_factory=list)  # glossary records named (vocabulary, not subjects)
     ref_numbers: list[int] = field(default_factory=list)
     carried_attributes: bool = False
+    bare: bool = False  # nothing asked beyond the names: "What is X?", "Tell me about X", "X?"
+    trial_words: list[str] = field(default_factory=list)  # words that may single out one trial of a drug
 
     @property
     def entity_ids(self) -> list[str]:
@@ -150,6 +152,8 @@ class Planner:
             terms=terms,
             ref_numbers=refs,
             carried_attributes=carried_attrs,
+            bare=_bare(question, matches),
+            trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{4,}", question)],
         )
 
     def _unknown_names(self, question: str, matches: list) -> list[str]:
@@ -178,10 +182,12 @@ def _vocabulary(text: str) -> set[str]:
 
 
 def _applies(key: str, entities: list[PlanEntity]) -> bool:
+    """An attribute applies to a plan naming a record of its type; trial attributes also to a drug or a
+    biomarker (the trials that tested it hold the figure)."""
     if not entities:
         return True
     types = BY_KEY[key].types
-    return any(e.type in types for e in entities)
+    return any(e.type in types or ("trial" in types and e.type in ("agent", "biomarker")) for e in entities)
 
 
 def _stands_alone(question: str, keys: list[str]) -> bool:
@@ -193,6 +199,22 @@ def _elliptical(question: str) -> bool:
     """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
     return bool(re.match(r"^\s*(?:and|what about|how about|same for|also|now)\b", question, re.IGNORECASE)) or \
         len(re.findall(r"\w+", question)) <= 3
+
+
+_OVERVIEW = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\b|\btell me about\b|\bdescribe\b|\bexplain\b|"
+                       r"\boverview\b|\bsummar|\bwhat do (?:we|you) know\b", re.IGNORECASE)
+_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|is|are|was|were|"
+                     r"tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
+
+
+def _bare(question: str, matches: list) -> bool:
+    if _OVERVIEW.search(question):
+        return True
+    rest = list(question)
+    for m in matches:
+        rest[m.start:m.end] = " " * (m.end - m.start)
+    words = re.findall(r"[A-Za-z0-9]+", _FILLER.sub(" ", "".join(rest)))
+    return len(words) == 0
 
 
 def _other_disease(question: str, matches: list) -> str | None:

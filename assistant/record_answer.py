@@ -24,6 +24,8 @@ MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease 
 SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
                             re.IGNORECASE)
 MAX_QUOTES = 4
+_COMMON = {"trial", "trials", "study", "patients", "mesothelioma", "pleural", "malignant", "therapy", "treatment",
+           "survival", "overall", "median", "response", "given", "tested", "cells", "after", "which", "what"}
 
 
 @dataclass(frozen=True)
@@ -155,10 +157,13 @@ class RecordFacts:
                  primary: bool = False) -> list[Quote]:
         wants_subgroup = bool(SUBGROUP_WORDS.search(plan.question))
         picked = []
+        asked = {w for w in plan.trial_words if w not in _COMMON}
         for i, res in enumerate(getattr(rec, "results", []) or []):
-            if res.measure not in measures or (hr_only and res.hazard_ratio is None):
+            named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
+            if (res.measure not in measures and not (res.measure == "other" and named)) or \
+                    (hr_only and res.hazard_ratio is None):
                 continue
-            if res.subgroup and not wants_subgroup:
+            if res.subgroup and not (wants_subgroup or named):
                 continue
             if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and not _same_time(plan.timepoint, res):
                 continue
@@ -171,6 +176,16 @@ class RecordFacts:
                 if f is not None and not res.subgroup:
                     return [self._quote(rec, f, result_publication(res, rec))]
         return picked
+
+    def _single_out(self, trials: list[str], plan: QuestionPlan) -> list[str]:
+        """"the intrapleural trial of X": keep the trials whose name or summary shares the question's words."""
+        def overlap(rid: str) -> int:
+            r = self.records[rid]
+            text = f"{r.name} {' '.join(r.synonyms)} {r.summary} {r.design}".lower()
+            return sum(1 for w in plan.trial_words if w in text and w not in _COMMON)
+        scores = {t: overlap(t) for t in trials}
+        best = max(scores.values())
+        return [t for t in trials if scores[t] == best] if best > 0 else trials
 
     def reports(self, rec: Any) -> list[str]:
         """What the record holds, as a reader names it ("overall survival", "the arms and doses")."""
@@ -196,7 +211,9 @@ class RecordFacts:
         trial_only = attrs and all(BY_KEY[a].types == ("trial",) for a in attrs if a in BY_KEY)
         if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
             # "what was the OS with pegargiminase?": the trials that tested it hold the figure
-            targets = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+            trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+            trials = self._single_out(trials, plan) if len(trials) > 1 else trials
+            targets = trials or targets
         if plan.form == "comparison" and not attrs:
             attrs = ["item"]
         return [self.part(e, attrs, plan) for e in targets]
@@ -225,8 +242,7 @@ def short_label(res: Any) -> str:
     base = MEASURE_LABELS.get(res.measure) or res.endpoint
     if res.measure in ("os_rate", "pfs_rate") and res.timepoint:
         base = f"{base.replace(' rate', '')} at {res.timepoint}"
-    qual = [q for q in (res.subgroup, res.analysis) if q and q.lower() not in ("primary analysis", "final analysis")]
-    return f"{base} ({', '.join(qual)})" if qual else base
+    return f"{base} ({res.subgroup})" if res.subgroup else base
 
 
 def _primary_measures(rec: Any) -> tuple[str, ...]:
