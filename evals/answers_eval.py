@@ -42,6 +42,15 @@ def nugget_found(answer: str, nugget: str) -> bool:
     return re.search(rf"(?<![\w.]){n}(?![\w]|\.\d)", normalise(answer)) is not None
 
 
+# A comparison/list answer heads each entity's part with a bold label ("**CheckMate 743**: ..."); the label
+# names the part and is not a claim, so only the text after it has to be inside the cited quote.
+_PART_LABEL = re.compile(r"^\s*(?:[-*\u2022]\s+)?\*\*[^*\n]{1,160}\*\*\s*[:\u2013\u2014-]?\s*")
+
+
+def strip_part_label(sentence: str) -> str:
+    return _PART_LABEL.sub("", sentence, count=1)
+
+
 def default_conversations(set_name: str) -> str | None:
     """The conversation set matching a question set: review-dev -> conversations-dev, a file path -> none."""
     name = str(set_name)
@@ -92,6 +101,7 @@ class _CitationCheck:
                 pass
         bad = []
         for sentence, markers in split_cited(answer.text):
+            sentence = strip_part_label(sentence)
             for n in markers:
                 quotes = [c.text for c in by_n.get(n, [])]
                 self.pairs += 1
@@ -112,7 +122,10 @@ class _CitationCheck:
 def _load_assistant(settings: Any, mode: str) -> Any:
     from assistant import Assistant
 
-    return Assistant.load(home=settings.home, chroma_url=settings.chroma_url, mode=mode)
+    # Settings (home, chroma_url) or the sectioned Config (paths.home, chroma.url): both name the same index.
+    home = getattr(settings, "home", None) or settings.paths.home
+    chroma_url = getattr(settings, "chroma_url", None) if hasattr(settings, "home") else settings.chroma.url
+    return Assistant.load(home=home, chroma_url=chroma_url, mode=mode)
 
 
 def _index_and_retriever(assistant: Any, settings: Any) -> tuple[Any, Any]:

@@ -55,7 +55,8 @@ class EntityNames:
             if getattr(r, "abbreviation", None):
                 names.append(r.abbreviation)
             outside = re.sub(r"\s*\([^)]*\)", "", r.name).strip()
-            inside = re.findall(r"\(([^)]*)\)", r.name)
+            # "BEAT-meso (ETOP 13-18)" -> "ETOP 13-18"; a lower-case gloss ("(with pembrolizumab)") is no name
+            inside = [x for x in re.findall(r"\(([^)]*)\)", r.name) if x[:1].isupper() or x[:1].isdigit()]
             forms[r.id] = [*names, outside, *inside]
         return cls(forms)
 
@@ -183,11 +184,16 @@ class Tally:
         return m
 
 
+PLAN_KEYS = ("entities", "attribute", "attributes", "form")
+
+
 def _plan(answer: Any) -> Any:
+    """The engine's question plan (entities, attribute, form) for display next to a miss; never scored."""
     try:
-        return answer.to_dict().get("plan")
+        plan = answer.to_dict().get("plan")
     except (AttributeError, TypeError, ValueError):  # display only: no usable to_dict(), no plan shown
         return None
+    return {k: plan[k] for k in PLAN_KEYS if k in plan} if isinstance(plan, dict) else plan
 
 
 def _problems(answerable: bool, j: Judged, answer: Any) -> dict[str, Any]:

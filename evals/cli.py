@@ -163,7 +163,8 @@ def _table(title: str, rows: dict[str, dict[str, Any]], skip: tuple[str, ...] = 
     for c in columns:
         t.add_column(c.replace("_", " "), justify="right")
     for name, r in rows.items():
-        t.add_row(name, *[f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "-")) for c in columns])
+        t.add_row(name, *[f"{r[c]:.3f}" if isinstance(r.get(c), float) else "-" if r.get(c) is None else str(r[c])
+                          for c in columns])
     return t
 
 

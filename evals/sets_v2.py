@@ -30,7 +30,7 @@ CONVERSATION_CATEGORIES = ("follow-up-attribute", "follow-up-entity", "follow-up
 ATTRIBUTES = (
     "sample-size", "phase", "design", "population", "setting", "arms-doses", "primary-endpoint", "os", "pfs",
     "orr", "dcr", "survival-rate", "hazard-ratio", "safety", "registration", "publication", "class", "target",
-    "mechanism", "biomarker-selection", "definition", "result",
+    "mechanism", "biomarker-selection", "definition", "result", "approval",
 )
 # ... and attributes the sources do not hold for the entities asked about (uncovered questions only).
 UNCOVERED_ATTRIBUTES = (

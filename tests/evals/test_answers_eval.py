@@ -215,3 +215,15 @@ def test_runner_refuses_an_empty_request():
 
     with pytest.raises(MesochatError, match="nothing to evaluate"):
         evaluate_answers_v2(None, None, None, assistant=ScriptedAssistant({}))
+
+
+def test_part_labels_of_comparison_answers_are_not_claims():
+    from evals.answers_eval import _CitationCheck
+
+    check = _CitationCheck("extractive", doc_text)
+    labelled = answer(cite("trial:checkmate-743", "CheckMate 743 randomised 605 patients."),
+                      text="**CheckMate 743**: CheckMate 743 randomised 605 patients. [1]")
+    assert check.add(labelled) == [] and check.supported == check.pairs == 1
+    invented = answer(cite("trial:checkmate-743", "CheckMate 743 randomised 605 patients."),
+                      text="**CheckMate 743**: it randomised 700 patients. [1]")
+    assert check.add(invented) and check.supported == 1
