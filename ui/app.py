@@ -186,6 +186,18 @@ class ChatHandlers:
         notes = chunk.metadata.get("notes") if chunk is not None else None
         return render.source_html(group, doc_text, n, notes=notes)
 
+    def answer_plot(self, state: dict | None):
+        """The forest plot under a comparison or list answer that names trials with hazard ratios."""
+        answers = (state or {}).get("answers", [])
+        answer = answers[-1] if answers else None
+        plan = getattr(answer, "plan", None) or {}
+        trials = [p["record_id"] for p in getattr(answer, "parts", []) if p["record_id"].startswith("trial:")]
+        if answer is None or plan.get("form") not in ("comparison", "list") or not trials:
+            return gr.Plot(value=None, visible=False)
+        endpoint = "pfs" if "pfs" in plan.get("attributes", []) else "os"
+        figure = evidence_view.plot_for_records(trials, endpoint, records=getattr(self.assistant.analyzer, "records", None))
+        return gr.Plot(value=figure, visible=figure is not None)
+
     def clear(self):
         return [], new_state(), "", render.placeholder_html(), "", None
 
@@ -228,6 +240,7 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
                                          show_label=False, buttons=["copy"], group_consecutive_messages=False,
                                          placeholder="Ask about the review: trials, agents, biomarkers, "
                                                      "resistance mechanisms, references.")
+                    chat_plot = gr.Plot(visible=False, show_label=False, elem_id="mc-chat-plot")
                     with gr.Row():
                         msg = gr.Textbox(elem_id="mc-question", show_label=False, scale=5, lines=1,
                                          max_lines=4, placeholder="Type a question and press Enter",
@@ -285,17 +298,21 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
 
         ask_inputs = [msg, state, mode, k, sources, record_types]
         outputs = [chatbot, state, msg, copy_box, details]
-        msg.submit(h.respond, ask_inputs, outputs, api_name="chat")
-        send.click(h.respond, ask_inputs, outputs, api_visibility="undocumented")
+        def then_plot(event):  # the plot follows the answer; the chat API's outputs stay as they are
+            event.then(h.answer_plot, state, chat_plot, api_visibility="undocumented", queue=False)
+
+        then_plot(msg.submit(h.respond, ask_inputs, outputs, api_name="chat"))
+        then_plot(send.click(h.respond, ask_inputs, outputs, api_visibility="undocumented"))
         for button, question in zip(example_buttons, EXAMPLES, strict=True):
-            button.click(lambda q=question: q, None, msg, api_visibility="undocumented", queue=False).then(
-                h.respond, ask_inputs, outputs, api_visibility="undocumented")
-        ask_about.click(lambda p: (p, gr.Tabs(selected="chat")), prompt, [msg, tabs],
-                        api_visibility="undocumented", queue=False).then(
-            h.respond, ask_inputs, outputs, api_visibility="undocumented")
+            then_plot(button.click(lambda q=question: q, None, msg, api_visibility="undocumented", queue=False).then(
+                h.respond, ask_inputs, outputs, api_visibility="undocumented"))
+        then_plot(ask_about.click(lambda p: (p, gr.Tabs(selected="chat")), prompt, [msg, tabs],
+                                  api_visibility="undocumented", queue=False).then(
+            h.respond, ask_inputs, outputs, api_visibility="undocumented"))
         cite_open.click(h.open_source, [cite_target, state], panel, api_name="source")
         clear.click(h.clear, None, [chatbot, state, msg, panel, copy_box, details], api_visibility="undocumented",
-                    queue=False)
+                    queue=False).then(lambda: gr.Plot(value=None, visible=False), None, chat_plot,
+                                      api_visibility="undocumented", queue=False)
         up.click(lambda c, s: h.feedback("up", c, s), [comment, state], [feedback_note, comment],
                  api_visibility="undocumented")
         down.click(lambda c, s: h.feedback("down", c, s), [comment, state], [feedback_note, comment],

@@ -1,0 +1,128 @@
+"""Each failure listed in issue 13's "Why" is a test, on the real index (MiniLM, Chroma, BM25)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant import Assistant
+from corpus import load_records
+
+
+@pytest.fixture(scope="module")
+def assistant(review_home):
+    return Assistant.load(home=review_home)
+
+
+@pytest.fixture(scope="module")
+def records():
+    return {r.id: r for r in load_records()}
+
+
+def _verbatim(assistant, answer) -> None:
+    for c in answer.citations:
+        assert assistant.index.doc_text(c.doc_id)[c.char_start:c.char_end] == c.text
+
+
+def test_missing_attribute_is_said_for_the_named_trial_not_borrowed(assistant, records) -> None:
+    """Asked for a figure a trial's record lacks, it quoted that figure from other trials."""
+    beat = records["trial:beat-meso"]
+    has_dose = any(re.search(r"\d\s*(?:mg|AUC)", a.regimen) for a in beat.arms)
+    ans = assistant.ask("What was the dose of atezolizumab in BEAT-meso?")
+    assert {c.record_id for c in ans.citations} == {"trial:beat-meso"}
+    if not has_dose:
+        assert ans.abstained and ans.text.startswith("The indexed record of BEAT-meso")
+        assert "does not report the dose; it reports" in ans.text
+    _verbatim(assistant, ans)
+
+
+def test_follow_up_sample_size_stays_on_the_trial_of_the_conversation(assistant, records) -> None:
+    """After a turn about one trial, "how many patients were randomised?" came back as two other trials' sizes."""
+    chat = assistant.chat()
+    chat.ask("What did DENIM show?")
+    ans = chat.ask("how many patients were randomised?")
+    assert ans.plan["entities"] == ["trial:denim"]
+    assert {c.record_id for c in ans.citations} == {"trial:denim"}
+    assert str(records["trial:denim"].n_randomised) in ans.text
+
+
+@pytest.mark.parametrize("question", [
+    "What is the response rate of pembrolizumab in melanoma?",
+    "What was the median overall survival with nivolumab in lung cancer?",
+])
+def test_other_disease_is_not_answered_with_mesothelioma_results(assistant, question) -> None:
+    ans = assistant.ask(question)
+    assert ans.abstained and not ans.citations
+    assert "do not report on" in ans.text
+
+
+def test_what_did_atomic_meso_show_leads_with_its_headline_result(assistant) -> None:
+    """It answered with the synonym list, a 36-month statement and a curator's note."""
+    ans = assistant.ask("What did ATOMIC-Meso show, and which patients benefit?")
+    first = ans.text.split("[1]")[0]
+    assert "9.3 months" in ans.text.split("Population")[0] or "9.3" in ans.text
+    assert "overall survival" in first and "0.71" in ans.text
+    for leak in ("also called", "Other names", "not confirmed", "retrieved", "Sources:"):
+        assert leak not in ans.text
+    assert {c.record_id for c in ans.citations} == {"trial:atomic-meso"}
+    _verbatim(assistant, ans)
+
+
+def test_comparison_answers_both_trials(assistant) -> None:
+    """"Compare CheckMate 743 and ATOMIC-Meso" answered about CheckMate 743 only."""
+    ans = assistant.ask("Compare CheckMate 743 and ATOMIC-Meso")
+    assert [p["record_id"] for p in ans.parts] == ["trial:checkmate-743", "trial:atomic-meso"]
+    assert {c.record_id for c in ans.citations} == {"trial:checkmate-743", "trial:atomic-meso"}
+    assert all(p["markers"] for p in ans.parts) and not ans.abstained
+    _verbatim(assistant, ans)
+
+
+@pytest.mark.parametrize("question", [
+    "What is nivolumab plus ipilimumab?", "Tell me about CheckMate 743", "What is MesoPher?",
+    "What was the overall survival in CheckMate 743?", "What is the 2-year survival in CheckMate 743?",
+])
+def test_no_synonym_lists_or_curation_notes_in_answers(assistant, records, question) -> None:
+    ans = assistant.ask(question)
+    notes = [n for r in records.values() for n in [getattr(r, "notes", None)] if n]
+    notes += [res.notes for r in records.values() for res in getattr(r, "results", []) if res.notes]
+    notes += [s.note for r in records.values() for s in r.sources if s.note]
+    assert "also called" not in ans.text and "Other names for" not in ans.text
+    assert "do not quote" not in ans.text and "not confirmed" not in ans.text
+    assert not any(n[:50] in ans.text for n in notes if len(n) >= 50)
+
+
+def test_locator_names_document_field_and_publication_before_offsets(assistant) -> None:
+    ans = assistant.ask("What was the overall survival in CheckMate 743?")
+    loc = ans.citations[0].locator
+    assert loc.startswith("CheckMate 743 (trial record) › overall survival")
+    assert loc.index("from ") < loc.index("chars")
+    assert ans.citations[0].field and ans.citations[0].publication
+
+
+def test_uncovered_trial_abstains_naming_it(assistant) -> None:
+    ans = assistant.ask("What did KEYNOTE-189 show?")
+    assert ans.abstained and "KEYNOTE-189" in ans.text and not ans.citations
+
+
+def test_plan_is_exposed_on_the_answer(assistant) -> None:
+    d = assistant.ask("What was the ORR in CheckMate 743?").to_dict()
+    assert d["plan"]["entities"] == ["trial:checkmate-743"] and d["plan"]["attribute"] == "orr"
+
+
+def test_record_answers_do_no_model_inference(assistant, monkeypatch) -> None:
+    """A question about a named record's field is answered from its field spans: no embedding at all."""
+    def boom(*a, **k):
+        raise AssertionError("embedded at question time")
+    monkeypatch.setattr(assistant.index, "embed_query", boom)
+    monkeypatch.setattr(assistant.index, "embed_texts", boom)
+    assert not assistant.ask("How many patients were randomised in DENIM?").abstained
+
+
+def test_prose_questions_use_sentence_vectors_from_the_index(assistant, monkeypatch) -> None:
+    """Free-text questions embed the question once; every sentence vector comes from the generation."""
+    calls = []
+    real = assistant.vectors._embed
+    monkeypatch.setattr(assistant.vectors, "_embed", lambda texts: calls.append(len(texts)) or real(texts))
+    ans = assistant.ask("Which three features of MPM biology does the review blame for resistance to immunotherapy?")
+    assert not ans.abstained and calls == []
