@@ -76,6 +76,7 @@ CSS = """
 .mc-rewritten { font-size: 0.85em; opacity: 0.7; font-style: italic; margin-bottom: 0.3em; }
 .mc-parts { border-collapse: collapse; margin: 0.3em 0; }
 .mc-parts th, .mc-parts td { border: 1px solid var(--border-color-primary); padding: 0.3em 0.5em; vertical-align: top; text-align: left; }
+.mc-parts th[scope=row] { min-width: 9em; word-break: normal; overflow-wrap: normal; }
 .mc-sources { margin-top: 0.6em; font-size: 0.88em; border-top: 1px solid var(--border-color-primary); }
 .mc-sources-head { font-weight: 600; margin-top: 0.3em; }
 .mc-sources ul { margin: 0.2em 0 0 0; padding-left: 1em; }
