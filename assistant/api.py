@@ -94,7 +94,9 @@ class Assistant:
         # The effective configuration (the index's shape read back); llm options given here win.
         base = config if config is not None else getattr(index, "settings", None)
         llm_flat = {f"llm_{key.removeprefix('llm_')}": value for key, value in (llm_options or {}).items()}
-        self.config = (base if isinstance(base, Config) else Config.load()).replace(**llm_flat)
+        base = base if isinstance(base, Config) else Config.load()
+        # llm options given here: the llm section as the config file and environment say now, plus these.
+        self.config = base.model_copy(update={"llm": Config.load(**llm_flat).llm}) if llm_flat else base
         self.retriever = retriever
         self.analyzer = analyzer
         self.mode = _check_mode(mode)

@@ -17,149 +17,24 @@ back to the extractive mode silently.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any, NamedTuple
 
 import openai
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from assistant import prompts
 from assistant.markers import clean_markers, parse_markers, render_sentence, split_cited
-from assistant.support import DEFAULT_THRESHOLD, Embed, support_detail
+from assistant.support import Embed, support_detail
+from kernel.config import LLMConfig
 from kernel.errors import MesochatError
 
 log = logging.getLogger("mesochat.llm")
 # What a backend raises: openai-client errors for endpoints, ValueError/RuntimeError from llama.cpp.
 _BACKEND_ERRORS = (openai.OpenAIError, ValueError, RuntimeError, OSError)
-
-_ENV = {
-    "base_url": ("MESOCHAT_LLM_BASE_URL",),
-    "model": ("MESOCHAT_LLM_MODEL",),
-    "api_key": ("MESOCHAT_LLM_API_KEY", "OPENAI_API_KEY"),
-    "gguf": ("MESOCHAT_LLM_GGUF",),
-}
-INSTALL_HINT = "run `make llm` (pip install -c constraints.txt 'llama-cpp-python[server]')"
-
-
-class LLMConfig(BaseModel):
-    """Where the model lives and how answers are checked. The API key never appears in repr or dumps."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    base_url: str | None = None  # OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1
-    model: str | None = None  # None: the endpoint's only model (asked from /models)
-    api_key: SecretStr | None = Field(default=None, repr=False, exclude=True)
-    gguf: str | None = None  # local GGUF file run in-process by llama.cpp
-    temperature: float = 0.0
-    max_tokens: int = Field(default=384, ge=16)
-    timeout: float = Field(default=60.0, gt=0)
-    context_window: int = Field(default=2048, ge=512)
-    unsupported: Literal["flag", "drop"] = "flag"
-    support_threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0, le=1)
-
-    @classmethod
-    def from_options(cls, **options: Any) -> LLMConfig:
-        """Options as given on the command line (``llm_`` prefix allowed, None = unset), then environment.
-
-        An explicit base_url or gguf wins over the environment's; giving both explicitly is an error.
-        """
-        given = {k.removeprefix("llm_"): v for k, v in options.items() if v is not None}
-        unknown = sorted(set(given) - set(cls.model_fields))
-        if unknown:
-            raise MesochatError(
-                f"Unknown LLM option(s): {', '.join(unknown)}; "
-                f"valid options are {', '.join(cls.model_fields)}"
-            )
-        explicit_url, explicit_gguf = given.get("base_url"), given.get("gguf")
-        if explicit_url and explicit_gguf:
-            raise MesochatError(
-                "Both an LLM endpoint and a GGUF file were given; "
-                "pass either --llm-base-url or --llm-gguf, not both"
-            )
-        for key, names in _ENV.items():
-            value = next((os.environ[n] for n in names if os.environ.get(n)), None)
-            if value and key not in given:
-                given[key] = value
-        if explicit_url:
-            given.pop("gguf", None)
-        elif explicit_gguf:
-            given.pop("base_url", None)
-        elif given.get("base_url") and given.get("gguf"):
-            raise MesochatError("Both MESOCHAT_LLM_BASE_URL and MESOCHAT_LLM_GGUF are set; unset one of them")
-        try:
-            return cls(**given)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"])
-            raise MesochatError(
-                f"Invalid LLM option {where}: {err['msg']}; fix the --llm-{where.replace('_', '-')} value"
-            ) from None
-
-    def __repr_args__(self):
-        # repr/str show the URL without any user:password@ part (a key may ride in the URL).
-        for name, value in super().__repr_args__():
-            yield name, (self.display_url if name == "base_url" else value)
-
-    @property
-    def backend(self) -> str:
-        return "openai-like" if self.base_url else "llama-cpp" if self.gguf else "none"
-
-    @property
-    def api_base(self) -> str | None:
-        """base_url with /v1 appended when it has no path (servers put the OpenAI API under /v1)."""
-        if not self.base_url:
-            return None
-        parts = urlsplit(self.base_url.strip())
-        path = parts.path.rstrip("/") or "/v1"
-        return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
-
-    @property
-    def display_url(self) -> str | None:
-        """api_base without any user:password@ part (safe to print and to record)."""
-        if not self.api_base:
-            return None
-        parts = urlsplit(self.api_base)
-        host = parts.netloc.rsplit("@", 1)[-1]
-        return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-    def public_dict(self) -> dict[str, Any]:
-        """For provenance: everything but the key (and any credentials inside the URL)."""
-        data = self.model_dump(exclude={"api_key", "base_url"})
-        data.update(backend=self.backend, base_url=self.display_url)
-        return data
-
-    def check(self) -> None:
-        """Static checks (no network): something is configured, files exist, llama.cpp importable."""
-        if self.base_url:
-            parts = urlsplit(self.base_url.strip())
-            if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise MesochatError(
-                    f"LLM base URL {self.display_url or self.base_url!r} is not an http(s) URL; "
-                    "pass e.g. --llm-base-url http://127.0.0.1:8080/v1"
-                )
-            return
-        if not self.gguf:
-            raise MesochatError(
-                "The llm mode needs a model: pass --llm-base-url URL (any OpenAI-compatible server) or "
-                "--llm-gguf PATH (a local GGUF file), or set MESOCHAT_LLM_BASE_URL / MESOCHAT_LLM_GGUF"
-            )
-        if not Path(self.gguf).expanduser().is_file():
-            raise MesochatError(
-                f"GGUF model file not found: {self.gguf}; pass an existing file with --llm-gguf"
-            )
-        try:
-            import llama_cpp  # noqa: F401
-        except ImportError:
-            raise MesochatError(
-                f"--llm-gguf needs llama-cpp-python, which is not installed; {INSTALL_HINT}"
-            ) from None
-
 
 # ---------------------------------------------------------------------------------------------------------
 # Results

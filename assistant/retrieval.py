@@ -2,64 +2,36 @@
 
 ``Retriever.retrieve`` returns chunks (what answers cite); ``Retriever.retrieve_docs`` returns
 document ids, each scored by its best chunk, for document-level benchmarks such as BEIR.
-Fusion and its parameters were chosen on SciFact *train* (see ``RetrievalConfig``).
+Fusion and its parameters (``kernel.config.RetrievalConfig``, the ``retrieval`` section of the config) were
+chosen on data that is never reported: chunk retrieval (chat) on review-dev, document retrieval on SciFact *train*.
+
+Document level (``retrieve_docs``, BEIR; doc = best chunk), SciFact train nDCG@10 with bm25s defaults:
+RRF k=60 0.708; score fusions at dense weight 0.5: minmax 0.725, dbsf 0.724, zscore 0.724 (weights
+0.4-0.6 within 0.004); with BM25 k1=0.9 b=0.4 zscore 0.730. Score fusion beats RRF because it keeps how
+far ahead a hit is. Dense Rocchio feedback moved train by -0.003..+0.002: available, off.
+
+Chunk level (``retrieve``, what answers cite), review-dev (43 answerable questions), zscore, MMR off:
+dense weight 0.5 nDCG@10 0.801 / R@5 0.919 / MRR@10 0.748; 0.2-0.35 a plateau at 0.874-0.888 / 0.965-0.977
+/ 0.839-0.857 (0.25: 0.887 / 0.977 / 0.853); 0 (BM25 only) 0.793. The review's records are short and full
+of names and abbreviations that BM25 matches exactly and MiniLM blurs, hence the lexical lean. MMR
+lowered MRR@10 at every weight on the plateau (lambda 0.9: -0.01, 0.7: -0.016), so it is off by default;
+capping chunks per document lost recall (the abstract is one document with several answers). Test sets
+were read only for reporting.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from assistant import fusion
-from kernel.errors import MesochatError
 from kernel.chunk import Chunk
+from kernel.config import RetrievalConfig
+from kernel.errors import MesochatError
 
 MODES = ("hybrid", "dense", "bm25")
-
-
-@dataclass(frozen=True)
-class RetrievalConfig:
-    """Tuned parameters: chunk retrieval (chat) on review-dev, document retrieval on SciFact *train*.
-
-    Document level (``retrieve_docs``, BEIR; doc = best chunk), SciFact train nDCG@10 with bm25s defaults:
-    RRF k=60 0.708; score fusions at dense weight 0.5: minmax 0.725, dbsf 0.724, zscore 0.724 (weights
-    0.4-0.6 within 0.004); with BM25 k1=0.9 b=0.4 zscore 0.730. Score fusion beats RRF because it keeps how
-    far ahead a hit is. Dense Rocchio feedback moved train by -0.003..+0.002: available, off.
-
-    Chunk level (``retrieve``, what answers cite), review-dev (43 answerable questions), zscore, MMR off:
-    dense weight 0.5 nDCG@10 0.801 / R@5 0.919 / MRR@10 0.748; 0.2-0.35 a plateau at 0.874-0.888 / 0.965-0.977
-    / 0.839-0.857 (0.25: 0.887 / 0.977 / 0.853); 0 (BM25 only) 0.793. The review's records are short and full
-    of names and abbreviations that BM25 matches exactly and MiniLM blurs, hence the lexical lean. MMR
-    lowered MRR@10 at every weight on the plateau (lambda 0.9: -0.01, 0.7: -0.016), so it is off by default;
-    capping chunks per document lost recall (the abstract is one document with several answers). Test sets
-    were read only for reporting.
-    """
-
-    fusion: str = "zscore"  # rrf | minmax | dbsf | zscore
-    dense_weight: float = 0.25  # chunk level (chat), review-dev
-    bm25_weight: float = 0.75
-    doc_dense_weight: float = 0.5  # document level (retrieve_docs, BEIR), SciFact train
-    doc_bm25_weight: float = 0.5
-    rrf_k: float = 60.0  # only for fusion="rrf"
-    depth: int = 100  # chunks fetched from each retriever (more only when k is larger)
-    doc_depth_factor: int = 3  # retrieve_docs(k) fetches k * factor chunks per retriever (~1.8 chunks/doc)
-    mmr_lambda: float = 1.0  # 1.0 = off (review-dev); retrieve_docs never uses it
-    mmr_pool: int = 50  # MMR reorders the best mmr_pool fused candidates, a fixed pool whatever k is
-    max_per_doc: int = 0  # at most this many chunks of one document in retrieve(); 0 = no cap
-    prf_docs: int = 0  # dense pseudo-relevance feedback (Rocchio) from the top fused hits; 0 = off
-    prf_weight: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.fusion not in fusion.FUSIONS:
-            raise MesochatError(f"Unknown fusion {self.fusion!r}; use one of {', '.join(fusion.FUSIONS)}")
-        if not 0.0 <= self.mmr_lambda <= 1.0:
-            raise MesochatError(f"mmr_lambda must be within 0..1, not {self.mmr_lambda}")
-        if self.depth < 1:
-            raise MesochatError(f"depth must be at least 1, not {self.depth}")
-        if self.mmr_pool < 1 or self.max_per_doc < 0:
-            raise MesochatError("mmr_pool must be at least 1 and max_per_doc at least 0")
 
 
 @dataclass(frozen=True)
@@ -75,7 +47,8 @@ class Hit:
 class Retriever:
     def __init__(self, index, config: RetrievalConfig | None = None):
         self.index = index
-        self.config = config or RetrievalConfig()
+        # Default: the retrieval section of the config the index was opened with.
+        self.config = config or getattr(getattr(index, "settings", None), "retrieval", None) or RetrievalConfig()
 
     # --- public -----------------------------------------------------------------------------
     def retrieve(
@@ -156,7 +129,7 @@ class Retriever:
         return Hit(self.index.chunks[cid], float(score), d_rank, b_rank, d_score, b_score)
 
     def with_config(self, **changes) -> Retriever:
-        return Retriever(self.index, replace(self.config, **changes))
+        return Retriever(self.index, RetrievalConfig(**{**self.config.model_dump(), **changes}))
 
 
 def _position(items: list, key: str) -> tuple[int | None, float | None]:

@@ -52,11 +52,11 @@ def timed(fn, questions: list[str], repeats: int) -> list[float]:
 
 def ensure_index(home: Path | None):
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    settings = Settings(home=home or DEFAULT_HOME)
+    settings = Config.load(home=home or DEFAULT_HOME)
     if not (settings.index_dir / "manifest.json").exists():
-        print(f"indexing the built-in corpus into {settings.home} (once)...", flush=True)
+        print(f"indexing the built-in corpus into {settings.paths.home} (once)...", flush=True)
         build_index(settings, progress=False)
     return settings
 
@@ -75,7 +75,7 @@ def llama_index_baseline(index, k: int):
     from llama_index.core.schema import TextNode
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
-    from indexing.config import local_model_path
+    from indexing.embedder import local_model_path
 
     LISettings.llm = None
     ids = list(index.chunks)
@@ -91,7 +91,7 @@ def run(home: Path | None, set_name: str, repeats: int, k: int) -> dict:
     settings = ensure_index(home)
     questions = load_questions(set_name)
     t0 = time.perf_counter()
-    assistant = Assistant.load(home=settings.home, k=k)
+    assistant = Assistant.load(home=settings.paths.home, k=k)
     load_s = time.perf_counter() - t0
     baseline = llama_index_baseline(assistant.index, k)
 

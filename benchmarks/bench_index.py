@@ -77,10 +77,10 @@ def phase_scifact(data: Path, home: Path, limit: int | None) -> None:
     t0 = time.perf_counter()
     import indexing  # noqa: F401
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
     docs = beir_documents(data, limit)
-    r = build_index(Settings(home=home), documents=docs, progress=True)
+    r = build_index(Config.load(home=home), documents=docs, progress=True)
     print(
         json.dumps(
             {

@@ -70,19 +70,19 @@ def quality(items, ranked_by_pos: dict[str, list[str]], resolver) -> dict[str, f
 
 def ensure_index(home: Path | None):
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    settings = Settings(home=home or DEFAULT_HOME)
+    settings = Config.load(home=home or DEFAULT_HOME)
     if not (settings.index_dir / "manifest.json").exists():
-        print(f"indexing the built-in corpus into {settings.home} (once)...", flush=True)
+        print(f"indexing the built-in corpus into {settings.paths.home} (once)...", flush=True)
         build_index(settings, progress=False)
     return settings
 
 
 def run(home: Path | None, set_name: str, repeats: int, k: int) -> dict:
-    from assistant.retrieval import RetrievalConfig, Retriever
+    from assistant.retrieval import Retriever
     from evals.sets import Resolver, load_set
-    from indexing.config import local_model_path
+    from indexing.embedder import local_model_path
     from indexing.index import open_index
     from indexing.sources import corpus_documents
 
@@ -101,7 +101,7 @@ def run(home: Path | None, set_name: str, repeats: int, k: int) -> dict:
     base_rss = rss_mb()
     t0 = time.perf_counter()
     index = open_index(settings)
-    retriever = Retriever(index, RetrievalConfig())
+    retriever = Retriever(index)
     retriever.retrieve(questions[0], k=k, mode="hybrid")  # loads the model, Chroma and BM25
     figures["mesochat_load_s"] = round(time.perf_counter() - t0, 2)
     ours_resolver = Resolver.for_index(index)

@@ -77,28 +77,28 @@ def main() -> None:
 
     import indexing  # noqa: F401
     from indexing import manifest as mf
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    settings = Settings.from_options(home=args.home)
+    settings = Config.load(home=args.home)
     if mf.read_manifest(settings.index_dir) is None:
         from indexing.build import build_index
 
-        print(f"building the index in {settings.home} first (not timed)", file=sys.stderr)
+        print(f"building the index in {settings.paths.home} first (not timed)", file=sys.stderr)
         build_index(settings, progress=True)
 
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
     env = {k: v for k, v in os.environ.items() if k != "MESOCHAT_CHROMA_URL"}
     t0 = time.perf_counter()
-    with open(settings.home / "bench_ui.log", "wb") as log:  # the server keeps its own descriptor
-        proc = subprocess.Popen([str(Path(sys.executable).parent / "mesochat"), "ui", "--home", str(settings.home),
+    with open(settings.paths.home / "bench_ui.log", "wb") as log:  # the server keeps its own descriptor
+        proc = subprocess.Popen([str(Path(sys.executable).parent / "mesochat"), "ui", "--home", str(settings.paths.home),
                                  "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
     results: dict[str, object] = {}
     try:
         deadline = time.monotonic() + 300
         while True:
             if proc.poll() is not None:
-                raise SystemExit(f"mesochat ui exited with {proc.returncode}; see {settings.home / 'bench_ui.log'}")
+                raise SystemExit(f"mesochat ui exited with {proc.returncode}; see {settings.paths.home / 'bench_ui.log'}")
             try:
                 with urllib.request.urlopen(url, timeout=2) as resp:
                     page = resp.read()

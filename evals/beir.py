@@ -13,7 +13,6 @@ import json
 import re
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -129,20 +128,20 @@ def run_beir(
 
     Returns ``{"dataset", "split", "n_queries", "n_documents", "modes": {mode: {metric: value,
     "latency_ms_p50": ...}}, "runs": {mode: ranx.Run}}``."""
-    from assistant.retrieval import MODES, RetrievalConfig, Retriever
+    from assistant.retrieval import MODES, Retriever
     from evals.metrics import ranked_run
     from indexing import open_index
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
     for mode in modes:
         if mode not in MODES:
             raise MesochatError(f"Unknown mode {mode!r}; use some of {', '.join(MODES)}")
     documents, queries, qrels = load_beir(data_path, split)
-    settings = replace(settings or Settings(), collection=collection_name(data_path))
+    settings = (settings or Config.load()).replace(collection=collection_name(data_path))
     build_index(settings, documents=documents, progress=progress)
     index = open_index(settings)
-    retriever = Retriever(index, config or RetrievalConfig())
+    retriever = Retriever(index, config)
     ranx = _ranx()
     qrels_obj = ranx.Qrels(qrels)
     out: dict[str, Any] = {

@@ -7,8 +7,8 @@ unanswerable ones that would be (should be >= 95%). Direct reference lookups ("r
 always answered from the reference's record, whatever the score.
 
 The chosen value is the midpoint of the widest threshold interval meeting both goals (or, when none
-does, the threshold with the fewest weighted errors); paste it into ABSTAIN_THRESHOLD in
-assistant/extractive.py together with the printed note.
+does, the threshold with the fewest weighted errors). It is written to assistant/calibration.json, which
+the answer engine reads (``config.answer.abstain_threshold``); the full table goes to --out.
 
     python evals/calibrate_abstention.py [--home DIR] [--set evals/sets/review-dev.jsonl] [--out FILE]
 
@@ -20,14 +20,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
 import indexing  # noqa: F401  (offline environment)
+from kernel.config import CALIBRATION_FILE, REPO
 
 MAX_ANSWERABLE_ABSTAINED = 0.05
 MIN_UNANSWERABLE_ABSTAINED = 0.95
@@ -49,12 +46,12 @@ def load_questions(path: Path, own: bool) -> list[dict]:
 
 def ensure_home(home: str | None) -> Path:
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
     if home:
         return Path(home)
     cache = Path("/tmp/mesochat-calibration-home")
-    build_index(Settings(home=cache), progress=False)  # incremental: a no-op when up to date
+    build_index(Config.load(home=cache), progress=False)  # incremental: a no-op when up to date
     return cache
 
 
@@ -110,12 +107,20 @@ def choose(scored: list[dict]) -> tuple[float, str]:
     return round((min(best) + max(best)) / 2, 3), "goals not both reachable; fewest weighted errors"
 
 
+def write_calibration(path: Path, threshold: float, note: str, set_name: str, details: Path) -> None:
+    """The file the answer engine reads its abstention threshold from (kernel.config.calibrated_threshold)."""
+    shown = str(details.relative_to(REPO)) if details.is_relative_to(REPO) else str(details)
+    data = {"threshold": threshold, "note": note, "set": set_name, "details": shown}
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", help="data directory with the review corpus indexed")
     ap.add_argument("--set", default=str(REPO / "evals/sets/review-dev.jsonl"))
     ap.add_argument("--out", default=str(REPO / "evals/results/abstention-calibration.json"))
     ap.add_argument("--no-own", action="store_true", help="only the dev set, not the few built-in questions")
+    ap.add_argument("--calibration", default=str(CALIBRATION_FILE), help="where the answer engine reads it")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -142,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nchosen: {note}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"set": str(Path(args.set).relative_to(REPO)) if Path(args.set).is_relative_to(REPO)
-                               else args.set, "threshold": threshold, "how": how, "note": note,
+    set_name = str(Path(args.set).relative_to(REPO)) if Path(args.set).is_relative_to(REPO) else args.set
+    out.write_text(json.dumps({"set": set_name, "threshold": threshold, "how": how, "note": note,
                                "answerable_abstained": fa, "unanswerable_abstained": fu,
                                "seconds": round(time.perf_counter() - t0, 1), "scores": scored}, indent=1) + "\n")
-    print(f"recorded in {out}")
+    write_calibration(Path(args.calibration), threshold, f"calibrated by evals/calibrate_abstention.py on {set_name}: "
+                      f"{note}", set_name, out)
+    print(f"recorded in {out}; threshold written to {args.calibration}")
     return 0
 
 

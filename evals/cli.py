@@ -27,9 +27,9 @@ ChromaOpt = typer.Option("--chroma-url", help="Chroma server URL, e.g. http://12
 
 def _settings(home: Path | None, chroma_url: str | None) -> Any:
     import indexing  # noqa: F401  (offline environment first)
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    return Settings.from_options(home=home, chroma_url=chroma_url)
+    return Config.load(home=home, chroma_url=chroma_url)
 
 
 def _print_json(data: Any) -> None:

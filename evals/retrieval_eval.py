@@ -102,14 +102,14 @@ def run_file_path(template: str | Path | None, default_dir: Path, set_name: str,
 
 def open_retriever(settings: Any) -> tuple[Any, Any]:
     """(index, retriever) for the data directory in ``settings``; a missing index is a one-line error."""
-    from assistant.retrieval import RetrievalConfig, Retriever
+    from assistant.retrieval import Retriever
 
     import indexing
 
     index = indexing.open_index(settings)
     if not index.chunks:
         raise MesochatError(f"the index in {settings.home} is empty; run `mesochat index --home {settings.home}` first")
-    return index, Retriever(index, RetrievalConfig())
+    return index, Retriever(index)
 
 
 def retrieve_all(retriever: Any, items: list[EvalItem], mode: str, k: int) -> tuple[dict[str, list[str]], list[float]]:

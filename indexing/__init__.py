@@ -7,7 +7,6 @@ offline.apply()
 # Public API, imported lazily: chromadb, torch and llama-index take seconds to import and most
 # users of `indexing.sources` or `indexing.chunker` never need them.
 _EXPORTS = {
-    "Settings": "indexing.config",
     "build_index": "indexing.build",
     "BuildReport": "indexing.build",
     "open_index": "indexing.index",
@@ -16,7 +15,7 @@ _EXPORTS = {
     "index_stats": "indexing.stats",
 }
 
-__all__ = ["BuildReport", "DocInfo", "Index", "Settings", "build_index", "index_stats", "open_index"]
+__all__ = ["BuildReport", "DocInfo", "Index", "build_index", "index_stats", "open_index"]
 
 
 def __getattr__(name: str):

@@ -13,17 +13,18 @@ from typing import Any
 import bm25s
 import numpy as np
 
+from kernel.chunk import Chunk
+from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError
 from kernel.filters import FILTER_KEYS
 from kernel.filters import mask as filter_mask
 from kernel.text import analyze
-from kernel.chunk import Chunk
 
-# BM25 saturation and length normalisation, fitted on SciFact *train* (809 queries, doc level,
-# grid k1 0.6-1.5 x b 0.3-0.75): k1=0.9, b=0.4 lifts hybrid nDCG@10 0.7237 -> 0.7302 over bm25s'
+# BM25 saturation and length normalisation (config.retrieval.bm25_*), fitted on SciFact *train* (809 queries,
+# doc level, grid k1 0.6-1.5 x b 0.3-0.75): k1=0.9, b=0.4 lifts hybrid nDCG@10 0.7237 -> 0.7302 over bm25s'
 # defaults (k1=1.5, b=0.75); BM25 alone 0.6906 on train. Short chunks make a weaker length penalty
 # (small b) pay off. Recorded in the manifest; a changed value re-indexes BM25 only, never embeddings.
-BM25_PARAMS: dict[str, Any] = {"method": "lucene", "k1": 0.9, "b": 0.4}
+BM25_PARAMS: dict[str, Any] = RetrievalConfig().bm25_params
 
 def bm25_text(chunk: Chunk) -> str:
     """What BM25 indexes for a chunk: document title (as BEIR does), section path and text."""
@@ -39,7 +40,7 @@ class BM25Index:
     def __init__(self, retriever: bm25s.BM25, ids: list[str], chunks: dict[str, Chunk]):
         self.retriever = retriever
         self.ids = ids
-        self.reindexed = False  # True when load() rebuilt it in memory for changed BM25_PARAMS
+        self.reindexed = False  # True when load() rebuilt it in memory for changed parameters
         self._fields = {
             key: np.array(
                 ["" if getattr(chunks[i], key) is None else str(getattr(chunks[i], key)) for i in ids]
@@ -48,8 +49,8 @@ class BM25Index:
         }
 
     @classmethod
-    def build(cls, chunks: Sequence[Chunk]) -> BM25Index:
-        retriever = bm25s.BM25(**BM25_PARAMS)
+    def build(cls, chunks: Sequence[Chunk], params: dict[str, Any] = BM25_PARAMS) -> BM25Index:
+        retriever = bm25s.BM25(**params)
         if chunks:
             retriever.index(analyze([bm25_text(c) for c in chunks]), show_progress=False)
         return cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks})
@@ -60,11 +61,13 @@ class BM25Index:
             self.retriever.save(str(directory), show_progress=False)
 
     @classmethod
-    def load(cls, directory: Path, ids: list[str], chunks: dict[str, Chunk]) -> BM25Index:
+    def load(
+        cls, directory: Path, ids: list[str], chunks: dict[str, Chunk], params: dict[str, Any] = BM25_PARAMS
+    ) -> BM25Index:
         """The saved index; one built in memory from ``chunks`` when it was saved with other parameters
         (seconds even for SciFact's 5k documents, and no vectors are involved)."""
         if not ids:
-            return cls(bm25s.BM25(**BM25_PARAMS), [], chunks)
+            return cls(bm25s.BM25(**params), [], chunks)
         try:
             retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
             n = int(retriever.scores["num_docs"])
@@ -72,9 +75,9 @@ class BM25Index:
             raise MesochatError(
                 f"The BM25 index in {directory} is unreadable ({type(exc).__name__}); run `mesochat index --rebuild`"
             ) from exc
-        saved = {key: getattr(retriever, key) for key in BM25_PARAMS}
-        if saved != BM25_PARAMS:  # saved by a build with other parameters: re-index the same chunks
-            fresh = cls.build([chunks[i] for i in ids])
+        saved = {key: getattr(retriever, key) for key in params}
+        if saved != params:  # saved by a build with other parameters: re-index the same chunks
+            fresh = cls.build([chunks[i] for i in ids], params)
             fresh.reindexed = True
             return fresh
         if n != len(ids):

@@ -23,15 +23,16 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
-from kernel.documents import Document, Section
-from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
-from kernel.chunk import Chunk
 from indexing.chunker import chunk_document
-from indexing.config import EMBED_DIM, MODEL_NAME, Settings
-from indexing.embedder import embed_texts, embedding_text
+from indexing.embedder import EMBED_DIM, MODEL_NAME, embed_texts, embedding_text
 from indexing.store import ChromaStore, chroma_metadata, connect, drop_collection
+from indexing.units import UNITS_FILE, corpus_units, embed_units, load_units, units_bytes
+from kernel.chunk import Chunk
+from kernel.config import Config
+from kernel.documents import Document, Section
+from kernel.errors import MesochatError
 
 USER_SOURCE = "user"
 
@@ -186,7 +187,7 @@ def _user_documents(
 
 
 def build_index(
-    settings: Settings,
+    settings: Config,
     extra_paths: Sequence[str | Path] = (),
     rebuild: bool = False,
     progress: bool = True,
@@ -200,7 +201,7 @@ def build_index(
     try:
         return _build_index(settings, extra_paths, rebuild, progress, documents)
     except OSError as exc:
-        where = exc.filename or settings.home
+        where = exc.filename or settings.paths.home
         raise MesochatError(
             f"Cannot write the index at {where} ({exc.strerror or exc}); free disk space or make the data "
             f"directory writable, then rerun `mesochat index{' --rebuild' if rebuild else ''}`"
@@ -209,7 +210,7 @@ def build_index(
 
 
 def _build_index(
-    settings: Settings,
+    settings: Config,
     extra_paths: Sequence[str | Path] = (),
     rebuild: bool = False,
     progress: bool = True,
@@ -246,6 +247,7 @@ def _build_index(
             old = mf.read_manifest(index_dir)
             old_docs = {}
             if old is not None:
+                settings = mf.index_config(old, settings)  # what it was built with, unless chosen now
                 mf.check_compatible(old, settings, index_dir, for_build=True)
                 old_docs = {d["doc_id"]: d for d in mf.read_generation(index_dir, old)[1]}
 
@@ -267,7 +269,7 @@ def _build_index(
         chunks: list[Chunk] = []
         doc_meta: dict[str, dict] = {}
         for doc_id, (doc, path) in docs.items():
-            doc_chunks = chunk_document(doc, settings.chunk_size, settings.chunk_overlap)
+            doc_chunks = chunk_document(doc, settings.chunking.size, settings.chunking.overlap)
             chunks.extend(doc_chunks)
             h = doc.content_hash
             prev = old_entries.get(doc_id)
@@ -303,10 +305,22 @@ def _build_index(
             report.embed_seconds = time.perf_counter() - t_embed
         report.chunks_embedded = len(todo)
 
+        # 2b. sentence vectors of the built-in corpus, so answering a question embeds only the question
+        doc_texts = {d.doc_id: d.text for d, _ in docs.values()}
+        units = corpus_units(chunks, doc_texts.__getitem__)
+        reuse = load_units(index_dir / old["generation"] / UNITS_FILE) if old else {}
+        if set(units) - set(reuse):
+            say(f"Embedding {len(set(units) - set(reuse))} quotable sentences ...")
+        unit_keys, unit_matrix = embed_units(
+            units, partial(embed_texts, batch_size=settings.embedding.batch_size), reuse)
+        units_blob = units_bytes(unit_keys, unit_matrix)
+
         # 3. new generation + atomic commit, unless it would be byte-identical to the committed one
         chunks_bytes = _jsonl(c.to_dict() for c in chunks)
         docs_bytes = _jsonl(doc_record(d, p) for d, p in docs.values())
-        files = {mf.CHUNKS_FILE: mf.sha256_bytes(chunks_bytes), mf.DOCS_FILE: mf.sha256_bytes(docs_bytes)}
+        files = {mf.CHUNKS_FILE: mf.sha256_bytes(chunks_bytes), mf.DOCS_FILE: mf.sha256_bytes(docs_bytes),
+                 # keyed by the units' texts: re-embedding the same text may differ in the last float bits
+                 UNITS_FILE: mf.sha256_bytes("\n".join(unit_keys).encode())}
         same = (
             old is not None
             and old.get("files") == files
@@ -314,12 +328,13 @@ def _build_index(
             and (index_dir / old["generation"]).is_dir()
         )
         if not same:
-            gen = _write_generation(index_dir, chunks, chunks_bytes, docs_bytes)
+            gen = _write_generation(index_dir, chunks, chunks_bytes, docs_bytes, units_blob,
+                                    settings.retrieval.bm25_params)
             _checkpoint("before_manifest")
             manifest = {
                 **mf.expected_settings(settings),
-                "collection": settings.collection,
-                "chroma": settings.chroma_url or "embedded",
+                "collection": settings.chroma.collection,
+                "chroma": settings.chroma.url or "embedded",
                 "generation": gen,
                 "files": files,
                 "bm25_files": mf.tree_hashes(index_dir / gen / mf.BM25_DIR, mf.BM25_DIR),
@@ -345,14 +360,14 @@ def _build_index(
     return report
 
 
-def _guard(fn, settings: Settings):
+def _guard(fn, settings: Config):
     """Chroma failures mid-build become one line; the committed index is untouched by then."""
     try:
         return fn()
     except MesochatError:
         raise
     except Exception as exc:
-        where = settings.chroma_url or settings.chroma_dir
+        where = settings.chroma.url or settings.paths.chroma_dir
         raise MesochatError(
             f"Chroma at {where} failed ({type(exc).__name__}: {exc}); rerun `mesochat index` "
             "(or `mesochat index --rebuild` if it persists)"
@@ -360,12 +375,12 @@ def _guard(fn, settings: Settings):
 
 
 def _embed_and_upsert(
-    store: ChromaStore, settings: Settings, chunks: list[Chunk], keys: list[str], progress: bool
+    store: ChromaStore, settings: Config, chunks: list[Chunk], keys: list[str], progress: bool
 ) -> None:
     """Embed in groups and upsert each group at once, so a killed build keeps what it paid for."""
     from tqdm import tqdm
 
-    group = max(settings.embed_batch_size * 4, 1)
+    group = max(settings.embedding.batch_size * 4, 1)
     with tqdm(
         total=len(chunks),
         desc="Embedding",
@@ -378,7 +393,7 @@ def _embed_and_upsert(
             part, part_keys = chunks[b : b + group], keys[b : b + group]
             vecs = embed_texts(
                 [embedding_text(c.title, c.text) for c in part],
-                batch_size=settings.embed_batch_size,
+                batch_size=settings.embedding.batch_size,
                 on_batch=bar.update,
             )
             if vecs.shape != (len(part), EMBED_DIM):
@@ -389,13 +404,15 @@ def _embed_and_upsert(
             _checkpoint("embedding")
 
 
-def _write_generation(index_dir: Path, chunks: list[Chunk], chunks_bytes: bytes, docs_bytes: bytes) -> str:
+def _write_generation(index_dir: Path, chunks: list[Chunk], chunks_bytes: bytes, docs_bytes: bytes,
+                      units_blob: bytes, bm25_params: dict) -> str:
     name = f"{mf.GEN_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{os.urandom(3).hex()}"
     tmp = index_dir / f".{name}.tmp"
     tmp.mkdir()
     mf.write_durable(tmp / mf.CHUNKS_FILE, chunks_bytes)
     mf.write_durable(tmp / mf.DOCS_FILE, docs_bytes)
-    BM25Index.build(chunks).save(tmp / mf.BM25_DIR)
+    mf.write_durable(tmp / UNITS_FILE, units_blob)
+    BM25Index.build(chunks, bm25_params).save(tmp / mf.BM25_DIR)
     mf.fsync_tree(tmp)
     os.rename(tmp, index_dir / name)  # a half-written generation never carries a gen- name
     mf.fsync_dir(index_dir)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
+from kernel.chunk import Chunk, chunk_id
 from kernel.documents import Document
 from kernel.errors import MesochatError
-from kernel.chunk import Chunk, chunk_id
 from kernel.sentences import split_paragraphs, split_sentences
 
 _WORD = re.compile(r"\S+")

@@ -48,7 +48,7 @@ def index_command(
     """Build or update the search index (incremental: only new or changed text is embedded)."""
     from rich.console import Console
 
-    from indexing.config import Settings
+    from kernel.config import Config
 
     if paths and not add:
         raise MesochatError(
@@ -61,7 +61,7 @@ def index_command(
         kw["chunk_size"] = chunk_size
     if chunk_overlap is not None:
         kw["chunk_overlap"] = chunk_overlap
-    settings = Settings.from_options(home=home, chroma_url=chroma_url, **kw)
+    settings = Config.load(home=home, chroma_url=chroma_url, **kw)
     console = Console()
 
     if stats:

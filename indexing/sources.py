@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel.documents import Document
 from indexing.loaders.builder import DocumentBuilder
 from indexing.render import render_record
+from kernel.documents import Document
 
 REVIEW_DOC_ID = "review"
 

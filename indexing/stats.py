@@ -8,9 +8,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import MesochatError
 from indexing import manifest as mf
-from indexing.config import Settings
+from kernel.config import Config
+from kernel.errors import MesochatError
 
 
 def dir_size(path: Path) -> int:
@@ -24,7 +24,7 @@ def dir_size(path: Path) -> int:
     return total
 
 
-def index_stats(settings: Settings) -> dict[str, Any]:
+def index_stats(settings: Config) -> dict[str, Any]:
     """Figures from the committed manifest and its generation (no model or Chroma needed)."""
     manifest = mf.read_manifest(settings.index_dir)
     if manifest is None:
@@ -44,7 +44,7 @@ def index_stats(settings: Settings) -> dict[str, Any]:
         for doc_id, e in manifest["documents"].items()
     )
     index_bytes = dir_size(settings.index_dir)
-    chroma_bytes = dir_size(settings.chroma_dir) if not settings.chroma_url else None
+    chroma_bytes = dir_size(settings.paths.chroma_dir) if not settings.chroma.url else None
     return {
         "documents": len(manifest["documents"]),
         "documents_by_type": dict(sorted(docs_by_type.items())),
@@ -55,9 +55,9 @@ def index_stats(settings: Settings) -> dict[str, Any]:
         "dimension": manifest["dimension"],
         "chunk_size": manifest["chunk_size"],
         "chunk_overlap": manifest["chunk_overlap"],
-        "data_directory": str(settings.home),
-        "chroma": settings.chroma_url or str(settings.chroma_dir),
-        "collection": settings.collection,
+        "data_directory": str(settings.paths.home),
+        "chroma": settings.chroma.url or str(settings.paths.chroma_dir),
+        "collection": settings.chroma.collection,
         "size_bytes": index_bytes + (chroma_bytes or 0),
         "index_bytes": index_bytes,
         "chroma_bytes": chroma_bytes,

@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from indexing.config import Settings
+from kernel.config import Config
 from kernel.chunk import Chunk
 from kernel.errors import MesochatError
 from kernel.filters import to_chroma
@@ -30,22 +30,22 @@ def _chroma_settings():
     return ChromaSettings(anonymized_telemetry=False)
 
 
-def _server_hint(settings: Settings) -> str:
-    u = urlparse(settings.chroma_url or "")
+def _server_hint(settings: Config) -> str:
+    u = urlparse(settings.chroma.url or "")
     return (
-        f"Cannot reach the Chroma server at {settings.chroma_url}; start it with "
+        f"Cannot reach the Chroma server at {settings.chroma.url}; start it with "
         f"`chroma run --path DIR --host {u.hostname or '127.0.0.1'} --port {u.port or 8000}` or drop --chroma-url"
     )
 
 
-def connect(settings: Settings):
+def connect(settings: Config):
     """A chromadb client for the settings; one line of advice instead of a traceback when it fails."""
     import chromadb
 
-    if settings.chroma_url:
-        u = urlparse(settings.chroma_url if "://" in settings.chroma_url else f"http://{settings.chroma_url}")
+    if settings.chroma.url:
+        u = urlparse(settings.chroma.url if "://" in settings.chroma.url else f"http://{settings.chroma.url}")
         if not u.hostname:
-            raise MesochatError(f"Bad Chroma URL {settings.chroma_url!r}; use http://HOST:PORT")
+            raise MesochatError(f"Bad Chroma URL {settings.chroma.url!r}; use http://HOST:PORT")
         try:
             client = chromadb.HttpClient(
                 host=u.hostname,
@@ -60,11 +60,11 @@ def connect(settings: Settings):
             raise MesochatError(_server_hint(settings)) from exc
         return client
     try:
-        settings.chroma_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.chroma_dir), settings=_chroma_settings())
+        settings.paths.chroma_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.paths.chroma_dir), settings=_chroma_settings())
     except Exception as exc:
         raise MesochatError(
-            f"Cannot open the Chroma database at {settings.chroma_dir} ({type(exc).__name__}: {exc}); "
+            f"Cannot open the Chroma database at {settings.paths.chroma_dir} ({type(exc).__name__}: {exc}); "
             "run `mesochat index --rebuild`"
         ) from exc
 
@@ -91,26 +91,26 @@ def chroma_metadata(chunk: Chunk, embed_key: str) -> dict[str, Any]:
 class ChromaStore:
     """The collection of one index; thin wrapper that pages requests and speaks chunk ids."""
 
-    def __init__(self, settings: Settings, create: bool = True):
+    def __init__(self, settings: Config, create: bool = True):
         self.settings = settings
         self.client = connect(settings)
         try:
             if create:
                 self.collection = self.client.get_or_create_collection(
-                    settings.collection,
+                    settings.chroma.collection,
                     configuration={"hnsw": {"space": "cosine"}},
                     embedding_function=None,
                 )
             else:
-                self.collection = self.client.get_collection(settings.collection, embedding_function=None)
+                self.collection = self.client.get_collection(settings.chroma.collection, embedding_function=None)
         except Exception as exc:
-            where = settings.chroma_url or settings.chroma_dir
+            where = settings.chroma.url or settings.paths.chroma_dir
             if not create:
                 raise MesochatError(
-                    f"The Chroma collection {settings.collection!r} is missing at {where}; run `mesochat index`"
+                    f"The Chroma collection {settings.chroma.collection!r} is missing at {where}; run `mesochat index`"
                 ) from exc
             raise MesochatError(
-                f"Cannot open the Chroma collection {settings.collection!r} at {where} "
+                f"Cannot open the Chroma collection {settings.chroma.collection!r} at {where} "
                 f"({type(exc).__name__}: {exc}); run `mesochat index --rebuild`"
             ) from exc
         with warnings.catch_warnings():  # "legacy embedding function config": we have none, on purpose
@@ -119,7 +119,7 @@ class ChromaStore:
         space = (config.get("hnsw") or {}).get("space")
         if space not in (None, "cosine"):
             raise MesochatError(
-                f"The Chroma collection {settings.collection!r} uses {space} distance, not cosine; "
+                f"The Chroma collection {settings.chroma.collection!r} uses {space} distance, not cosine; "
                 "run `mesochat index --rebuild`"
             )
 
@@ -132,12 +132,12 @@ class ChromaStore:
         except MesochatError:
             raise
         except Exception as exc:
-            if self.settings.chroma_url:
+            if self.settings.chroma.url:
                 raise MesochatError(
                     f"{_server_hint(self.settings)} ({type(exc).__name__}: {' '.join(str(exc).split())[:120]})"
                 ) from exc
             raise MesochatError(
-                f"Chroma at {self.settings.chroma_dir} failed ({type(exc).__name__}: "
+                f"Chroma at {self.settings.paths.chroma_dir} failed ({type(exc).__name__}: "
                 f"{' '.join(str(exc).split())[:120]}); run `mesochat index` (or `mesochat index --rebuild`)"
             ) from exc
 
@@ -226,10 +226,10 @@ class ChromaStore:
         return out
 
 
-def drop_collection(settings: Settings, client=None) -> None:
+def drop_collection(settings: Config, client=None) -> None:
     """Delete the whole collection (for --rebuild, once no manifest points at it); absent is fine."""
     client = client or connect(settings)
     from chromadb.errors import NotFoundError
 
     with contextlib.suppress(NotFoundError):
-        client.delete_collection(settings.collection)
+        client.delete_collection(settings.chroma.collection)

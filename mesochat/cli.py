@@ -15,6 +15,7 @@ from kernel.errors import MesochatError
 
 # (module, attribute, kind, name): kind "group" adds a typer sub-app, "command" a single command.
 PARTS = [
+    ("mesochat.config_cli", "app", "group", "config"),
     ("corpus.cli", "app", "group", "corpus"),
     ("indexing.cli", "index_command", "command", "index"),
     ("assistant.commands", "ask_command", "command", "ask"),

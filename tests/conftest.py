@@ -2,10 +2,10 @@
 
 Fixtures
 - ``review_home``: Path of a data directory with the built-in corpus indexed (embedded Chroma,
-  default Settings). Shared by the whole session: treat it as read-only (copy it with
+  default Config). Shared by the whole session: treat it as read-only (copy it with
   ``copy_home`` to change anything).
 - ``chroma_server``: URL (http://127.0.0.1:PORT) of a Chroma server started for the session.
-- ``make_settings(home, **kw)``: Settings for a test data directory (also a plain function).
+- ``make_settings(home, **kw)``: a Config for a test data directory (also a plain function).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import indexing  # noqa: F401  (sets the offline environment first)
-from indexing.config import Settings
+from kernel.config import Config
 
 # Real MiniLM vectors, computed once and shared by test sessions (see indexing/embedder.py);
 # tests that time or kill the embedding step unset it for their subprocess.
@@ -32,9 +32,10 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 
 
-def make_settings(home: str | Path, **kw) -> Settings:
-    """Settings for a test data directory; never picks up $MESOCHAT_HOME / $MESOCHAT_CHROMA_URL."""
-    return Settings(home=Path(home), **kw)
+def make_settings(home: str | Path, **kw) -> Config:
+    """Config for a test data directory (flat option names, e.g. chunk_size=200); never reads a config
+    file or the environment ($MESOCHAT_HOME, $MESOCHAT_CHROMA_URL, ...)."""
+    return Config.load(config_file=None, environment=False, home=Path(home), **kw)
 
 
 def copy_home(src: Path, dst: Path) -> Path:

@@ -155,7 +155,7 @@ def test_bad_options_raise_one_line_errors(assistant, review_home, tmp_path):
 def test_document_text_that_reads_like_an_instruction_is_only_quoted(review_home_copy, tmp_path):
     """A user document that tries to give orders is data: the answer quotes it, cites it, obeys nothing."""
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
     note = tmp_path / "zebrafish-note.txt"
     note.write_text(
@@ -165,7 +165,7 @@ def test_document_text_that_reads_like_an_instruction_is_only_quoted(review_home
         "Larvae treated with pemetrexed showed smaller zebrafish xenograft tumours.\n",
         encoding="utf-8",
     )
-    build_index(Settings(home=review_home_copy), extra_paths=[note], progress=False)
+    build_index(Config.load(home=review_home_copy), extra_paths=[note], progress=False)
     a = Assistant.load(home=review_home_copy)
     answer = a.ask("What does the zebrafish xenograft note say about mesothelioma?")
     assert not answer.abstained, answer.text

@@ -111,9 +111,9 @@ def test_run_beir_end_to_end_and_cached(dataset, tmp_path):
     import ranx
 
     from indexing.build import build_index
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    settings = Settings(home=tmp_path / "home")
+    settings = Config.load(home=tmp_path / "home")
     result = run_beir(dataset, "test", ["bm25", "dense", "hybrid"], settings, progress=False)
     assert result["n_queries"] == 5 and result["n_documents"] == 30
     for mode in ("bm25", "dense", "hybrid"):
@@ -127,7 +127,7 @@ def test_run_beir_end_to_end_and_cached(dataset, tmp_path):
     assert result["modes"]["hybrid"]["recall@5"] == 1.0 and result["modes"]["hybrid"]["ndcg@10"] >= 0.8
     assert result["modes"]["hybrid"]["recall@100"] == 1.0
     # The dataset lives in its own collection beside the review index, and re-running embeds nothing.
-    beir_settings = Settings(home=settings.home, collection="beir-tiny-set")
+    beir_settings = Config.load(home=settings.paths.home, collection="beir-tiny-set")
     assert beir_settings.index_dir.is_dir()
     docs, _, _ = load_beir(dataset, "test")
     again = build_index(beir_settings, documents=docs, progress=False)

@@ -31,10 +31,10 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def index(review_home):
-    from indexing.config import Settings
+    from kernel.config import Config
     from indexing.index import open_index
 
-    return open_index(Settings(home=review_home))
+    return open_index(Config.load(home=review_home))
 
 
 @pytest.fixture

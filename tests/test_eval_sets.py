@@ -118,10 +118,10 @@ def test_bad_lines_are_one_line_errors(tmp_path):
 
 @pytest.mark.slow
 def test_every_judgement_resolves_on_a_built_index(review_home, questions, conversations):
-    from indexing.config import Settings
+    from kernel.config import Config
     from indexing.index import open_index
 
-    resolver = Resolver.for_index(open_index(Settings(home=review_home)))
+    resolver = Resolver.for_index(open_index(Config.load(home=review_home)))
     unresolved = []
     for item in questions["dev"] + questions["test"] + conversations["dev"] + conversations["test"]:
         for j in item.relevant:

@@ -20,7 +20,7 @@ def test_server_build_query_and_incremental(chroma_server, tmp_path):
     ids = {c.id for d in docs for c in chunk_document(d, 40, 1)}
     r = build_index(s, progress=False, documents=docs)
     assert r.chunks_embedded == len(ids) and r.committed
-    assert not s.chroma_dir.exists()  # vectors live on the server, not in the data directory
+    assert not s.paths.chroma_dir.exists()  # vectors live on the server, not in the data directory
     assert ChromaStore(s).all_ids() == ids
 
     index = open_index(s)

@@ -247,11 +247,11 @@ def test_misconfiguration_errors(tmp_path, monkeypatch):
         LLMAnswerer(LLMConfig.from_options(gguf=str(tmp_path / "missing.gguf")))
     with pytest.raises(MesochatError, match="is not an http"):
         LLMAnswerer(LLMConfig.from_options(base_url="127.0.0.1:8080"))
-    with pytest.raises(MesochatError, match="Invalid LLM option unsupported"):
+    with pytest.raises(MesochatError, match=r"Invalid setting llm.unsupported \(option --llm-unsupported\)"):
         LLMConfig.from_options(unsupported="maybe")
-    with pytest.raises(MesochatError, match="not both"):
+    with pytest.raises(MesochatError, match="both an LLM endpoint"):
         LLMConfig.from_options(base_url="http://127.0.0.1:1/v1", gguf="x.gguf")
-    with pytest.raises(MesochatError, match="Unknown LLM option"):
+    with pytest.raises(MesochatError, match="Unknown option 'llm_temprature'"):
         LLMConfig.from_options(temprature=0.2)
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"GGUF")

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from assistant import fusion
-from assistant.retrieval import Hit, RetrievalConfig, Retriever
+from assistant.retrieval import Hit, Retriever
+from kernel.config import Config
 from kernel.errors import MesochatError
 
 A = [("a", 3.0), ("b", 2.0), ("c", 1.0)]
@@ -93,9 +94,8 @@ def test_cap_per_group_keeps_order_and_at_most_cap_per_group():
 @pytest.fixture(scope="module")
 def retriever(review_home):
     from indexing import open_index
-    from indexing.config import Settings
 
-    return Retriever(open_index(Settings(home=review_home)))
+    return Retriever(open_index(Config.load(home=review_home)))
 
 
 def _pairwise_mean_cosine(retriever, hits):
@@ -185,5 +185,5 @@ def test_bad_input_is_a_one_line_error(retriever):
     with pytest.raises(MesochatError, match="filter"):
         retriever.retrieve("nivolumab", where={"colour": "red"})
     assert retriever.retrieve("nivolumab", k=0) == []
-    with pytest.raises(MesochatError, match="fusion"):
-        RetrievalConfig(fusion="borda")
+    with pytest.raises(MesochatError, match="retrieval.fusion"):
+        Config.load(config_file=None, environment=False, retrieval_fusion="borda")

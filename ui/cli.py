@@ -59,13 +59,13 @@ def ui_command(
         raise MesochatError(f"Unknown answer mode {mode!r}; use one of {', '.join(MODES)}")
 
     from indexing import manifest as mf
-    from indexing.config import Settings
+    from kernel.config import Config
 
-    settings = Settings.from_options(home=home, chroma_url=chroma_url)
+    settings = Config.load(home=home, chroma_url=chroma_url)
     if mf.read_manifest(settings.index_dir) is None:
         from indexing.build import build_index
 
-        print(f"mesochat: no index in {settings.home}; building it (first run only, a few minutes)",
+        print(f"mesochat: no index in {settings.paths.home}; building it (first run only, a few minutes)",
               file=sys.stderr, flush=True)
         report = build_index(settings, progress=True)
         print(report.summary(), file=sys.stderr, flush=True)
@@ -74,9 +74,8 @@ def ui_command(
     from ui.app import build_app, launch
 
     llm = {"base_url": llm_base_url, "model": llm_model, "gguf": str(llm_gguf) if llm_gguf else None}
-    assistant = Assistant.load(home=settings.home, chroma_url=settings.chroma_url, mode=mode,
-                               **{key: v for key, v in llm.items() if v is not None})
-    demo = build_app(assistant, settings)
+    assistant = Assistant.load(config=settings, mode=mode, **{key: v for key, v in llm.items() if v is not None})
+    demo = build_app(assistant, assistant.config)
     print(f"mesochat: serving on http://{host}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
         launch(demo, host=host, port=port, auth=credentials, quiet=True)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from indexing.loaders import html, jats, markdown, pdf, text
 from kernel.documents import Document
 from kernel.errors import MesochatError
-from indexing.loaders import html, jats, markdown, pdf, text
 
 LOADERS = {
     "pdf": pdf.load,

@@ -7,8 +7,8 @@ from typing import Any
 
 from bs4 import BeautifulSoup, Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
+from kernel.errors import MesochatError
 
 
 def _tags(spaced: str) -> frozenset[str]:

@@ -11,8 +11,8 @@ from typing import Any
 
 from lxml import etree
 
-from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
+from kernel.errors import MesochatError
 
 SKIP = frozenset(
     {"ref-list", "table", "alternatives", "graphic", "media", "supplementary-material", "object-id"}

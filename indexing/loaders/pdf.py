@@ -9,8 +9,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder, clean_inline
+from kernel.errors import MesochatError
 
 _HYPHEN_BREAK = re.compile(r"(?<=[A-Za-z])-\n(?=[a-z])")  # "immuno-\ntherapy" -> "immuno-therapy"
 _BLANK_LINES = re.compile(r"\n\s*\n")

@@ -6,8 +6,8 @@ import codecs
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import MesochatError
 from indexing.loaders.builder import DocumentBuilder
+from kernel.errors import MesochatError
 from kernel.sentences import split_paragraphs
 
 
