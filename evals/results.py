@@ -9,8 +9,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import MesochatError
 from evals.metrics import METRICS
+from kernel.errors import MesochatError
 
 EVALS_DIR = Path(__file__).resolve().parent
 RESULTS_MD = EVALS_DIR / "RESULTS.md"

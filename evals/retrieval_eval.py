@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kernel.errors import MesochatError
 from evals import metrics as M
 from evals.sets import SET_VERSION, EvalItem, Resolver, load_set, set_path
+from kernel.errors import MesochatError
 
 MODES = ("bm25", "dense", "hybrid")
 MISS_K = 5  # a question is a miss in a mode when a relevant chunk is not in that mode's top 5
@@ -102,9 +102,8 @@ def run_file_path(template: str | Path | None, default_dir: Path, set_name: str,
 
 def open_retriever(settings: Any) -> tuple[Any, Any]:
     """(index, retriever) for the data directory in ``settings``; a missing index is a one-line error."""
-    from assistant.retrieval import Retriever
-
     import indexing
+    from assistant.retrieval import Retriever
 
     index = indexing.open_index(settings)
     if not index.chunks:

@@ -16,8 +16,8 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from kernel.config import Config
 from kernel.chunk import Chunk
+from kernel.config import Config
 from kernel.errors import MesochatError
 from kernel.filters import to_chroma
 

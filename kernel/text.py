@@ -13,8 +13,13 @@ from collections.abc import Iterable, Sequence
 
 import Stemmer
 
+
+def _word_list(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 # English function words: dropped by BM25, query analysis and evidence scoring alike.
-STOPWORDS = frozenset(
+STOPWORDS = _word_list(
     """
     a an the and or but nor if then else of in on at to for from by with without within into onto over under
     than as about after before during between through among against via per up down out off
@@ -24,23 +29,23 @@ STOPWORDS = frozenset(
     it its it's they them their theirs he she his her we our you your i me my mine us
     so such no not yes only own same too very just also any all both each few more most less least
     other another some either neither every one ones however thus therefore hence whereas while respectively
-    """.split()
+    """
 )
 
 # Words that phrase a question rather than say what it is about ("tell me", "what does X stand for").
-QUESTION_WORDS = frozenset(
+QUESTION_WORDS = _word_list(
     """
     tell give show explain describe list please know known say said mean means meaning stand stands
     define definition review reviews
-    """.split()
+    """
 )
 
 # Words that describe where a statement comes from rather than what it states.
-REPORTING_WORDS = frozenset(
+REPORTING_WORDS = _word_list(
     """
     according based include includes including passage report reported reports show shown shows
     source sources study studies use used using
-    """.split()
+    """
 )
 
 # Words of letters and digits (accented Latin letters included): "PD-L1" -> "pd", "l1".

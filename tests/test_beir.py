@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from kernel.errors import MesochatError
 from evals.beir import METRICS, PUBLISHED_SCIFACT, beir_document, collection_name, load_beir, run_beir
+from kernel.errors import MesochatError
 
 TOPICS = [
     ("Aspirin and colorectal adenoma", "Daily low-dose aspirin reduced the recurrence of colorectal adenomas in a randomised trial."),

@@ -8,10 +8,10 @@ import itertools
 
 import pytest
 
+from indexing.chunker import chunk_document
+from kernel.chunk import Chunk, chunk_id
 from kernel.documents import Document, Section
 from kernel.errors import MesochatError
-from kernel.chunk import Chunk, chunk_id
-from indexing.chunker import chunk_document
 from kernel.sentences import split_sentences
 
 

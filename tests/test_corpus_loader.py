@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from corpus import Reference, Review, load_review
-from kernel.errors import MesochatError
 from corpus.captures import parse_citation
 from corpus.review import CAPTURES_DIR
+from kernel.errors import MesochatError
 
 FILLED = {9, 13, 34, 36, 97, 100, 173}
 ABSTRACT_START = "Malignant pleural mesothelioma (MPM) remains one of the most aggressive thoracic malignancies"

@@ -31,8 +31,8 @@ def ok(proc: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def index(review_home):
-    from kernel.config import Config
     from indexing.index import open_index
+    from kernel.config import Config
 
     return open_index(Config.load(home=review_home))
 

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from kernel.errors import MesochatError
 from evals import metrics as M
 from evals.answers_eval import contains, nugget_found
 from evals.plots import plot_recall_curves
 from evals.sets import Judgement, Resolver, span_relevant
+from kernel.errors import MesochatError
 
 # q1: relevant a, b; retrieved a (1st), x, b (3rd).  q2: relevant c; retrieved y, c (2nd).  q3: nothing found.
 QRELS = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}, "q3": {"z": 1}}

@@ -8,7 +8,6 @@ from collections import Counter
 import pytest
 
 import indexing  # noqa: F401  (offline environment)
-from kernel.errors import MesochatError
 from evals.sets import (
     ANSWERABLE_CATEGORIES,
     CATEGORIES,
@@ -18,6 +17,7 @@ from evals.sets import (
     load_conversations,
     load_set,
 )
+from kernel.errors import MesochatError
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +118,8 @@ def test_bad_lines_are_one_line_errors(tmp_path):
 
 @pytest.mark.slow
 def test_every_judgement_resolves_on_a_built_index(review_home, questions, conversations):
-    from kernel.config import Config
     from indexing.index import open_index
+    from kernel.config import Config
 
     resolver = Resolver.for_index(open_index(Config.load(home=review_home)))
     unresolved = []

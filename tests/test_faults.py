@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings, synthetic_documents
 
-from kernel.errors import MesochatError
 from indexing.chunker import chunk_document
+from kernel.errors import MesochatError
 
 pytestmark = pytest.mark.slow
 

@@ -27,10 +27,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from corpus.captures import AGGREGATOR_FILE, JOURNAL_FILE
-from kernel.documents import Document, Section
-from kernel.errors import MesochatError
 from corpus.review import CAPTURES_DIR, Review, load_review
 from indexing.chunker import chunk_document
+from kernel.documents import Document, Section
+from kernel.errors import MesochatError
 from kernel.sentences import split_paragraphs, split_sentences
 
 COUNTER = FuzzCounter("test_fuzz")

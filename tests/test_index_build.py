@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from conftest import make_settings, synthetic_documents
 
-from kernel.errors import MesochatError
 from indexing import manifest as mf
 from indexing.build import build_index
 from indexing.chunker import chunk_document
 from indexing.index import open_index
 from indexing.store import ChromaStore
+from kernel.errors import MesochatError
 
 pytestmark = pytest.mark.slow
 

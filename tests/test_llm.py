@@ -17,8 +17,8 @@ from assistant.answer import ABSTAIN_TEXT
 from assistant.llm import LLMAnswerer, LLMConfig, LLMResult
 from assistant.markers import MARKER_RE, parse_markers
 from assistant.support import support_score
-from kernel.errors import MesochatError
 from kernel.chunk import Chunk, chunk_id
+from kernel.errors import MesochatError
 
 try:
     from llama_server import LlamaServer, closed_port, find_gguf

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader, PdfWriter
 
-from kernel.documents import Document
-from kernel.errors import MesochatError
 from indexing.chunker import chunk_document
 from indexing.loaders import load_path
+from kernel.documents import Document
+from kernel.errors import MesochatError
 
 
 def make_pdf(pages: list[list[str]], title: str | None = None) -> bytes:

@@ -147,8 +147,8 @@ def test_bad_v2_lines_are_one_line_errors(tmp_path):
 
 @pytest.mark.slow
 def test_every_judgement_resolves_on_a_built_index(review_home, questions, conversations):
-    from kernel.config import Config
     from indexing.index import open_index
+    from kernel.config import Config
 
     resolver = Resolver.for_index(open_index(Config.load(home=review_home)))
     unresolved = [f"{x.id}: {j.key}" for x in _all(questions) + _all(conversations) for j in judgements(x)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import VENV_BIN, cli_env
 
 pytestmark = pytest.mark.slow

@@ -4,10 +4,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import make_settings
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
-from conftest import make_settings
 from indexing.index import open_index
 from indexing.store import ChromaStore
 
