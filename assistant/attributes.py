@@ -39,6 +39,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"how long did (?:the )?responses? last"), types=("trial",)),
     Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
               r"\bmean age\b"), types=("trial",)),
+    Attribute("subgroup_size", "number of patients in that group", _rx(
+        r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed|got)\b",
+        r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)"), types=("trial",)),
+    Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _rx(r"\bsensitivity\b", r"\bspecificity\b",
+              r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b", r"\bcut-?off\b"),
+              types=("biomarker",)),
     Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
               r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b", r"\bwhere was\b.*\b(?:run|conducted)\b"),
               fields=("design",), types=("trial",),
@@ -78,7 +84,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bsample size\b",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
-        fields=("n_randomised", "arms"), types=("trial",)),
+        fields=("n_randomised", "arms", "design", "status"), types=("trial",),
+        extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d"}),
     Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b",
               r"\bnct (?:number|id)\b", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
               fields=("registration",), types=("trial",)),
@@ -94,7 +101,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
               r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
     Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b",
-              r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b"), fields=("setting",), types=("trial",)),
+              r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
+              r"\b(?:which|what) line\b"), fields=("setting",), types=("trial",)),
+    Attribute("selection", "patient selection", _rx(r"\bselect", r"\bbiomarker\b", r"\benrich"),
+              fields=("population",), types=("trial",)),
     Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
               r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
               r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
@@ -137,7 +147,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 

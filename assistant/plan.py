@@ -23,7 +23,8 @@ _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bd
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
 _LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
                "treatments": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+(?:are|were|the|of|all|other))*\s+"
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+(?:are|were|the|of|all|other|resistance|"
+                   r"randomi[sz]ed|phase|main|key|emerging|predictive|known))*\s+"
                    r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|biomarkers|markers|mechanisms)\b",
                    re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
@@ -81,6 +82,8 @@ class QuestionPlan:
     carried_attributes: bool = False
     bare: bool = False  # nothing asked beyond the names: "What is X?", "Tell me about X", "X?"
     trial_words: list[str] = field(default_factory=list)  # words that may single out one trial of a drug
+    asks_trial: bool = False  # "the intrapleural CAR-T trial": a trial is meant even when a drug is named
+    context: list[str] = field(default_factory=list)  # the previous turn's records (a follow-up's setting)
 
     @property
     def entity_ids(self) -> list[str]:
@@ -153,7 +156,10 @@ class Planner:
             ref_numbers=refs,
             carried_attributes=carried_attrs,
             bare=_bare(question, matches),
-            trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]{4,}", question)],
+            trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question)],
+            asks_trial=bool(re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE)),
+            context=[rid for rid in (previous.entity_ids if previous is not None else []) if rid not in
+                     [e.record_id for e in entities]],
         )
 
     def _unknown_names(self, question: str, matches: list) -> list[str]:
@@ -201,7 +207,7 @@ def _elliptical(question: str) -> bool:
         len(re.findall(r"\w+", question)) <= 3
 
 
-_OVERVIEW = re.compile(r"^\s*(?:what|who)\s+(?:is|are|was|were)\b|\btell me about\b|\bdescribe\b|\bexplain\b|"
+_OVERVIEW = re.compile(r"^\s*(?:what|who)(?:'s|\s+(?:is|are|was|were))\b|\btell me about\b|\bdescribe\b|\bexplain\b|"
                        r"\boverview\b|\bsummar|\bwhat do (?:we|you) know\b", re.IGNORECASE)
 _FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|is|are|was|were|"
                      r"tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
@@ -229,7 +235,7 @@ def _form(question: str, entities: list[PlanEntity], keys: list[str], list_type:
     for e in entities:
         same_type.setdefault(e.type, []).append(e)
     multi = any(len(v) >= 2 for t, v in same_type.items() if t != "term")
-    if _COMPARE.search(question) and len(entities) >= 2 or (multi and keys and "trials" not in keys):
+    if multi and (_COMPARE.search(question) or (keys and "trials" not in keys)):
         return "comparison"
     if list_type or "trials" in keys:
         return "list"

@@ -100,6 +100,9 @@ class RecordFacts:
                 quotes.extend(q for q in found if q not in quotes)
             elif key not in ("overview", "item"):
                 missing.append(_asked_label(key, plan))
+        if missing and set(attributes) & RECORD_ONLY and all(k not in RECORD_ONLY for k in attributes
+                                                              if _asked_label(k, plan) not in missing):
+            quotes = []  # the specific figure asked is missing: a generic fact about X is not its answer
         part = Part(record_id, rec.name, quotes[:MAX_QUOTES], missing)
         if missing:
             part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
@@ -139,15 +142,14 @@ class RecordFacts:
                 asked = [k for k in plan.attributes if k in ("os", "pfs")]
                 measures = tuple(asked) or measures
             return self._results(rec, measures, plan, hr_only=attr.hr_only)
-        out = []
+        out: list[Quote] = []
+        needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
+        text = self.text_of(rec.id)
         for fkey in attr.fields:
-            out += [self._quote(rec, f) for f in self.fields[rec.id] if f.key == fkey or f.key.startswith(fkey + ":")]
+            out += [self._quote(rec, f) for f in self.fields[rec.id] if (f.key == fkey or f.key.startswith(fkey + ":"))
+                    and (not needs or re.search(needs, text[f.start:f.end], re.IGNORECASE))]
             if out:
                 break
-        needs = attr.extra.get("requires")
-        if needs:  # "what dose?": an arms field that names no dose does not answer it
-            text = self.text_of(rec.id)
-            out = [q for q in out if re.search(needs, text[q.start:q.end])]
         return out
 
     def text_of(self, record_id: str) -> str:
@@ -158,12 +160,15 @@ class RecordFacts:
         wants_subgroup = bool(SUBGROUP_WORDS.search(plan.question))
         picked = []
         asked = {w for w in plan.trial_words if w not in _COMMON}
-        for i, res in enumerate(getattr(rec, "results", []) or []):
+        results = getattr(rec, "results", []) or []
+        # a trial that reports a measure only for a subgroup ("18 patients who also received pembrolizumab")
+        subgroups_only = not any(r.measure in measures and not r.subgroup for r in results)
+        for i, res in enumerate(results):
             named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
             if (res.measure not in measures and not (res.measure == "other" and named)) or \
                     (hr_only and res.hazard_ratio is None):
                 continue
-            if res.subgroup and not (wants_subgroup or named):
+            if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
             if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and not _same_time(plan.timepoint, res):
                 continue
@@ -177,11 +182,20 @@ class RecordFacts:
                     return [self._quote(rec, f, result_publication(res, rec))]
         return picked
 
+    def _class_members(self, plan: QuestionPlan) -> list[str]:
+        """"which anti-CTLA-4 antibodies...?": the members a class term links to, of the listed type."""
+        out = []
+        for tid in plan.terms:
+            term = self.records.get(tid)
+            if term is not None:
+                out += [r for r in term.related if r in self.records and self.records[r].type == plan.list_type]
+        return list(dict.fromkeys(out))
+
     def _single_out(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"the intrapleural trial of X": keep the trials whose name or summary shares the question's words."""
         def overlap(rid: str) -> int:
             r = self.records[rid]
-            text = f"{r.name} {' '.join(r.synonyms)} {r.summary} {r.design}".lower()
+            text = f"{r.name} {' '.join(r.synonyms)} {r.summary} {r.design} {r.setting or ''} {r.population}".lower()
             return sum(1 for w in plan.trial_words if w in text and w not in _COMMON)
         scores = {t: overlap(t) for t in trials}
         best = max(scores.values())
@@ -203,16 +217,26 @@ class RecordFacts:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
         if "trials" in plan.attributes or (plan.list_type == "trial" and plan.entities):
-            trials = [t for e in plan.entities for t in self.trials_testing(e.record_id)]
-            return [self.part(t, ["arms"], plan) for t in dict.fromkeys(trials)]
+            trials = list(dict.fromkeys(t for e in plan.entities for t in self.trials_testing(e.record_id)))
+            if _singular_trial(plan.question) and len(trials) > 1:
+                trials = self._single_out(trials, plan)
+            return [self.part(t, ["arms"], plan) for t in trials]
         if plan.list_type and not plan.entities:
-            return [self.part(rid, attrs or ["item"], plan) for rid in self.of_type(plan.list_type)]
+            members = self._class_members(plan)
+            return [self.part(rid, attrs or ["item"], plan) for rid in members or self.of_type(plan.list_type)]
         targets = [e for e in _targets(plan) if self.covers(e)]
+        if plan.asks_trial and targets and not any(self.records[t].type == "trial" for t in targets) and attrs != ["trials"]:
+            # "the intrapleural mesothelin CAR-T trial": the trial of that therapy the question's words single out
+            trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+            trials = self._single_out(trials, plan) if len(trials) > 1 else trials
+            if len(trials) == 1:
+                targets = trials
         trial_only = attrs and all(BY_KEY[a].types == ("trial",) for a in attrs if a in BY_KEY)
         if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
             # "what was the OS with pegargiminase?": the trials that tested it hold the figure
             trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
-            trials = self._single_out(trials, plan) if len(trials) > 1 else trials
+            in_context = [t for t in trials if t in plan.context]  # "bevacizumab dose?" after a turn on MAPS
+            trials = in_context or (self._single_out(trials, plan) if len(trials) > 1 else trials)
             targets = trials or targets
         if plan.form == "comparison" and not attrs:
             attrs = ["item"]
@@ -230,6 +254,10 @@ def _targets(plan: QuestionPlan) -> list[str]:
                                      "duration_of_response", "sponsor", "crossover", "sites"}:
         ents = [e for e in ents if e.type == "trial"]
     return [e.record_id for e in ents]
+
+
+def _singular_trial(question: str) -> bool:
+    return bool(re.search(r"\b(?:which|what) (?:trial|study)\b(?!s)", question, re.IGNORECASE))
 
 
 def needs_record(plan: QuestionPlan) -> bool:
