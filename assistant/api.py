@@ -24,7 +24,7 @@ from assistant import extractive as ex
 from assistant.answer import ABSTAIN_TEXT, Answer, Citation
 from assistant.compose import compose_parts
 from assistant.conversation import Turn, rewrite_followup, turn_entities
-from assistant.plan import Planner, QuestionPlan
+from assistant.plan import PlanEntity, Planner, QuestionPlan
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
 from kernel.errors import MesochatError
@@ -285,7 +285,6 @@ class Assistant:
 
     def _extractive(self, prepared: _Prepared, k: int, start: float, where: dict | None = None
                     ) -> tuple[Answer, list[str]]:
-        intent = prepared.intent
         t = time.perf_counter()
         route, text, citations, parts, abstained = self._answer_from_plan(prepared, k, where)
         if route == "passages":
@@ -298,7 +297,7 @@ class Assistant:
         prov = self._provenance(prepared, "extractive", k, start, route=route, extractive=params,
                                 **prepared.extra)
         answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
-                        question=prepared.question, mode="extractive", provenance=prov, plan=intent.to_dict(),
+                        question=prepared.question, mode="extractive", provenance=prov, plan=prepared.intent.to_dict(),
                         parts=parts)
         return answer, pieces
 
@@ -311,6 +310,12 @@ class Assistant:
             return gate[0], gate[1], [], [], True
         if where is None and self._record_route(intent):
             parts = self.facts.parts(intent)
+            answered = [p.record_id for p in parts]
+            if parts and not intent.list_type and "trials" not in intent.attributes and \
+                    set(answered) != set(intent.entity_ids):
+                # "the intrapleural CAR-T trial" was answered from the trial's record: follow-ups mean that trial
+                prepared.intent = intent = replace(intent, entities=[
+                    PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True) for rid in answered])
             if parts:
                 composed = compose_parts(parts, self.index.doc_text, self._chunk_at, ex.readable_locator)
                 text = " ".join(composed.sentences) if len(parts) == 1 else "\n".join(

@@ -193,7 +193,7 @@ def _applies(key: str, entities: list[PlanEntity]) -> bool:
     if not entities:
         return True
     types = BY_KEY[key].types
-    return any(e.type in types or ("trial" in types and e.type in ("agent", "biomarker")) for e in entities)
+    return any(e.type in types or ("trial" in types and e.type in ("agent", "biomarker", "term")) for e in entities)
 
 
 def _stands_alone(question: str, keys: list[str]) -> bool:

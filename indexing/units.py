@@ -25,6 +25,7 @@ from kernel.sentences import split_paragraphs, split_sentences
 UNITS_FILE = "units.npz"
 PRECOMPUTED_SOURCES = ("review", "record")
 MIN_UNIT_CHARS = 12
+UNQUOTABLE_PREFIXES = ("Sources:", "Other names for ")  # how indexing.render opens its Names and Sources passages
 
 
 def quotable_units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
@@ -36,7 +37,8 @@ def quotable_units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
     spans = split_sentences(doc_text, chunk.char_start, chunk.char_end)
     if chunk.source_type != "record":
         return spans
-    spans = [(s, e) for s, e in spans if not doc_text.startswith("Sources:", s)]
+    # a short record is one chunk spanning all its sections, so its name list and sources are dropped by text
+    spans = [(s, e) for s, e in spans if not doc_text.startswith(UNQUOTABLE_PREFIXES, s)]
     if "> Results" not in chunk.section:
         return spans
     out = []
