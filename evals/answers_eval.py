@@ -51,6 +51,15 @@ def strip_part_label(sentence: str) -> str:
     return _PART_LABEL.sub("", sentence, count=1)
 
 
+# "The indexed record of X does not report Y; it reports ..." states an absence (an abstention for Y), not a
+# claim quoted from a source: it is judged by the abstention metrics, never as a citation pair.
+_ABSENCE = re.compile(r"^The indexed record of .{1,200}? does not report ")
+
+
+def is_absence_statement(sentence: str) -> bool:
+    return bool(_ABSENCE.match(sentence))
+
+
 def default_conversations(set_name: str) -> str | None:
     """The conversation set matching a question set: review-dev -> conversations-dev, a file path -> none."""
     name = str(set_name)
@@ -102,6 +111,8 @@ class _CitationCheck:
         bad = []
         for sentence, markers in split_cited(answer.text):
             sentence = strip_part_label(sentence)
+            if is_absence_statement(sentence):
+                continue
             for n in markers:
                 quotes = [c.text for c in by_n.get(n, [])]
                 self.pairs += 1

@@ -227,3 +227,10 @@ def test_part_labels_of_comparison_answers_are_not_claims():
     invented = answer(cite("trial:checkmate-743", "CheckMate 743 randomised 605 patients."),
                       text="**CheckMate 743**: it randomised 700 patients. [1]")
     assert check.add(invented) and check.supported == 1
+
+
+def test_absence_statements_are_not_citation_pairs() -> None:
+    from evals.answers_eval import is_absence_statement
+
+    assert is_absence_statement("The indexed record of DENIM does not report the dose; it reports overall survival")
+    assert not is_absence_statement("DENIM did not report a benefit")
