@@ -44,7 +44,7 @@ def test_every_quote_is_a_verbatim_span_of_the_asked_record(world) -> None:
     _, texts, _, _ = world
     for q in ("What was the ORR in CheckMate 743?", "Compare CheckMate 743 and ATOMIC-Meso",
               "Which trials tested durvalumab?", "What is the hazard ratio for OS in DENIM?"):
-        plan, parts, composed = _answer(world, q)
+        _plan, parts, composed = _answer(world, q)
         assert composed.citations, q
         for c in composed.citations:
             assert texts[c.doc_id][c.char_start:c.char_end] == c.text
@@ -52,8 +52,8 @@ def test_every_quote_is_a_verbatim_span_of_the_asked_record(world) -> None:
 
 
 def test_attribute_missing_for_the_named_trial_is_said_not_borrowed(world) -> None:
-    records, texts, facts, _ = world
-    plan, parts, composed = _answer(world, "What was the median age in MAPS2?")
+    _records, _texts, _facts, _ = world
+    _plan, parts, composed = _answer(world, "What was the median age in MAPS2?")
     assert [p.record_id for p in parts] == ["trial:ifct-1501-maps2"]
     assert not composed.answered and parts[0].missing == ["age of the patients"]
     text = " ".join(composed.sentences)
@@ -62,17 +62,17 @@ def test_attribute_missing_for_the_named_trial_is_said_not_borrowed(world) -> No
 
 
 def test_dose_absent_from_arms_is_missing_not_quoted(world) -> None:
-    records, texts, facts, _ = world
+    records, _texts, _facts, _ = world
     beat = next(r for r in records if r.id == "trial:beat-meso")
     has_dose = any(re.search(r"\d\s*(?:mg|AUC)", a.regimen) for a in beat.arms)
-    plan, parts, composed = _answer(world, "What was the dose of atezolizumab in BEAT-meso?")
+    _plan, parts, composed = _answer(world, "What was the dose of atezolizumab in BEAT-meso?")
     assert composed.answered == has_dose
     if not has_dose:
         assert parts[0].missing == ["dose"]
 
 
 def test_headline_leads_with_the_primary_endpoint_result(world) -> None:
-    plan, parts, composed = _answer(world, "What did ATOMIC-Meso show, and which patients benefit?")
+    _plan, _parts, composed = _answer(world, "What did ATOMIC-Meso show, and which patients benefit?")
     first = composed.sentences[0]
     assert "overall survival" in first.split(":")[0] and "9.3 months" in first and "0.71" in first
     assert "Population:" in " ".join(composed.sentences)
@@ -80,21 +80,21 @@ def test_headline_leads_with_the_primary_endpoint_result(world) -> None:
 
 
 def test_comparison_has_one_part_per_trial(world) -> None:
-    plan, parts, composed = _answer(world, "Compare CheckMate 743 and ATOMIC-Meso")
+    _plan, _parts, composed = _answer(world, "Compare CheckMate 743 and ATOMIC-Meso")
     assert [p["record_id"] for p in composed.parts] == ["trial:checkmate-743", "trial:atomic-meso"]
     assert composed.sentences[0].startswith("**CheckMate 743**") and "[1]" in composed.sentences[0]
     assert composed.sentences[1].startswith("**ATOMIC-Meso**") and "[2]" in composed.sentences[1]
 
 
 def test_time_point_not_reported_names_what_is(world) -> None:
-    plan, parts, composed = _answer(world, "What was the 5-year overall survival in CheckMate 743?")
+    _plan, _parts, composed = _answer(world, "What was the 5-year overall survival in CheckMate 743?")
     assert not composed.answered
     assert "does not report overall survival at 5 years" in composed.sentences[0]
 
 
 def test_list_of_trials_testing_an_agent_names_it_in_each_part(world) -> None:
     _, texts, _, _ = world
-    plan, parts, composed = _answer(world, "Which trials tested durvalumab?")
+    _plan, parts, _composed = _answer(world, "Which trials tested durvalumab?")
     assert len(parts) >= 2
     for p in parts:
         quoted = " ".join(texts[p.record_id][q.start:q.end] for q in p.quotes)
@@ -102,7 +102,7 @@ def test_list_of_trials_testing_an_agent_names_it_in_each_part(world) -> None:
 
 
 def test_no_answer_sentence_quotes_names_sources_or_notes(world) -> None:
-    records, texts, facts, planner = world
+    records, _texts, _facts, _planner = world
     notes = [r.notes for r in records if getattr(r, "notes", None)]
     for q in ("Tell me about CheckMate 743", "What is nivolumab plus ipilimumab?", "What is MesoPher?",
               "What did ATOMIC-Meso show?", "list the biomarkers"):
