@@ -331,7 +331,8 @@ class Assistant:
                     f"{intent.other_disease}.")
             route = "other-disease"
         elif intent.unknown_names and not intent.ref_numbers and (
-                (not intent.entities and not intent.list_type) or _named_as_trial(intent)):
+                (not intent.entities and not intent.list_type) or _named_as_trial(intent)
+                or not any(e.type in ("trial", "agent") for e in intent.entities)):
             text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
             route = "uncovered-entity"
         else:

@@ -85,12 +85,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
-        extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d"}),
+        extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d",
+               "all_fields": True}),
     Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b",
               r"\bnct (?:number|id)\b", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
               fields=("registration",), types=("trial",)),
     Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
-              fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg)"}),
+              fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg|IU|vp|pfu)|cells?/kg|\d\s*[x×]\s*10"}),
     Attribute("arms", "arms and doses", _rx(r"\barms?\b", r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
@@ -111,7 +112,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b"), fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\bcompleted\b"), fields=("status",), types=("trial",)),
-    Attribute("publication", "publication", _rx(r"\bpublish", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
+    Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
               r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
               fields=("publication",), types=("trial",)),
     Attribute("approval", "regulatory approvals", _rx(r"\bapprov", r"\bfda\b", r"\bema\b", r"\blicen[cs]ed\b",
@@ -119,6 +120,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:trials?|stud(?:y|ies))\b",
               r"\btrials? (?:tested|studied|evaluated|used)\b", r"\btested in\b", r"\bstudied in\b",
               r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),
+    Attribute("drugs", "drugs that act on it", _rx(r"\b(?:which|what) (?:drugs?|agents?|therap(?:y|ies)|treatments?)\b"
+              r"(?! (?:did|were|was) (?:patients|participants))"), types=("biomarker", "mechanism", "term")),
     Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
               r"\bbrand\b"), fields=("code_names",), types=("agent",)),
     Attribute("target", "target", _rx(r"\btargets?\b", r"\bbind", r"\bblock", r"\binhibit"),
@@ -172,7 +175,7 @@ def find_attributes(text: str) -> list[Attribute]:
     if "sample_size" in keys:
         drop |= {"design"}
     if "approval" in keys:
-        drop |= {"headline"}
+        drop |= {"headline", "trials"}  # an approval names the trial it rests on
     if "trials" in keys:
         drop |= {"headline", "definition", "design"}
     if len(keys - {"definition"}) > 0 and "definition" in keys:

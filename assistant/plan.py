@@ -22,10 +22,10 @@ FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic",
 _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
 _LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
-               "treatments": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+(?:are|were|the|of|all|other|resistance|"
-                   r"randomi[sz]ed|phase|main|key|emerging|predictive|known))*\s+"
-                   r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|biomarkers|markers|mechanisms)\b",
+               "treatments": "agent", "antibodies": "agent", "inhibitors": "agent", "vaccines": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+[\w/-]+){0,3}?\s+"
+                   r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
+                   r"mechanisms)\b",
                    re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)

@@ -82,6 +82,12 @@ def content_terms(text: str) -> list[str]:
     return kernel_text.content_terms(text, QUESTION_WORDS)
 
 
+def _name_parts(name: str) -> list[str]:
+    """"Mesothelin (MSLN)" is also "Mesothelin" and "MSLN": users rarely type the parenthesis."""
+    m = re.fullmatch(r"\s*(.+?)\s*\((.+)\)\s*", name)
+    return [p for p in (m.group(1), m.group(2)) if len(p) >= 4] if m else []
+
+
 @dataclass(frozen=True)
 class RecordMatch:
     record_id: str
@@ -160,7 +166,7 @@ class QueryAnalyzer:
                 continue
             if r.type not in ALIAS_TYPES:
                 continue
-            aliases = [r.name, *r.synonyms, *getattr(r, "code_names", [])]
+            aliases = [r.name, *_name_parts(r.name), *r.synonyms, *getattr(r, "code_names", [])]
             for attr in ("abbreviation", "expansion"):
                 value = getattr(r, attr, None)
                 if value:

@@ -16,7 +16,7 @@ from typing import Any
 from assistant.attributes import BY_KEY, RECORD_ONLY
 from assistant.plan import QuestionPlan
 from assistant.query import compact
-from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, render_fields
+from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
 MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),
@@ -54,13 +54,15 @@ class RecordFacts:
         self.records: dict[str, Any] = {}
         self.fields: dict[str, list[FieldSpan]] = {}
         self._texts: dict[str, str] = {}
+        records = list(records)
+        names = record_names(records)
         for r in records:
             if r.type == "ref":
                 continue
             text = doc_text(r.id)
             if text is None:
                 continue
-            rendered = render_fields(r)
+            rendered = render_fields(r, names)
             if rendered.text != text:  # index built from other records or rendering: spans unknown
                 continue
             self.records[r.id] = r
@@ -122,7 +124,8 @@ class RecordFacts:
         if key == "item":  # one line per record in a list or a comparison
             if rec.type == "trial":
                 return self._quotes_for(rec, "headline", plan)[:2]
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in ("summary", "expansion")][:1]
+            keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1]
         if key in ("overview", "definition"):
             keys = ("expansion", "definition", "class", "intro", "design", "summary", "description")
             out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:2]
@@ -145,10 +148,15 @@ class RecordFacts:
         out: list[Quote] = []
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         text = self.text_of(rec.id)
+        if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
+            drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records]
+            names = [re.escape(n) for d in drugs for n in [d.name, *d.synonyms] if len(n) >= 4]
+            if names:
+                needs = rf"(?:{'|'.join(names)})[^;]{{0,40}}?(?:{needs})"
         for fkey in attr.fields:
             out += [self._quote(rec, f) for f in self.fields[rec.id] if (f.key == fkey or f.key.startswith(fkey + ":"))
                     and (not needs or re.search(needs, text[f.start:f.end], re.IGNORECASE))]
-            if out:
+            if out and not attr.extra.get("all_fields"):
                 break
         return out
 
@@ -175,6 +183,13 @@ class RecordFacts:
             f = self._span(rec, f"result:{i}")
             if f is not None:
                 picked.append(self._quote(rec, f, result_publication(res, rec)))
+        if not picked and plan.timepoint and set(measures) & {"os_rate", "pfs_rate"}:
+            # "6-month OS 70%" reported inside another result's figures
+            n, unit = plan.timepoint.split()
+            said = re.compile(rf"\b{n}[- ]{unit.rstrip('s')}", re.IGNORECASE)
+            text = self.text_of(rec.id)
+            picked = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
+                      for f in self.fields[rec.id] if f.key.startswith("result:") and said.search(text[f.start:f.end])]
         if primary and not picked:  # no result on the primary endpoint: its first ITT result
             for i, res in enumerate(rec.results):
                 f = self._span(rec, f"result:{i}")
@@ -182,14 +197,23 @@ class RecordFacts:
                     return [self._quote(rec, f, result_publication(res, rec))]
         return picked
 
-    def _class_members(self, plan: QuestionPlan) -> list[str]:
+    def _class_members(self, plan: QuestionPlan, rtype: str | None = None) -> list[str]:
         """"which anti-CTLA-4 antibodies...?": the members a class term links to, of the listed type."""
         out = []
         for tid in plan.terms:
             term = self.records.get(tid)
             if term is not None:
-                out += [r for r in term.related if r in self.records and self.records[r].type == plan.list_type]
+                out += [r for r in term.related if r in self.records and self.records[r].type == (rtype or plan.list_type)]
         return list(dict.fromkeys(out))
+
+    def agents_for(self, record_id: str) -> list[str]:
+        """Drugs a biomarker, mechanism or term links to (or that link to it)."""
+        rec = self.records.get(record_id)
+        if rec is None:
+            return []
+        linked = [r for r in rec.related if r in self.records and self.records[r].type == "agent"]
+        linked += [rid for rid, r in self.records.items() if r.type == "agent" and record_id in r.related]
+        return list(dict.fromkeys(linked))
 
     def _single_out(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"the intrapleural trial of X": keep the trials whose name or summary shares the question's words."""
@@ -216,16 +240,28 @@ class RecordFacts:
     def parts(self, plan: QuestionPlan) -> list[Part]:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
-        if "trials" in plan.attributes or (plan.list_type == "trial" and plan.entities):
+        if plan.entities and "drugs" in plan.attributes:  # "which drug exploits ASS1 deficiency?"
+            agents = [a for e in plan.entities for a in self.agents_for(e.record_id)]
+            if agents:
+                return [self.part(a, ["item"], plan) for a in dict.fromkeys(agents)]
+        if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
             trials = list(dict.fromkeys(t for e in plan.entities for t in self.trials_testing(e.record_id)))
             if _singular_trial(plan.question) and len(trials) > 1:
                 trials = self._single_out(trials, plan)
             return [self.part(t, ["arms"], plan) for t in trials]
+        if plan.list_type == "trial" and not plan.entities and plan.terms:
+            # "which trials tested checkpoint inhibitors in relapsed disease?": trials of the class's members
+            agents = self._class_members(plan, "agent")
+            trials = list(dict.fromkeys(t for a in agents for t in self.trials_testing(a)))
+            trials = _in_line(trials, self.records, plan.question)
+            if trials:
+                return [self.part(t, attrs or ["item"], plan) for t in trials]
         if plan.list_type and not plan.entities:
             members = self._class_members(plan)
             return [self.part(rid, attrs or ["item"], plan) for rid in members or self.of_type(plan.list_type)]
         targets = [e for e in _targets(plan) if self.covers(e)]
-        if plan.asks_trial and targets and not any(self.records[t].type == "trial" for t in targets) and attrs != ["trials"]:
+        trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
+        if plan.asks_trial and trial_attrs and targets and not any(self.records[t].type == "trial" for t in targets):
             # "the intrapleural mesothelin CAR-T trial": the trial of that therapy the question's words single out
             trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
             trials = self._single_out(trials, plan) if len(trials) > 1 else trials
@@ -254,6 +290,18 @@ def _targets(plan: QuestionPlan) -> list[str]:
                                      "duration_of_response", "sponsor", "crossover", "sites"}:
         ents = [e for e in ents if e.type == "trial"]
     return [e.record_id for e in ents]
+
+
+LINE_WORDS = {"first line": r"first[- ]line|untreated|frontline", "relapsed": r"relapsed|second[- ]line|previously treated|"
+              r"after (?:platinum|chemotherapy)", "maintenance": r"maintenance", "perioperative": r"perioperative|surg"}
+
+
+def _in_line(trials: list[str], records: dict[str, Any], question: str) -> list[str]:
+    """Keep the trials of the treatment line the question names (all of them when it names none)."""
+    for line, rx in LINE_WORDS.items():
+        if re.search(rx, question, re.IGNORECASE):
+            return [t for t in trials if getattr(records[t], "line", None) == line]
+    return trials
 
 
 def _singular_trial(question: str) -> bool:

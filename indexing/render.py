@@ -164,7 +164,7 @@ def _result_paragraph(r: Any, res: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _render_trial(w: _Writer, r: Any) -> None:
+def _render_trial(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["trial"]
     w.section(label)
     w.paragraph([
@@ -205,7 +205,7 @@ def publication_text(pub: Any) -> str:
     return f"{text}, doi {doi}" if doi else text
 
 
-def _render_agent(w: _Writer, r: Any) -> None:
+def _render_agent(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["agent"]
     w.section(label)
     w.paragraph([
@@ -222,12 +222,14 @@ def _render_agent(w: _Writer, r: Any) -> None:
         parts = []
         for i, ap in enumerate(approvals):
             text = f"{ap.agency} approved {r.name} on {ap.date} for {ap.indication.rstrip('.')}"
+            if ap.basis:
+                text += f", on the basis of {names.get(ap.basis, ap.basis)}"
             parts.append((f"approval:{i}", f"approval ({ap.agency})", _sentence(text)))
         w.paragraph(parts)
     _names_paragraph(w, label, r, r.code_names)
 
 
-def _render_biomarker(w: _Writer, r: Any) -> None:
+def _render_biomarker(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["biomarker"]
     w.section(label)
     w.paragraph([
@@ -240,7 +242,7 @@ def _render_biomarker(w: _Writer, r: Any) -> None:
     _names_paragraph(w, label, r)
 
 
-def _render_mechanism(w: _Writer, r: Any) -> None:
+def _render_mechanism(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["mechanism"]
     w.section(label)
     w.paragraph([
@@ -253,7 +255,7 @@ def _render_mechanism(w: _Writer, r: Any) -> None:
     _names_paragraph(w, label, r)
 
 
-def _render_term(w: _Writer, r: Any) -> None:
+def _render_term(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["term"]
     w.section(label)
     if r.abbreviation:
@@ -297,7 +299,7 @@ def _citation(r: Any) -> str:
     return " ".join(p for p in parts if p)
 
 
-def _render_ref(w: _Writer, r: Any) -> None:
+def _render_ref(w: _Writer, r: Any, names: dict[str, str]) -> None:
     w.section(TYPE_LABELS["ref"])
     if not r.captured:
         text = (f"Reference {r.n} of the review. The text of this reference was not captured in the available "
@@ -347,13 +349,20 @@ def record_metadata(record: Any) -> dict[str, str | int | float | bool]:
     return meta
 
 
-def render_fields(record: Any) -> RenderedRecord:
-    """Readable text, sections (e.g. "Trial > Results > overall survival"), metadata and field spans."""
+def record_names(records: Any) -> dict[str, str]:
+    """Record id -> display name: a field that links to another record (an approval's trial) names it."""
+    return {r.id: r.name for r in records}
+
+
+def render_fields(record: Any, names: dict[str, str] | None = None) -> RenderedRecord:
+    """Readable text, sections (e.g. "Trial > Results > overall survival"), metadata and field spans.
+    ``names`` (record_names of the whole corpus) names linked records; the index and the answer engine
+    must pass the same, so the spans match the indexed text."""
     renderer = _RENDERERS.get(record.type)
     if renderer is None:  # pragma: no cover - the pydantic models only allow the types above
         raise ValueError(f"no renderer for record type {record.type!r}")
     w = _Writer()
-    renderer(w, record)
+    renderer(w, record, names or {})
     if record.type != "ref" and record.sources:
         w.section(f"{TYPE_LABELS[record.type]} > Sources")
         phrases = LIST_SEP.join(dict.fromkeys(_source_phrase(s) for s in record.sources))
@@ -362,9 +371,9 @@ def render_fields(record: Any) -> RenderedRecord:
     return RenderedRecord(doc.text, doc.sections, record_metadata(record), w.fields)
 
 
-def render_record(record: Any) -> tuple[str, list[Section], dict[str, Any]]:
+def render_record(record: Any, names: dict[str, str] | None = None) -> tuple[str, list[Section], dict[str, Any]]:
     """Readable text, sections and flat metadata of one record (what the index stores)."""
-    rendered = render_fields(record)
+    rendered = render_fields(record, names)
     return rendered.text, rendered.sections, rendered.metadata
 
 

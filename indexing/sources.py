@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexing.loaders.builder import DocumentBuilder
-from indexing.render import render_record
+from indexing.render import record_names, render_record
 from kernel.documents import Document
 
 REVIEW_DOC_ID = "review"
@@ -68,8 +68,8 @@ def record_title(record: Any) -> str:
     return record.name
 
 
-def record_document(record: Any) -> Document:
-    text, sections, metadata = render_record(record)
+def record_document(record: Any, names: dict[str, str] | None = None) -> Document:
+    text, sections, metadata = render_record(record, names)
     return Document(
         doc_id=record.id,
         title=record_title(record),
@@ -83,4 +83,5 @@ def record_document(record: Any) -> Document:
 def corpus_documents() -> list[Document]:
     """The review document first, then one document per record in load order."""
     review, records = _load_corpus()
-    return [review_document(review), *(record_document(r) for r in records)]
+    names = record_names(records)
+    return [review_document(review), *(record_document(r, names) for r in records)]
