@@ -10,13 +10,17 @@ PORT ?= 7860
 # Portable llama.cpp build: the native (-march=native) build segfaults on these machines.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: run test install install-dev llm chromium index lint bench clean
+.PHONY: run test test-fast install install-dev llm chromium index lint bench clean
 
 run: install
 	$(VENV)/bin/mesochat ui --host $(HOST) --port $(PORT)
 
 test: install-dev llm chromium
 	$(PY) -m pytest
+
+# Unit tests only (no index build, server, model or browser): seconds, for the edit-test loop.
+test-fast: install-dev
+	$(PY) -m pytest -m "not slow"
 
 install: $(VENV)/.stamp-install
 install-dev: $(VENV)/.stamp-dev
@@ -51,7 +55,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 
 bench: install
-	$(PY) benchmarks/run_all.py
+	$(PY) -m benchmarks.run_all
 
 clean:
 	rm -rf $(VENV) data test-output

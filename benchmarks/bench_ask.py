@@ -9,7 +9,7 @@ answer, sentence scoring, selection and composition.
 
 "Warm" means every question was asked once before timing (model loaded, sentence vectors cached).
 
-    python benchmarks/bench_ask.py [--home DIR] [--set review-dev] [--repeats 3] [--k 8]
+    python -m benchmarks.bench_ask [--home DIR] [--set review-dev] [--repeats 3] [--k 8]
 
 Without --home the built-in corpus is indexed once into /tmp/mesochat-bench-home (reused afterwards).
 The last line printed is ``FIGURES {json}`` for benchmarks/run_all.py.
@@ -20,12 +20,10 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import indexing  # noqa: F401  (offline environment before any model import)
 

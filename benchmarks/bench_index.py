@@ -1,6 +1,6 @@
 """Index build speed: cold and unchanged builds of the review corpus, and SciFact's 5,183 abstracts.
 
-    python benchmarks/bench_index.py [SCIFACT_DIR] [--limit N] [--no-scifact]
+    python -m benchmarks.bench_index [SCIFACT_DIR] [--limit N] [--no-scifact]
 
 Every build runs in a fresh process on a fresh temporary data directory, with the test suite's
 embedding cache switched off, so the cold figures include imports, model loading and every
@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 
 def clean_env() -> dict[str, str]:

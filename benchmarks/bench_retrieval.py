@@ -7,7 +7,7 @@ this process on the same questions (the review eval set). Reported: query latenc
 resident memory added by each system, Recall@5 / MRR@10 of each (chunk-level, judgements resolved on
 each system's own chunks), and ratios mesochat / baseline.
 
-    python benchmarks/bench_retrieval.py [--home DIR] [--set review-test] [--repeats 3] [--json]
+    python -m benchmarks.bench_retrieval [--home DIR] [--set review-test] [--repeats 3] [--json]
 
 Without --home the built-in corpus is indexed once into /tmp/mesochat-bench-home (reused afterwards).
 The last line printed is ``FIGURES {json}`` for benchmarks/run_all.py.
@@ -25,7 +25,6 @@ from pathlib import Path
 from types import SimpleNamespace
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import indexing  # noqa: F401  (offline environment before any model import)
 

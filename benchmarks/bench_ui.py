@@ -1,7 +1,7 @@
 """Browser-app figures: start-up to first page, server memory after 20 questions, answer latency under
 10 concurrent gradio_client users. Loopback only; every wait is bounded.
 
-    .venv/bin/python benchmarks/bench_ui.py [--home DIR] [--users 10] [--per-user 3] [--json out.json]
+    .venv/bin/python -m benchmarks.bench_ui [--home DIR] [--users 10] [--per-user 3] [--json out.json]
 
 The index must already be built in --home (default $MESOCHAT_HOME or ./data); if it is missing it is
 built first, outside the timings.
@@ -22,7 +22,6 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 QUESTIONS = [
     "What did CheckMate 743 show?",

@@ -6,10 +6,10 @@ kills itself at a named point around the manifest swap: before_manifest, after_m
 then runs the build again: the repaired index must hold exactly the ids of a clean build (Chroma ids == manifest
 ids, BM25 count == manifest count, no duplicates, same chunks.jsonl/docs.jsonl, one generation).
 
-    .venv/bin/python benchmarks/crash_recovery.py --runs 20 [--seed 0] [--json out.json]
+    .venv/bin/python -m benchmarks.crash_recovery --runs 20 [--seed 0] [--json out.json]
 
 Prints runs survived / tried and where the kills landed. The same campaign runs in
-tests/test_faults.py::test_indexer_killed_at_random_points_always_repairs.
+tests/indexing/test_faults.py::test_indexer_killed_at_random_points_always_repairs.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
-
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -33,8 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     if not 1 <= args.runs <= 500:
         ap.error("--runs must be 1..500")
-    sys.path.insert(0, str(TESTS))
-    from test_faults import run_crash_campaign  # the campaign lives with its test
+    from tests.indexing.test_faults import run_crash_campaign  # the campaign lives with its test
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mesochat-crash-") as tmp:

@@ -4,7 +4,7 @@ Each file is generated here (deterministic prose; a minimal hand-written PDF, on
 then indexed by the real CLI in a subprocess over a fresh data directory (embedded Chroma, real MiniLM,
 no embedding cache).
 
-    .venv/bin/python benchmarks/huge_inputs.py [--text-mb 10] [--pdf-pages 1000] [--only text|pdf|chunk]
+    .venv/bin/python -m benchmarks.huge_inputs [--text-mb 10] [--pdf-pages 1000] [--only text|pdf|chunk]
 
 ``--only chunk`` measures loading + chunking the text file without embedding (what the test asserts). Peak RSS is the child's own VmHWM.
 tests/test_huge_inputs.py imports the generators from here.

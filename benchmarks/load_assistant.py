@@ -4,7 +4,7 @@ Besides throughput and latency it checks what concurrency must not change: every
 identical to the answer the same question got alone (no shared state leaking between threads), every
 citation's offsets point at its quoted text, and each thread's Chat keeps its own follow-ups.
 
-    .venv/bin/python benchmarks/load_assistant.py [--home DIR] [--threads 20] [--questions 10]
+    .venv/bin/python -m benchmarks.load_assistant [--home DIR] [--threads 20] [--questions 10]
 
 Prints throughput, p50/p95/max latency, errors and mismatches; exit status 1 when any occurred.
 """

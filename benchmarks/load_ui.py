@@ -4,7 +4,7 @@ Starts its own `mesochat ui` on a free loopback port (unless --url points at a r
 loopback), drives the /chat endpoint exactly as the page does, and checks every reply is a cited answer or
 an abstention whose quotes are in the index. Bounded in clients, questions and total time.
 
-    .venv/bin/python benchmarks/load_ui.py [--home DIR] [--clients 20] [--questions 10] [--url URL]
+    .venv/bin/python -m benchmarks.load_ui [--home DIR] [--clients 20] [--questions 10] [--url URL]
 
 Prints throughput, p50/p95/max latency and errors; exit status 1 when any request failed.
 """
@@ -26,8 +26,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from load_assistant import QUESTIONS, print_summary, summarize  # (benchmarks/ is not a package)
+from benchmarks.load_assistant import QUESTIONS, print_summary, summarize
 
 VENV_BIN = Path(sys.executable).parent
 EVERYTHING = ["review", "record", "user"]

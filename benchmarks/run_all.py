@@ -1,8 +1,8 @@
 """Runs every benchmarks/bench_*.py in turn (each in its own process, so memory figures do not mix)
 and prints their figures. Extra arguments go to the scripts chosen with ``--only``.
 
-    python benchmarks/run_all.py                      # every script with its defaults
-    python benchmarks/run_all.py --only retrieval -- --home DIR --repeats 1
+    python -m benchmarks.run_all                      # every script with its defaults
+    python -m benchmarks.run_all --only retrieval -- --home DIR --repeats 1
 
 Each script prints its own report; a script may end with a line ``FIGURES {json}``, which is collected
 and printed again at the end as one summary.
@@ -30,7 +30,8 @@ def scripts(only: list[str]) -> list[Path]:
 def run_script(path: Path, extra: list[str]) -> tuple[int, dict | None, float]:
     print(f"\n=== {path.name} ===", flush=True)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, str(path), *extra], stdout=subprocess.PIPE, text=True, cwd=HERE.parent)
+    proc = subprocess.Popen([sys.executable, "-m", f"benchmarks.{path.stem}", *extra], stdout=subprocess.PIPE, text=True,
+                            cwd=HERE.parent)
     figures = None
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -22,7 +22,7 @@ ANSWER_METRICS = ("citation_precision", "citation_integrity", "nugget_recall", "
 
 
 def beir_cache_path(settings: Any, data_path: str | Path, split: str) -> Path:
-    return Path(settings.home) / "evals" / f"beir-{Path(data_path).name}-{split}.json"
+    return Path(settings.paths.home) / "evals" / f"beir-{Path(data_path).name}-{split}.json"
 
 
 def _fmt(value: Any) -> str:
@@ -142,7 +142,7 @@ def _load_beir(settings: Any, beir_json: str | Path | None) -> dict[str, Any] | 
         if not path.is_file():
             raise MesochatError(f"--beir {path} does not exist; run `mesochat eval beir --data DIR` first or pass its JSON")
     else:
-        cached = sorted((Path(settings.home) / "evals").glob("beir-*.json"), key=lambda p: p.stat().st_mtime)
+        cached = sorted((Path(settings.paths.home) / "evals").glob("beir-*.json"), key=lambda p: p.stat().st_mtime)
         if not cached:
             return None
         path = cached[-1]

@@ -107,7 +107,7 @@ def open_retriever(settings: Any) -> tuple[Any, Any]:
 
     index = indexing.open_index(settings)
     if not index.chunks:
-        raise MesochatError(f"the index in {settings.home} is empty; run `mesochat index --home {settings.home}` first")
+        raise MesochatError(f"the index in {settings.paths.home} is empty; run `mesochat index --home {settings.paths.home}` first")
     return index, Retriever(index)
 
 
@@ -168,7 +168,7 @@ def evaluate_retrieval(
         set_name=name, k=k, n_questions=len(evaluated), n_excluded_unanswerable=len(items) - len(answerable),
         unresolved=unresolved, index_hash=getattr(index, "manifest_hash", None),
     )
-    runs_dir = Path(settings.home) / "evals" / "runs"
+    runs_dir = Path(settings.paths.home) / "evals" / "runs"
     for mode in modes:
         ranked, latencies = retrieve_all(retriever, evaluated, mode, k)
         run = M.ranked_run(ranked)
@@ -185,7 +185,7 @@ def evaluate_retrieval(
     if plot_path is not False:
         from evals.plots import plot_recall_curves
 
-        target = Path(plot_path) if plot_path else Path(settings.home) / "evals" / f"{name}-recall.png"
+        target = Path(plot_path) if plot_path else Path(settings.paths.home) / "evals" / f"{name}-recall.png"
         report.plot = str(plot_recall_curves({m: r.curve for m, r in report.modes.items()}, target,
                                              title=f"Recall@k on {name} ({len(evaluated)} questions)"))
     return report

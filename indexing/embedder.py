@@ -3,21 +3,14 @@
 One model instance per process: loading costs seconds and ~100 MB, and the Assistant embeds from
 many threads (Gradio workers), so every call goes through one lock (torch already uses all cores).
 
-``MESOCHAT_EMBED_CACHE=DIR`` (set by the test suite, never by the product or the benchmarks)
-keeps computed vectors in ``DIR/embeddings.sqlite`` keyed by model and text, so repeated test
-sessions on a shared 2-core machine do not re-embed the same corpus. Vectors in it were all
-computed by this model; nothing else changes.
+(The test suite wraps ``_load`` with a vector cache of its own, tests/embed_cache.py.)
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import sqlite3
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 
@@ -79,18 +72,8 @@ def embed_texts(
     out = np.zeros((len(texts), EMBED_DIM), dtype=np.float32)
     if not len(texts):
         return out
-    cache = _DiskCache.from_env()
-    todo = list(range(len(texts)))
-    if cache is not None:
-        hits = cache.get([texts[i] for i in todo])
-        for i, vec in zip(todo, hits):
-            if vec is not None:
-                out[i] = vec
-        todo = [i for i, vec in zip(todo, hits) if vec is None]
-        if on_batch is not None and len(texts) > len(todo):
-            on_batch(len(texts) - len(todo))
     # Length-sorted batches pad less; results are written back in input order.
-    order = sorted(todo, key=lambda i: len(texts[i]))
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     bar = None
     if progress:
         from tqdm import tqdm
@@ -111,10 +94,7 @@ def embed_texts(
     finally:
         if bar is not None:
             bar.close()
-    out = _normalise(out)
-    if cache is not None and order:
-        cache.put([texts[i] for i in order], out[order])
-    return out
+    return _normalise(out)
 
 
 def embed_query(text: str) -> np.ndarray:
@@ -125,45 +105,3 @@ def embed_query(text: str) -> np.ndarray:
 def _normalise(x: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     return x / np.where(norms == 0, 1.0, norms)
-
-
-class _DiskCache:
-    """Opt-in vector cache for the test suite (see module docstring); safe across processes."""
-
-    def __init__(self, directory: Path):
-        directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "embeddings.sqlite"
-
-    @classmethod
-    def from_env(cls) -> _DiskCache | None:
-        d = os.environ.get("MESOCHAT_EMBED_CACHE")
-        return cls(Path(d)) if d else None
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha1(f"{MODEL_NAME}\x00{text}".encode()).hexdigest()
-
-    def _connect(self) -> sqlite3.Connection:
-        con = sqlite3.connect(self.path, timeout=60)
-        con.execute("CREATE TABLE IF NOT EXISTS vec (key TEXT PRIMARY KEY, data BLOB NOT NULL)")
-        return con
-
-    def get(self, texts: Sequence[str]) -> list[np.ndarray | None]:
-        keys = [self._key(t) for t in texts]
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as con:
-            for b in range(0, len(keys), 500):
-                part = keys[b : b + 500]
-                rows = con.execute(
-                    f"SELECT key, data FROM vec WHERE key IN ({','.join('?' * len(part))})", part
-                )
-                for key, data in rows:
-                    vec = np.frombuffer(data, dtype=np.float32)
-                    if vec.shape == (EMBED_DIM,):
-                        found[key] = vec
-        return [found.get(k) for k in keys]
-
-    def put(self, texts: Sequence[str], vecs: np.ndarray) -> None:
-        rows = [(self._key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vecs)]
-        with self._connect() as con:
-            con.executemany("INSERT OR REPLACE INTO vec (key, data) VALUES (?, ?)", rows)

@@ -5,16 +5,14 @@ Fixtures
   default Config). Shared by the whole session: treat it as read-only (copy it with
   ``copy_home`` to change anything).
 - ``chroma_server``: URL (http://127.0.0.1:PORT) of a Chroma server started for the session.
-- ``make_settings(home, **kw)``: a Config for a test data directory (also a plain function).
+- ``make_settings``: the function of the same name in tests/helpers.py, as a fixture.
+Plain helpers (cli_env, copy_home, free_port, synthetic_documents, ...) live in tests/helpers.py.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -22,43 +20,14 @@ from pathlib import Path
 import pytest
 
 import indexing  # noqa: F401  (sets the offline environment first)
-from kernel.config import Config
+from tests import embed_cache
+from tests.helpers import VENV_BIN, cli_env, copy_home, free_port, make_settings
 
-# Real MiniLM vectors, computed once and shared by test sessions (see indexing/embedder.py);
-# tests that time or kill the embedding step unset it for their subprocess.
+# Real MiniLM vectors, computed once and shared by test sessions (tests/embed_cache.py), here and in every
+# subprocess (tests/site/sitecustomize.py); tests that time or kill the embedding step set it empty.
 os.environ.setdefault("MESOCHAT_EMBED_CACHE", "/tmp/mesochat-test-embed-cache")
-
-REPO = Path(__file__).resolve().parents[1]
-VENV_BIN = Path(sys.executable).parent
-
-
-def make_settings(home: str | Path, **kw) -> Config:
-    """Config for a test data directory (flat option names, e.g. chunk_size=200); never reads a config
-    file or the environment ($MESOCHAT_HOME, $MESOCHAT_CHROMA_URL, ...)."""
-    return Config.load(config_file=None, environment=False, home=Path(home), **kw)
-
-
-def copy_home(src: Path, dst: Path) -> Path:
-    """A private, writable copy of a data directory (embedded Chroma included)."""
-    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("build.lock"))
-    return dst
-
-
-def cli_env(**extra: str) -> dict[str, str]:
-    """Environment for running `mesochat` in a subprocess: offline, no inherited data directory."""
-    env = {k: v for k, v in os.environ.items() if k not in ("MESOCHAT_HOME", "MESOCHAT_CHROMA_URL")}
-    env.update(
-        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1"
-    )
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
+if os.environ["MESOCHAT_EMBED_CACHE"]:
+    embed_cache.install(os.environ["MESOCHAT_EMBED_CACHE"])
 
 @pytest.fixture(scope="session", name="make_settings")
 def make_settings_fixture():
@@ -135,61 +104,13 @@ def _wait_for_heartbeat(proc: subprocess.Popen, url: str, log_path: Path, timeou
         time.sleep(0.3)
 
 
-_TOPICS = [
-    "nivolumab",
-    "ipilimumab",
-    "pembrolizumab",
-    "BAP1",
-    "mesothelin",
-    "CTLA-4",
-    "PD-L1",
-    "VISTA",
-    "macrophages",
-    "regulatory T cells",
-    "chemotherapy",
-    "pemetrexed",
-    "bevacizumab",
-    "CDKN2A",
-    "interferon",
-    "dendritic cells",
-    "LAG-3",
-    "TIM-3",
-    "ferroptosis",
-    "hypoxia",
-]
+# Fast unit tests vs slow real-component tests: whatever needs a built index, a server, a model or a browser
+# is `slow` (`make test-fast` leaves it out; `make test` runs everything).
+HEAVY_FIXTURES = {"review_home", "review_home_copy", "chroma_server", "llama_server", "assistant"}
 
 
-def synthetic_documents(n: int, version: int = 0, words: int = 120):
-    """Deterministic Documents (doc ids syn:0..n-1) with distinct topics per document.
-
-    ``version`` k>0 rewrites every 5th document (by index offset k) so tests can see changes."""
-    import random
-
-    from kernel.documents import Document, Section
-
-    docs = []
-    for i in range(n):
-        changed = version > 0 and i % 5 == version % 5
-        rng = random.Random(i * 1000 + (version if changed else 0))
-        topic = _TOPICS[i % len(_TOPICS)]
-        sentences, count = [], 0
-        while count < words:
-            other = rng.choice(_TOPICS)
-            s = (
-                f"Cohort {i} received {topic} and {rng.randint(2, 90)} patients had {other} "
-                f"measured at week {rng.randint(1, 52)}."
-            )
-            sentences.append(s)
-            count += len(s.split())
-        text = " ".join(sentences)
-        docs.append(
-            Document(
-                doc_id=f"syn:{i}",
-                title=f"Synthetic study {i} of {topic}",
-                text=text,
-                source_type="beir",
-                sections=[Section("Abstract", 0, len(text))],
-                metadata={"topic": topic},
-            )
-        )
-    return docs
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        heavy = HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+        if heavy or item.get_closest_marker("llm") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)

@@ -19,9 +19,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings
 
 from kernel.errors import MesochatError
+from tests.helpers import VENV_BIN, cli_env, copy_home, free_port, make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -534,9 +534,8 @@ def test_api_key_never_leaks(assistant, hostile_home, monkeypatch, caplog, capfd
 def test_api_key_never_leaks_from_a_real_llm_answer(assistant, tmp_path, monkeypatch, caplog, capfd):
     """A real llama.cpp server that requires the key: llm answers, provenance, feedback and logs stay clean."""
     pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make llm)")
-    from llama_server import LlamaServer, find_gguf
-
     from assistant.api import Assistant
+    from tests.llama_server import LlamaServer, find_gguf
     from ui.feedback import record_feedback
 
     gguf = find_gguf()

@@ -1,4 +1,4 @@
-"""Thumbs up/down on an answer, appended as one JSON line to ``settings.feedback_file``.
+"""Thumbs up/down on an answer, appended as one JSON line to ``config.paths.feedback_file``.
 
 A line holds what is needed to review the answer later (question, answer, citations, provenance)
 and nothing secret: provenance comes from ``Answer.to_dict()``, whose LLM part is the public config.

@@ -7,7 +7,6 @@ import re
 import subprocess
 
 import pytest
-from conftest import VENV_BIN, cli_env
 
 from corpus import load_records
 from corpus.evidence import (
@@ -21,6 +20,7 @@ from corpus.evidence import (
 )
 from corpus.models import TrialRecord
 from kernel.errors import MesochatError
+from tests.helpers import VENV_BIN, cli_env
 
 
 @pytest.fixture(scope="module")

@@ -9,15 +9,15 @@ from collections import Counter
 from io import BytesIO
 
 import pytest
-from conftest import VENV_BIN, cli_env
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
-from test_evidence import make_trial
 
 from corpus import load_records
 from corpus.evidence import evidence_rows
 from corpus.forest import X_ARMS, X_HR, X_PLOT, X_SOURCE, forest_figure, plot_for_records
 from corpus.models import TrialRecord
+from tests.corpus.test_evidence import make_trial
+from tests.helpers import VENV_BIN, cli_env
 
 BLOCK_NETWORK = """
 import socket

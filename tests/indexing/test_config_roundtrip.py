@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import VENV_BIN, cli_env
+
+from tests.helpers import VENV_BIN, cli_env
 
 pytestmark = pytest.mark.slow
 

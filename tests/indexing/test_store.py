@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_settings
 from llama_index.core.vector_stores.types import VectorStoreQuery
 from llama_index.vector_stores.chroma import ChromaVectorStore
 
 from indexing.index import open_index
 from indexing.store import ChromaStore
+from tests.helpers import make_settings
 
 pytestmark = pytest.mark.slow
 

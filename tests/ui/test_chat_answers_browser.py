@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+
+from tests.helpers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import free_port
 
 from corpus import load_records
 from corpus.evidence import evidence_rows, hazard_ratio_rows
+from tests.helpers import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

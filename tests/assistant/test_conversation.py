@@ -10,7 +10,7 @@ import pytest
 from assistant.conversation import Entity, Turn, rewrite_followup
 from assistant.query import QueryAnalyzer
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

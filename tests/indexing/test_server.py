@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from conftest import free_port, make_settings, synthetic_documents
 
 from indexing.build import build_index
 from indexing.chunker import chunk_document
 from indexing.index import open_index
 from indexing.store import ChromaStore
 from kernel.errors import MesochatError
+from tests.helpers import free_port, make_settings, synthetic_documents
 
 pytestmark = pytest.mark.slow
 

@@ -13,14 +13,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, cli_env, copy_home, make_settings
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-from huge_inputs import CHUNK_ONLY, run_measured, write_pdf, write_text  # (benchmarks/ is not a package)
+from benchmarks.huge_inputs import CHUNK_ONLY, run_measured, write_pdf, write_text
+from tests.helpers import VENV_BIN, cli_env, copy_home, make_settings
 
 pytestmark = pytest.mark.slow
 
-OUTPUT = Path(__file__).resolve().parents[1] / "test-output"
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 TEXT_PEAK_MB = 800  # python + indexing imports + 10 MB of text and its ~11,500 chunks: ~100 MB measured
 PDF_PEAK_MB = 3000  # + torch, MiniLM, embedded Chroma and 1,000 pages: well under 2 GB measured
 

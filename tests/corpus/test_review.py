@@ -30,7 +30,7 @@ def captures(tmp_path: Path) -> Path:
 
 
 def test_captures_ship_inside_the_package():
-    assert CAPTURES_DIR == Path(__file__).resolve().parents[1] / "corpus" / "captures"
+    assert CAPTURES_DIR == Path(__file__).resolve().parents[2] / "corpus" / "captures"
     assert "shared" not in CAPTURES_DIR.parts
 
 

@@ -21,7 +21,7 @@ from kernel.chunk import Chunk, chunk_id
 from kernel.errors import MesochatError
 
 try:
-    from llama_server import LlamaServer, closed_port, find_gguf
+    from tests.llama_server import LlamaServer, closed_port, find_gguf
 except ImportError:  # tests/ collected as a package
     from tests.llama_server import LlamaServer, closed_port, find_gguf
 

@@ -18,23 +18,25 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import cli_env, synthetic_documents
 
 from indexing.chunker import chunk_document
+from tests.helpers import cli_env, synthetic_documents
 
 pytestmark = pytest.mark.slow
 
 TESTS = Path(__file__).resolve().parent
 WORKER = r"""
 import json, sys
-sys.path.insert(0, sys.argv[1])
 import indexing
-from conftest import make_settings, synthetic_documents
+from tests.helpers import make_settings, synthetic_documents
 from indexing.build import build_index
 from indexing.index import open_index
 from indexing.store import ChromaStore
 
 home, mode = sys.argv[2], sys.argv[3]
+if len(sys.argv) > 4:  # the builder kills itself (SIGKILL) at this named point of indexing.build
+    from tests.helpers import crash_at_checkpoint
+    crash_at_checkpoint(sys.argv[4])
 s = make_settings(home, chunk_size=40, embed_batch_size=4)  # groups of 16 chunks: several upserts
 
 
@@ -69,9 +71,9 @@ NEW_IN_V2 = sorted(set(V2) - set(V1))
 
 
 def run(script: Path, home: Path, mode: str, crash_at: str | None = None) -> list[dict]:
-    env = cli_env(**({"MESOCHAT_CRASH_AT": crash_at} if crash_at else {}))
+    env = cli_env()
     p = subprocess.run(
-        [sys.executable, str(script), str(TESTS), str(home), mode],
+        [sys.executable, str(script), str(TESTS), str(home), mode, *([crash_at] if crash_at else [])],
         check=False,
         capture_output=True,
         text=True,

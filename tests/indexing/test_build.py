@@ -7,7 +7,6 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import make_settings, synthetic_documents
 
 from indexing import manifest as mf
 from indexing.build import build_index
@@ -15,6 +14,7 @@ from indexing.chunker import chunk_document
 from indexing.index import open_index
 from indexing.store import ChromaStore
 from kernel.errors import MesochatError
+from tests.helpers import make_settings, synthetic_documents
 
 pytestmark = pytest.mark.slow
 

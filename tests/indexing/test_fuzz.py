@@ -8,7 +8,7 @@
 - answer composer on arbitrary evidence: every sentence ends with its own marker, a document's own
   "[n]" never becomes a citation, every citation's offsets point at its quoted text.
 
-Example counts are bounded by the ``ci`` profile (tests/conftest_hardening.py) and written to
+Example counts are bounded by the ``ci`` profile (tests/hardening.py) and written to
 test-output/hardening-fuzz.json.
 """
 
@@ -22,7 +22,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest_hardening import FuzzCounter, examples
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -32,6 +31,7 @@ from indexing.chunker import chunk_document
 from kernel.documents import Document, Section
 from kernel.errors import MesochatError
 from kernel.sentences import split_paragraphs, split_sentences
+from tests.hardening import FuzzCounter, examples
 
 COUNTER = FuzzCounter("test_fuzz")
 
@@ -367,10 +367,8 @@ _SAMPLES = {
 
 
 def _pdf_sample() -> bytes:
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-    from huge_inputs import write_pdf
+    from benchmarks.huge_inputs import write_pdf
 
     with tempfile.TemporaryDirectory() as tmp:
         return write_pdf(Path(tmp) / "s.pdf", 3, words_per_page=12).read_bytes()

@@ -10,7 +10,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings
+
+from tests.helpers import VENV_BIN, cli_env, copy_home, free_port, make_settings
 
 pytestmark = pytest.mark.slow
 

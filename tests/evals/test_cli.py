@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
 
 import indexing  # noqa: F401
 from evals.metrics import METRICS, evaluate, read_trec_run
 from evals.sets import Resolver, load_conversations, load_set
+from tests.helpers import cli_env
 
 pytestmark = pytest.mark.slow
 MESOCHAT = [sys.executable, "-m", "mesochat"]
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def mesochat(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -116,9 +116,6 @@ def test_results_markdown_with_beir_table(review_home, tiny_sets, tmp_path):
 
 
 def test_beir_command_json(tmp_path):
-    beir = pytest.importorskip("evals.beir")
-    if not hasattr(beir, "run_beir"):
-        pytest.skip("evals.beir.run_beir not available yet")
     data = tmp_path / "tinybeir"
     (data / "qrels").mkdir(parents=True)
     topics = ["asbestos exposure and pleural cancer", "arginine deprivation starves tumours",

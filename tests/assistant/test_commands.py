@@ -9,10 +9,7 @@ from pathlib import Path
 
 import pytest
 
-try:
-    from conftest import cli_env
-except ImportError:  # tests/ collected as a package
-    from tests.conftest import cli_env
+from tests.helpers import cli_env
 
 MESOCHAT = Path(sys.executable).parent / "mesochat"
 

@@ -11,11 +11,12 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import copy_home, free_port, make_settings
+
+from tests.helpers import copy_home, free_port, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SCREENSHOT = REPO / "test-output" / "ui-chat.png"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

@@ -24,10 +24,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import VENV_BIN, cli_env, copy_home, free_port, make_settings, synthetic_documents
 
 from indexing.chunker import chunk_document
 from kernel.errors import MesochatError
+from tests.helpers import VENV_BIN, cli_env, copy_home, free_port, make_settings, synthetic_documents
 
 pytestmark = pytest.mark.slow
 
@@ -233,9 +233,8 @@ def test_read_only_data_dir_is_one_line_and_old_index_answers(review_home, tmp_p
 
 WORKER = r"""
 import json, sys, time
-sys.path.insert(0, sys.argv[1])
 import indexing
-from conftest import make_settings, synthetic_documents
+from tests.helpers import make_settings, synthetic_documents
 from indexing.build import build_index
 from indexing.index import open_index
 from indexing.store import ChromaStore
@@ -268,9 +267,9 @@ if target != "-":
 print(json.dumps(out), flush=True)
 if nxt != "-":
     print("BUILD-START", flush=True)
-    if crash_at != "-":  # the builder's own SIGKILL at a named point (indexing.build._checkpoint)
-        import os
-        os.environ["MESOCHAT_CRASH_AT"] = crash_at
+    if crash_at != "-":  # the builder's own SIGKILL at a named point of indexing.build
+        from tests.helpers import crash_at_checkpoint
+        crash_at_checkpoint(crash_at)
     t = time.perf_counter()
     build_index(s, progress=True, documents=VERSIONS[nxt]())
     print(json.dumps({"build_seconds": time.perf_counter() - t}), flush=True)

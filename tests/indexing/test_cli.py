@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import cli_env
+
+from tests.helpers import cli_env
 
 pytestmark = pytest.mark.slow
 

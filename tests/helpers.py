@@ -1,0 +1,124 @@
+"""Helpers shared by the tests (and the benchmarks that reuse them): import as ``tests.helpers``.
+
+- ``make_settings(home, **kw)``: a Config for a test data directory (flat option names, no env, no file).
+- ``copy_home(src, dst)``: a private, writable copy of a data directory.
+- ``cli_env(**extra)``: the environment for running `mesochat` in a subprocess.
+- ``free_port()``, ``VENV_BIN``, ``REPO``; ``synthetic_documents(n, version)``: deterministic Documents.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sys
+from pathlib import Path
+
+from kernel.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def make_settings(home: str | Path, **kw) -> Config:
+    """Config for a test data directory (flat option names, e.g. chunk_size=200); never reads a config
+    file or the environment ($MESOCHAT_HOME, $MESOCHAT_CHROMA_URL, ...)."""
+    return Config.load(config_file=None, environment=False, home=Path(home), **kw)
+
+
+def copy_home(src: Path, dst: Path) -> Path:
+    """A private, writable copy of a data directory (embedded Chroma included)."""
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("build.lock"))
+    return dst
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    """Environment for running `mesochat` in a subprocess: offline, no inherited data directory."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MESOCHAT_HOME", "MESOCHAT_CHROMA_URL")}
+    env.update(
+        HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False", PYTHONUNBUFFERED="1",
+        # tests/site/sitecustomize.py installs the test vector cache; worker scripts import tests.helpers
+        PYTHONPATH=os.pathsep.join((str(REPO / "tests" / "site"), str(REPO))),
+    )
+    env.update(extra)
+    return env
+
+
+def crash_at_checkpoint(name: str) -> None:
+    """Make the builder of this process SIGKILL itself when it reaches the named point of indexing.build
+    (``_checkpoint("before_manifest")`` ...): a real crash at an exact moment, for crash-safety tests."""
+    import signal
+
+    import indexing.build
+
+    def checkpoint(point: str) -> None:
+        if point == name:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    indexing.build._checkpoint = checkpoint
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_TOPICS = [
+    "nivolumab",
+    "ipilimumab",
+    "pembrolizumab",
+    "BAP1",
+    "mesothelin",
+    "CTLA-4",
+    "PD-L1",
+    "VISTA",
+    "macrophages",
+    "regulatory T cells",
+    "chemotherapy",
+    "pemetrexed",
+    "bevacizumab",
+    "CDKN2A",
+    "interferon",
+    "dendritic cells",
+    "LAG-3",
+    "TIM-3",
+    "ferroptosis",
+    "hypoxia",
+]
+
+
+def synthetic_documents(n: int, version: int = 0, words: int = 120):
+    """Deterministic Documents (doc ids syn:0..n-1) with distinct topics per document.
+
+    ``version`` k>0 rewrites every 5th document (by index offset k) so tests can see changes."""
+    import random
+
+    from kernel.documents import Document, Section
+
+    docs = []
+    for i in range(n):
+        changed = version > 0 and i % 5 == version % 5
+        rng = random.Random(i * 1000 + (version if changed else 0))
+        topic = _TOPICS[i % len(_TOPICS)]
+        sentences, count = [], 0
+        while count < words:
+            other = rng.choice(_TOPICS)
+            s = (
+                f"Cohort {i} received {topic} and {rng.randint(2, 90)} patients had {other} "
+                f"measured at week {rng.randint(1, 52)}."
+            )
+            sentences.append(s)
+            count += len(s.split())
+        text = " ".join(sentences)
+        docs.append(
+            Document(
+                doc_id=f"syn:{i}",
+                title=f"Synthetic study {i} of {topic}",
+                text=text,
+                source_type="beir",
+                sections=[Section("Abstract", 0, len(text))],
+                metadata={"topic": topic},
+            )
+        )
+    return docs
