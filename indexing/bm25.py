@@ -18,7 +18,7 @@ from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError
 from kernel.filters import FILTER_KEYS
 from kernel.filters import mask as filter_mask
-from kernel.text import analyze
+from kernel.text import ANALYZER_VERSION, analyze
 
 # BM25 saturation and length normalisation (config.retrieval.bm25_*), fitted on SciFact *train* (809 queries,
 # doc level, grid k1 0.6-1.5 x b 0.3-0.75): k1=0.9, b=0.4 lifts hybrid nDCG@10 0.7237 -> 0.7302 over bm25s'
@@ -62,10 +62,11 @@ class BM25Index:
 
     @classmethod
     def load(
-        cls, directory: Path, ids: list[str], chunks: dict[str, Chunk], params: dict[str, Any] = BM25_PARAMS
+        cls, directory: Path, ids: list[str], chunks: dict[str, Chunk], params: dict[str, Any] = BM25_PARAMS,
+        analyzer: int | None = ANALYZER_VERSION,
     ) -> BM25Index:
-        """The saved index; one built in memory from ``chunks`` when it was saved with other parameters
-        (seconds even for SciFact's 5k documents, and no vectors are involved)."""
+        """The saved index; one built in memory from ``chunks`` when it was saved with other parameters or
+        another text analysis (seconds even for SciFact's 5k documents, and no vectors are involved)."""
         if not ids:
             return cls(bm25s.BM25(**params), [], chunks)
         try:
@@ -76,7 +77,7 @@ class BM25Index:
                 f"The BM25 index in {directory} is unreadable ({type(exc).__name__}); run `mesochat index --rebuild`"
             ) from exc
         saved = {key: getattr(retriever, key) for key in params}
-        if saved != params:  # saved by a build with other parameters: re-index the same chunks
+        if saved != params or analyzer != ANALYZER_VERSION:  # saved otherwise: re-index the same chunks
             fresh = cls.build([chunks[i] for i in ids], params)
             fresh.reindexed = True
             return fresh

@@ -324,6 +324,7 @@ def _build_index(
             old is not None
             and old.get("files") == files
             and old.get("bm25") == mf.expected_settings(settings)["bm25"]
+            and old.get("bm25_analyzer") == mf.ANALYZER_VERSION
             and (index_dir / old["generation"]).is_dir()
         )
         if not same:

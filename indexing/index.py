@@ -77,7 +77,7 @@ class Index:
             ) from exc
         self.bm25 = BM25Index.load(
             self.generation_dir / mf.BM25_DIR, [d["id"] for d in chunk_dicts], self.chunks,
-            settings.retrieval.bm25_params,
+            settings.retrieval.bm25_params, manifest.get("bm25_analyzer"),
         )
         self.store = ChromaStore(settings, create=False)
         n_vectors = self.store.count()

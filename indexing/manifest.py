@@ -17,6 +17,7 @@ from typing import Any, Self
 
 from kernel.config import Config
 from kernel.errors import MesochatError
+from kernel.text import ANALYZER_VERSION
 
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
@@ -110,6 +111,7 @@ def expected_settings(settings: Config) -> dict[str, Any]:
         "chunk_size": settings.chunking.size,
         "chunk_overlap": settings.chunking.overlap,
         "bm25": settings.retrieval.bm25_params,  # other values re-index BM25 only (see BM25Index.load)
+        "bm25_analyzer": ANALYZER_VERSION,  # likewise: the tokens BM25 was built from (kernel.text)
         "config": settings.index_shape(),  # read back by index_config() when the index is opened
     }
 

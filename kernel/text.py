@@ -54,6 +54,10 @@ WORD_RE = re.compile(r"[A-Za-z0-9\u00C0-\u024F]+")
 TOKEN_PATTERN = r"(?u)\b\w\w+\b|\b\d\b"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 
+# Bumped whenever analyze() would tokenise the same text differently: an index saved with another version
+# gets its BM25 part rebuilt (indexing.bm25), since index-side and query-side tokens must agree.
+ANALYZER_VERSION = 2  # 2: one stopword list for BM25, query analysis and evidence scoring
+
 _stem_lock = threading.Lock()
 _stemmer = Stemmer.Stemmer("english")
 

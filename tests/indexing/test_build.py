@@ -292,3 +292,22 @@ def test_dense_scores_are_cosines_of_the_stored_vectors(tmp_path):
     some = hits[0][0]
     only = index.dense_search(q, 6, where={"doc_id": index.chunks[some].doc_id})
     assert only and all(index.chunks[c].doc_id == index.chunks[some].doc_id for c, _ in only)
+
+
+def test_an_index_saved_with_another_text_analysis_gets_its_bm25_rebuilt(tmp_path):
+    from kernel.text import ANALYZER_VERSION
+
+    s = make_settings(tmp_path, **CS)
+    docs = synthetic_documents(5)
+    build_index(s, progress=False, documents=docs)
+    assert open_index(s).manifest["bm25_analyzer"] == ANALYZER_VERSION
+    # An index written before the text analysis changed (no "bm25_analyzer" entry).
+    manifest_path = s.index_dir / mf.MANIFEST
+    m = json.loads(manifest_path.read_text())
+    del m["bm25_analyzer"]
+    manifest_path.write_text(json.dumps(m))
+    assert open_index(s).bm25.reindexed  # query-side and index-side tokens agree again, in memory
+    r = build_index(s, progress=False, documents=docs)
+    assert r.chunks_embedded == 0 and r.committed  # the next build saves BM25 with the current analysis
+    reopened = open_index(s)
+    assert reopened.manifest["bm25_analyzer"] == ANALYZER_VERSION and not reopened.bm25.reindexed
