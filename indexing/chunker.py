@@ -15,12 +15,15 @@ import re
 from typing import Any, NamedTuple
 
 from kernel.chunk import Chunk, chunk_id
+from kernel.config import ChunkingConfig
 from kernel.documents import Document
 from kernel.errors import MesochatError
 from kernel.sentences import split_paragraphs, split_sentences
 
 _WORD = re.compile(r"\S+")
 SECTION_SEP = " > "
+
+_DEFAULT = ChunkingConfig()  # the defaults live in kernel.config; indexes carry their own values
 
 
 class _Region(NamedTuple):
@@ -112,7 +115,9 @@ def _common_path(paths: list[str]) -> str:
     return SECTION_SEP.join(common)
 
 
-def chunk_document(doc: Document, chunk_size: int = 160, overlap: int = 1) -> list[Chunk]:
+def chunk_document(
+    doc: Document, chunk_size: int = _DEFAULT.size, overlap: int = _DEFAULT.overlap
+) -> list[Chunk]:
     if chunk_size < 1 or overlap < 0:
         raise MesochatError(
             f"chunk_size must be >= 1 and overlap >= 0 (got {chunk_size}, {overlap}); fix the index settings"
@@ -156,5 +161,7 @@ def chunk_document(doc: Document, chunk_size: int = 160, overlap: int = 1) -> li
     return chunks
 
 
-def chunk_documents(docs: list[Document], chunk_size: int = 160, overlap: int = 1) -> list[Chunk]:
+def chunk_documents(
+    docs: list[Document], chunk_size: int = _DEFAULT.size, overlap: int = _DEFAULT.overlap
+) -> list[Chunk]:
     return [c for d in docs for c in chunk_document(d, chunk_size, overlap)]

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from kernel.config import ChunkingConfig
 from kernel.errors import MesochatError
 
 
@@ -37,11 +38,18 @@ def index_command(
         ),
     ] = None,
     chunk_size: Annotated[
-        int | None, typer.Option("--chunk-size", min=1, help="Words per chunk (default 160).")
+        int | None,
+        typer.Option(
+            "--chunk-size", min=1,
+            help=f"Words per chunk (default: what the index was built with, else {ChunkingConfig().size}).",
+        ),
     ] = None,
     chunk_overlap: Annotated[
         int | None,
-        typer.Option("--chunk-overlap", min=0, help="Sentences repeated between chunks (default 1)."),
+        typer.Option(
+            "--chunk-overlap", min=0,
+            help=f"Sentences repeated between chunks (default: the index's, else {ChunkingConfig().overlap}).",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:

@@ -5,7 +5,7 @@ Precedence, lowest first: defaults < config file < environment < command-line op
   else ``mesochat.toml`` in the current directory is used when it exists.
 - environment: ``MESOCHAT_<SECTION>_<FIELD>`` (``MESOCHAT_CHUNKING_SIZE=200``), plus the established names
   ``MESOCHAT_HOME`` (paths.home) and ``OPENAI_API_KEY`` (llm.api_key, after ``MESOCHAT_LLM_API_KEY``).
-- options: flat names as the CLI spells them (``home``, ``chroma_url``, ``chunk_size``, ``llm_base_url``, ...).
+- options: flat names as the CLI spells them (``home``, ``chroma_url``, ``chunk_size``, ``llm_base_url``).
 
 What shapes an index (``INDEX_SHAPE``) is written to its manifest; ``Config.with_index`` reads it back so
 a plain ``mesochat index`` or ``mesochat ask`` uses what the index was built with.
@@ -197,7 +197,9 @@ class LLMConfig(_Section):
                 "--llm-gguf PATH (a local GGUF file), or set MESOCHAT_LLM_BASE_URL / MESOCHAT_LLM_GGUF"
             )
         if not Path(self.gguf).expanduser().is_file():
-            raise MesochatError(f"GGUF model file not found: {self.gguf}; pass an existing file with --llm-gguf")
+            raise MesochatError(
+                f"GGUF model file not found: {self.gguf}; pass an existing file with --llm-gguf"
+            )
         try:
             import llama_cpp  # noqa: F401
         except ImportError:
@@ -303,7 +305,7 @@ def read_environment(environ: dict[str, str] | None = None) -> dict[tuple[str, s
 
 
 class Config(BaseSettings):
-    """The effective configuration. Build it with :meth:`load`; ``sources`` says where each value came from."""
+    """Effective configuration: build it with :meth:`load`; ``sources`` says where each value came from."""
 
     model_config = SettingsConfigDict(frozen=True, extra="forbid")
 

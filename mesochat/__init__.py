@@ -1,1 +1,1 @@
-"""The `mesochat` command line: the root app above every package (kernel < corpus < indexing < assistant < ui)."""
+"""`mesochat` command line: the root app above all packages (kernel < corpus < indexing < assistant < ui)."""

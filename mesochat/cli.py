@@ -30,7 +30,8 @@ def build_app() -> typer.Typer:
     """The root app with every part registered; MesochatError naming the part that fails to import."""
     app = typer.Typer(
         name="mesochat",
-        help="Citation-grounded assistant over the 2026 review of immunotherapy resistance in pleural mesothelioma.",
+        help="Citation-grounded assistant over the 2026 review of immunotherapy resistance in pleural "
+        "mesothelioma.",
         no_args_is_help=True,
         add_completion=False,
         pretty_exceptions_enable=False,

@@ -16,7 +16,7 @@ app = typer.Typer(help="Show the effective configuration (defaults < config file
 def show_command(
     home: Annotated[Path | None, typer.Option("--home", help="Data directory.")] = None,
     chroma_url: Annotated[str | None, typer.Option("--chroma-url", help="Chroma server URL.")] = None,
-    collection: Annotated[str | None, typer.Option("--collection", help="Index (Chroma collection) name.")] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="Index (Chroma collection).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print {key: {value, source}} as JSON.")] = False,
 ) -> None:
     """Every setting with its value and source; an existing index contributes what it was built with."""

@@ -40,7 +40,8 @@ class VectorCache:
         with self._connect() as con:
             for b in range(0, len(keys), 500):
                 part = keys[b : b + 500]
-                rows = con.execute(f"SELECT key, data FROM vec WHERE key IN ({','.join('?' * len(part))})", part)
+                marks = ",".join("?" * len(part))
+                rows = con.execute(f"SELECT key, data FROM vec WHERE key IN ({marks})", part)
                 for key, data in rows:
                     vec = np.frombuffer(data, dtype=np.float32)
                     if vec.shape == (embedder.EMBED_DIM,):

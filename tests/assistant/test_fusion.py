@@ -29,7 +29,9 @@ def make_runs(seed: int, overlap_all: bool) -> tuple[dict, dict]:
 
 
 def ours(method: str, dense: dict, bm25: dict, weights, **kw) -> dict:
-    return {q: fusion.fuse(method, [list(dense[q].items()), list(bm25[q].items())], weights, **kw) for q in QUERIES}
+    return {
+        q: fusion.fuse(method, [list(dense[q].items()), list(bm25[q].items())], weights, **kw) for q in QUERIES
+    }
 
 
 def theirs(dense: dict, bm25: dict, **kw) -> dict:

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.slow
 def mesochat(*args: str) -> subprocess.CompletedProcess:
     exe = VENV_BIN / "mesochat"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "mesochat"]
-    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=900, env=cli_env(), check=False)
+    return subprocess.run(
+        [*cmd, *args], capture_output=True, text=True, timeout=900, env=cli_env(), check=False
+    )
 
 
 def test_rebuild_with_another_chunk_size_then_plain_index_and_ask(tmp_path):

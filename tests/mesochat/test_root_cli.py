@@ -39,14 +39,18 @@ def test_broken_part_exits_2_with_one_line(tmp_path):
         "sys.argv = ['mesochat', '--help']\n"
         "main()\n"
     )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mesochat: error: cannot load the `corpus` command")
 
 
 def test_help_lists_every_command():
-    proc = subprocess.run([sys.executable, "-m", "mesochat", "--help"], capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mesochat", "--help"], capture_output=True, text=True, timeout=300, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     for name in COMMANDS:
         assert name in proc.stdout
