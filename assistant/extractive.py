@@ -31,12 +31,12 @@ from assistant.markers import MARKER_RE, render_sentence
 from assistant.query import QueryPlan, compact, content_terms
 from indexing.units import quotable_units, text_key
 from kernel.chunk import Chunk
+from kernel.config import calibrated_threshold
 from kernel.sentences import split_sentences
 
-# calibrated by evals/calibrate_abstention.py on review-dev: threshold 0.491 (both goals met, midpoint of
-# the widest interval): 2.2% of 46 answerable abstained, 100.0% of 14 unanswerable abstained (after the
-# "how many" check and the bonus for questions naming the review). Record: evals/results/abstention-calibration.json.
-ABSTAIN_THRESHOLD = 0.491
+# Written by evals/calibrate_abstention.py to assistant/calibration.json (config.answer.abstain_threshold);
+# the full record of the run: evals/results/abstention-calibration.json.
+ABSTAIN_THRESHOLD = calibrated_threshold()
 ABSTAIN_THRESHOLD_NOTE = "calibrated by evals/calibrate_abstention.py on review-dev"
 
 LEX_IDF_POWER = 2  # squared idf: an unmatched rare word ("fibulin", "sourdough") weighs heavily
