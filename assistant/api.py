@@ -240,6 +240,9 @@ class Assistant:
         for rid in dict.fromkeys(named):
             for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
                 add(chunk, 1.0, True)
+        if ex.NAMES_REVIEW.search(plan.question):  # "the review": its own text is always a candidate
+            for chunk in self._doc_chunks.get("review", []):
+                add(chunk, 0.5, False)
         for rid in plan.related:  # "which trial tested this drug?": the records the named one links to
             for chunk in self._doc_chunks.get(rid, [])[:MAX_NAMED_CHUNKS]:
                 add(chunk, 0.5, False)

@@ -55,6 +55,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               types=("agent", "trial")),
     Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
               r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b"), types=("trial",)),
+    Attribute("specific_ae", "that adverse event", _rx(
+        r"\b(?:hepatitis|colitis|pneumonitis|thyroiditis|hypothyroidism|hyperthyroidism|rash|diarrh\w*|nephritis|"
+        r"myocarditis|hypophysitis|neuropathy|fatigue|nausea|neutropenia|an(?:a)?emia|thrombocytopenia|hypertension|"
+        r"cytokine release|infusion reaction|pruritus|adrenal insufficiency|diabetes)\b"),
+        measures=("safety",), types=("trial",), extra={"requires_asked_word": "1"}),
     Attribute("os_rate", "survival at that time point", _rx(
         rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|month)s?\s+os\b",
         rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
@@ -98,7 +103,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
               r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
               fields=("arms",), types=("trial",)),
-    Attribute("phase", "phase", _rx(r"\bphase\b", r"\bwhat phase\b"), fields=("design",), types=("trial",)),
+    Attribute("phase", "phase", _rx(r"\b(?:what|which)\s+phase\b", r"\bphase\s*\?", r"\bphase (?:of|was|is|did)\b"),
+              fields=("design",), types=("trial",)),
     Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
               r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
     Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b",
@@ -124,7 +130,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"(?! (?:did|were|was) (?:patients|participants))"), types=("biomarker", "mechanism", "term")),
     Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
               r"\bbrand\b"), fields=("code_names",), types=("agent",)),
-    Attribute("target", "target", _rx(r"\btargets?\b", r"\bbind", r"\bblock", r"\binhibit"),
+    Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b"),
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",)),
@@ -150,7 +156,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -174,6 +180,8 @@ def find_attributes(text: str) -> list[Attribute]:
         drop.add("arms")
     if "sample_size" in keys:
         drop |= {"design"}
+    if "specific_ae" in keys:
+        drop |= {"safety"}
     if "approval" in keys:
         drop |= {"headline", "trials"}  # an approval names the trial it rests on
     if "trials" in keys:

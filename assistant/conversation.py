@@ -145,7 +145,7 @@ def rewrite_followup(question: str, history: list[Turn], analyzer: QueryAnalyzer
     focus = _focus(history)
     if focus is None:
         return question
-    own = entities_in(question, analyzer)
+    own = [e for e in entities_in(question, analyzer) if e.kind != "term"]  # "the PFS hazard ratio" names no topic
 
     ellipsis = _ELLIPSIS.match(question)
     if ellipsis and not _has_reference(ellipsis.group("x")):

@@ -144,7 +144,18 @@ class RecordFacts:
             if key == "hr":
                 asked = [k for k in plan.attributes if k in ("os", "pfs")]
                 measures = tuple(asked) or measures
-            return self._results(rec, measures, plan, hr_only=attr.hr_only)
+            found = self._results(rec, measures, plan, hr_only=attr.hr_only)
+            text = self.text_of(rec.id)
+            if not found and rec.type == "trial":  # "ORR 20%; DCR 77%" inside a result filed as "other"
+                found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
+                         for f in self.fields[rec.id] if f.key.startswith("result:")
+                         and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
+            if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
+                word = attr.pattern.search(plan.question).group(0).lower()[:7]
+                found = [q for q in found if word in text[q.start:q.end].lower()]
+            if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
+                found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+            return found
         out: list[Quote] = []
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         text = self.text_of(rec.id)
@@ -183,6 +194,10 @@ class RecordFacts:
             f = self._span(rec, f"result:{i}")
             if f is not None:
                 picked.append(self._quote(rec, f, result_publication(res, rec)))
+        phase = re.search(r"\bphase\s*(\d|i{1,3})\b", plan.question, re.IGNORECASE)
+        if phase and len(picked) > 1:  # "the phase 3 part": results labelled with that phase, when any are
+            same = [q for q in picked if re.search(rf"\bphase\s*{phase.group(1)}\b", q.label, re.IGNORECASE)]
+            picked = same or picked
         if not picked and plan.timepoint and set(measures) & {"os_rate", "pfs_rate"}:
             # "6-month OS 70%" reported inside another result's figures
             n, unit = plan.timepoint.split()
@@ -342,6 +357,8 @@ def _same_time(asked: str, res: Any) -> bool:
 
 def _asked_label(key: str, plan: QuestionPlan) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
+    if key == "specific_ae":
+        return f"how often {BY_KEY[key].pattern.search(plan.question).group(0).lower()} occurred"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"
         return f"{what} at {plan.timepoint}"

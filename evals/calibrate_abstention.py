@@ -39,8 +39,9 @@ OWN_DEV = [
 ]
 
 
-def load_questions(path: Path, own: bool) -> list[dict]:
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+def load_questions(paths: list[Path], own: bool) -> list[dict]:
+    rows = [json.loads(line) for path in paths for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
     return rows + (OWN_DEV if own else [])
 
 
@@ -62,6 +63,8 @@ def score_questions(home: Path, rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         ans = assistant.ask(row["question"])
+        if ans.provenance.get("route") != "passages":
+            continue  # answered from a record's fields or gated (other disease, uncovered name): no threshold
         out.append({
             "id": row["id"],
             "answerable": bool(row["answerable"]),
@@ -117,18 +120,22 @@ def write_calibration(path: Path, threshold: float, note: str, set_name: str, de
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", help="data directory with the review corpus indexed")
-    ap.add_argument("--set", default=str(REPO / "evals/sets/review-dev.jsonl"))
+    ap.add_argument("--set", action="append", default=None,
+                    help="dev set(s); default: review-dev and review-v2-dev (only their prose-route questions count)")
     ap.add_argument("--out", default=str(REPO / "evals/results/abstention-calibration.json"))
     ap.add_argument("--no-own", action="store_true", help="only the dev set, not the few built-in questions")
     ap.add_argument("--calibration", default=str(CALIBRATION_FILE), help="where the answer engine reads it")
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    rows = load_questions(Path(args.set), own=not args.no_own)
+    sets = [Path(p) for p in (args.set or [REPO / "evals/sets/review-dev.jsonl",
+                                           REPO / "evals/sets/review-v2-dev.jsonl"])]
+    rows = load_questions(sets, own=not args.no_own)
     scored = score_questions(ensure_home(args.home), rows)
     threshold, how = choose(scored)
     n_ans = sum(r["answerable"] for r in scored)
-    print(f"{len(scored)} questions ({n_ans} answerable, {len(scored) - n_ans} unanswerable) from {args.set}")
+    set_name = " + ".join(str(p.relative_to(REPO)) if p.is_relative_to(REPO) else str(p) for p in sets)
+    print(f"{len(scored)} prose-route questions ({n_ans} answerable, {len(scored) - n_ans} unanswerable) from {set_name}")
     print(f"{'threshold':>9}  {'answerable abstained':>20}  {'unanswerable abstained':>22}")
     grid = sorted({round(x / 100, 2) for x in range(20, 71, 2)} | {threshold})
     for t in grid:
@@ -147,7 +154,6 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nchosen: {note}")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    set_name = str(Path(args.set).relative_to(REPO)) if Path(args.set).is_relative_to(REPO) else args.set
     out.write_text(json.dumps({"set": set_name, "threshold": threshold, "how": how, "note": note,
                                "answerable_abstained": fa, "unanswerable_abstained": fu,
                                "seconds": round(time.perf_counter() - t0, 1), "scores": scored}, indent=1) + "\n")
