@@ -97,9 +97,24 @@ def embed_texts(
     return _normalise(out)
 
 
+# One short text is faster on one thread: measured on this 2-core machine under load, a query embedding took
+# p50 24 ms with 1 torch thread against 85 ms with 2 (benchmarks/bench_query_threads.py prints the ratio).
+QUERY_THREADS = 1
+
+
 def embed_query(text: str) -> np.ndarray:
     """One query vector (384,), L2-normalised; MiniLM uses no query instruction, so it is a text embedding."""
-    return embed_texts([text])[0]
+    import torch
+
+    with _lock:
+        before = torch.get_num_threads()
+        torch.set_num_threads(QUERY_THREADS)
+        try:
+            model = _load(1)
+            vec = np.asarray(model.get_text_embedding_batch([text]), dtype=np.float32)
+        finally:
+            torch.set_num_threads(before)
+    return _normalise(vec)[0]
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:
