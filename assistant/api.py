@@ -86,7 +86,7 @@ class Assistant:
     """Answers questions over one index. Create with :meth:`load`."""
 
     def __init__(self, index: Any, retriever: Any, analyzer: QueryAnalyzer, *, mode: str = "extractive",
-                 k: int = DEFAULT_K, threshold: float = ex.ABSTAIN_THRESHOLD,
+                 k: int = DEFAULT_K, threshold: float | None = None,
                  llm_options: dict[str, Any] | None = None, config: Any = None):
         from kernel.config import Config
 
@@ -101,7 +101,8 @@ class Assistant:
         self.analyzer = analyzer
         self.mode = _check_mode(mode)
         self.k = _check_k(k)
-        self.threshold = float(threshold)
+        self.answer_config = self.config.answer  # the extractive engine's knobs (config section "answer")
+        self.threshold = float(self.answer_config.abstain_threshold if threshold is None else threshold)
         self._llm_options = dict(llm_options or {})
         self._llm = None
         self._llm_lock = threading.Lock()
@@ -294,9 +295,10 @@ class Assistant:
             text, citations, abstained = self._answer_from_passages(prepared, k, where)
         pieces = _pieces(text) if not abstained or route == "record" else [text]
         prepared.timings["compose_ms"] = _ms(t)
+        knobs = self.answer_config
         params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
-                  "max_sentences": ex.MAX_SENTENCES, "weights": {"cosine": ex.COS_WEIGHT, "lexical": ex.LEX_WEIGHT,
-                  "named": ex.NAMED_BONUS, "bibliographic": ex.BIBLIO_BONUS}}
+                  "max_sentences": knobs.max_sentences, "weights": {"cosine": knobs.cos_weight, "lexical": knobs.lex_weight,
+                  "named": knobs.named_bonus, "bibliographic": knobs.biblio_bonus}}
         prov = self._provenance(prepared, "extractive", k, start, route=route, extractive=params,
                                 **prepared.extra)
         answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
@@ -360,8 +362,8 @@ class Assistant:
         plan, candidates, intent = prepared.plan, prepared.candidates, prepared.intent
         t = time.perf_counter()
         q_vec = self.index.embed_query(plan.embed_text)
-        units = ex.gather_units(candidates, self.index.doc_text)
-        evidence, vecs = ex.score_units(plan, units, q_vec, self.vectors, self.stats)
+        units = ex.gather_units(candidates, self.index.doc_text, self.answer_config)
+        evidence, vecs = ex.score_units(plan, units, q_vec, self.vectors, self.stats, self.answer_config)
         prepared.timings["evidence_ms"] = _ms(t)
         lookups = {f"ref:{n}" for n in plan.ref_numbers}
         forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
@@ -382,8 +384,8 @@ class Assistant:
         # "How many patients...?" is answered only by a sentence that states such a count.
         pool = [i for i in pool if not ex.lacks_asked_count(plan.question, evidence[i].text)]
         best = max((evidence[i].score for i in pool), default=0.0)
-        picked = ex.select([evidence[i] for i in pool], vecs[pool]) if best >= self.threshold else []
-        picked = forced + [e for e in picked if e not in forced][: max(0, ex.MAX_SENTENCES - len(forced))]
+        picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if best >= self.threshold else []
+        picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
         if picked:
             sentences, citations = ex.compose(picked)
@@ -399,7 +401,7 @@ class Assistant:
         for rid in record_ids:
             entry = self.analyzer.entries.get(rid)
             if entry is not None:
-                keys += [compact(a) for a in entry.aliases if len(compact(a)) >= ex.MIN_MENTION_KEY]
+                keys += [compact(a) for a in entry.aliases if len(compact(a)) >= self.answer_config.min_mention_key]
         return keys
 
     def _chunk_at(self, doc_id: str, start: int, end: int):

@@ -5,14 +5,14 @@ reference, its whole bibliographic entry) with a ``[n]`` marker; text inside doc
 an instruction is only ever quoted. When the best evidence scores below the calibrated threshold the
 assistant abstains and names the closest topics the index does cover.
 
-Evidence score of a sentence (all parts in 0..1):
-    COS_WEIGHT * cosine(MiniLM(question), MiniLM(sentence))
-  + LEX_WEIGHT * idf-weighted share of the question's concepts (content words outside the names it
+Evidence score of a sentence (all parts in 0..1; the weights are config.answer's):
+    cos_weight * cosine(MiniLM(question), MiniLM(sentence))
+  + lex_weight * idf-weighted share of the question's concepts (content words outside the names it
                  mentions; "hr" also matches "hazard ratio") found in the sentence
-  + NAMED_BONUS when the sentence belongs to a record the question names or looks up (NAMED_TERM_BONUS
-    for a glossary term: "Why does MPM resist..." is not a question about the word MPM), MENTION_BONUS
+  + named_bonus when the sentence belongs to a record the question names or looks up (named_term_bonus
+    for a glossary term: "Why does MPM resist..." is not a question about the word MPM), mention_bonus
     when another document's sentence mentions a named record
-  + BIBLIO_BONUS for a reference entry when the question asks who/where something was published
+  + biblio_bonus for a reference entry when the question asks who/where something was published
 """
 
 from __future__ import annotations
@@ -31,36 +31,26 @@ from assistant.markers import MARKER_RE, render_sentence
 from assistant.query import QueryPlan, compact, content_terms
 from indexing.units import quotable_units, text_key
 from kernel.chunk import Chunk
-from kernel.config import calibrated_threshold
+from kernel.config import AnswerConfig, calibrated_threshold
 from kernel.sentences import split_sentences
 
 # Written by evals/calibrate_abstention.py to assistant/calibration.json (config.answer.abstain_threshold);
 # the full record of the run: evals/results/abstention-calibration.json.
 ABSTAIN_THRESHOLD = calibrated_threshold()
-ABSTAIN_THRESHOLD_NOTE = "calibrated by evals/calibrate_abstention.py on review-dev"
-
-LEX_IDF_POWER = 2  # squared idf: an unmatched rare word ("fibulin", "sourdough") weighs heavily
-COS_WEIGHT = 0.6
-LEX_WEIGHT = 0.4
-NAMED_BONUS = 0.15
-NAMED_TERM_BONUS = 0.05
-VOCABULARY_PENALTY = 0.1  # a glossary definition when the question is about a named trial/agent/biomarker
-MENTION_BONUS = 0.08
-MIN_MENTION_KEY = 5  # shorter aliases ("pd1", "mpm") are too ambiguous inside other words
-BIBLIO_BONUS = 0.2
-FRONT_PENALTY = 0.3  # the review's title and keyword list match many words but state nothing
+ABSTAIN_THRESHOLD_NOTE = "calibrated by evals/calibrate_abstention.py (assistant/calibration.json)"
+# The scoring knobs live in kernel.config.AnswerConfig (config section "answer"); these are its defaults.
+# lex_idf_power 2: squared idf, so an unmatched rare word ("fibulin", "sourdough") weighs heavily;
+# vocabulary_penalty: a glossary definition when the question is about a named trial/agent/biomarker;
+# min_mention_key 5: shorter aliases ("pd1", "mpm") are too ambiguous inside other words; front_penalty: the
+# review's title and keyword list match many words but state nothing; intent_bonus: "which trial tested
+# ADI-PEG 20?" is answered by trial records; relative_cutoff: keep sentences within this of the best one;
+# redundant_cosine / redundant_overlap: two sentences this alike say the same thing.
+DEFAULTS = AnswerConfig()
 FRONT_SECTIONS = ("Front matter", "Keywords")
-INTENT_BONUS = 0.1  # "which trial tested ADI-PEG 20?": trial records answer it
 TYPE_INTENT = {
     "trial": re.compile(r"\b(?:trials?|stud(?:y|ies)|tested)\b", re.IGNORECASE),
     "agent": re.compile(r"\b(?:drugs?|agents?|antibod(?:y|ies))\b", re.IGNORECASE),
 }
-MAX_SENTENCES = 4
-MAX_PER_DOC = 3
-RELATIVE_CUTOFF = 0.12  # keep sentences scoring within this of the best one
-REDUNDANT_COSINE = 0.9  # two sentences this similar say the same thing: keep the better one
-REDUNDANT_OVERLAP = 0.8  # share of content words already quoted
-MIN_UNIT_CHARS = 12
 
 _BIBLIO_RE = re.compile(
     r"\b(journal|published|publish|publication|authors?|wrote|written|cite[sd]?|citation|doi|pmcid|pmid|"
@@ -172,7 +162,7 @@ def _units(chunk: Chunk, doc_text: str) -> list[tuple[int, int]]:
 
 
 def gather_units(
-    candidates: Sequence[Candidate], doc_text: Callable[[str], str]
+    candidates: Sequence[Candidate], doc_text: Callable[[str], str], cfg: AnswerConfig = DEFAULTS
 ) -> list[tuple[Candidate, int, int, str]]:
     """All distinct quotable spans of the candidate chunks (a span in two overlapping chunks counts once)."""
     seen: set[tuple[str, int, int]] = set()
@@ -181,7 +171,7 @@ def gather_units(
         text = doc_text(cand.chunk.doc_id)
         for start, end in _units(cand.chunk, text):
             key = (cand.chunk.doc_id, start, end)
-            if key in seen or end - start < MIN_UNIT_CHARS:
+            if key in seen or end - start < cfg.min_unit_chars:
                 continue
             seen.add(key)
             out.append((cand, start, end, text[start:end]))
@@ -194,38 +184,39 @@ def score_units(
     question_vec: np.ndarray,
     vectors: SentenceVectors,
     stats: TermStats,
+    cfg: AnswerConfig = DEFAULTS,
 ) -> tuple[list[Evidence], np.ndarray]:
     if not units:
         return [], np.zeros((0, len(question_vec)), dtype=np.float32)
     vecs = vectors.get([(u[0].chunk.doc_id, u[1], u[2]) for u in units], [u[3] for u in units])
     cosines = vecs @ question_vec
-    weights = [stats.idf(c.stem) ** LEX_IDF_POWER for c in plan.concepts]
+    weights = [stats.idf(c.stem) ** cfg.lex_idf_power for c in plan.concepts]
     denom = sum(weights)
     biblio = is_bibliographic(plan.question)
     names_review = bool(NAMES_REVIEW.search(plan.question))
     about_entity = bool(plan.entity_ids or plan.ref_numbers)
-    keys = [k for aliases in plan.aliases.values() for k in aliases if len(k) >= MIN_MENTION_KEY]
+    keys = [k for aliases in plan.aliases.values() for k in aliases if len(k) >= cfg.min_mention_key]
     out = []
     for (cand, start, end, text), cos in zip(units, cosines):
         terms = set(content_terms(text))
         lexical = sum(w for c, w in zip(plan.concepts, weights) if c.matched_by(terms)) / denom if denom else 0.0
-        score = COS_WEIGHT * float(cos) + LEX_WEIGHT * lexical
+        score = cfg.cos_weight * float(cos) + cfg.lex_weight * lexical
         mention = bool(keys) and not cand.named and _mentions(text, keys)
         if cand.chunk.record_type == "term" and about_entity:
-            score -= VOCABULARY_PENALTY
+            score -= cfg.vocabulary_penalty
         elif cand.named:
-            score += NAMED_TERM_BONUS if cand.chunk.record_type == "term" else NAMED_BONUS
+            score += cfg.named_term_bonus if cand.chunk.record_type == "term" else cfg.named_bonus
         elif mention:
-            score += MENTION_BONUS
+            score += cfg.mention_bonus
         if names_review and cand.chunk.source_type == "review":  # "the review" names the review document
-            score += NAMED_BONUS
+            score += cfg.named_bonus
         if not cand.named and any(cand.chunk.record_type == t and rx.search(plan.question)
                                   for t, rx in TYPE_INTENT.items()):
-            score += INTENT_BONUS
+            score += cfg.intent_bonus
         if biblio and cand.chunk.record_type == "ref":
-            score += BIBLIO_BONUS
+            score += cfg.biblio_bonus
         if cand.chunk.source_type == "review" and cand.chunk.section in FRONT_SECTIONS and not biblio:
-            score -= FRONT_PENALTY
+            score -= cfg.front_penalty
         out.append(Evidence(cand.chunk, start, end, text, score, float(cos), lexical, cand.named, mention))
     return out, vecs
 
@@ -235,7 +226,7 @@ def _mentions(text: str, keys: list[str]) -> bool:
     return any(k in squeezed for k in keys)
 
 
-def select(evidence: list[Evidence], vecs: np.ndarray, max_sentences: int = MAX_SENTENCES) -> list[Evidence]:
+def select(evidence: list[Evidence], vecs: np.ndarray, cfg: AnswerConfig = DEFAULTS) -> list[Evidence]:
     """Greedy pick by score: close to the best, not redundant with what is already picked."""
     order = sorted(range(len(evidence)), key=lambda i: (-evidence[i].score, evidence[i].chunk.doc_id, evidence[i].start))
     if not order:
@@ -245,14 +236,14 @@ def select(evidence: list[Evidence], vecs: np.ndarray, max_sentences: int = MAX_
     per_doc: Counter[str] = Counter()
     for i in order:
         ev = evidence[i]
-        if len(picked) >= max_sentences or ev.score < best - RELATIVE_CUTOFF:
+        if len(picked) >= cfg.max_sentences or ev.score < best - cfg.relative_cutoff:
             break
-        if per_doc[ev.chunk.doc_id] >= MAX_PER_DOC:
+        if per_doc[ev.chunk.doc_id] >= cfg.max_per_doc:
             continue
         words = set(content_terms(ev.text))
         redundant = any(
-            float(vecs[i] @ vecs[j]) >= REDUNDANT_COSINE
-            or (words and len(words & set(content_terms(evidence[j].text))) / len(words) >= REDUNDANT_OVERLAP)
+            float(vecs[i] @ vecs[j]) >= cfg.redundant_cosine
+            or (words and len(words & set(content_terms(evidence[j].text))) / len(words) >= cfg.redundant_overlap)
             for j in picked
         )
         if not redundant:
