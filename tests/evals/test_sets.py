@@ -63,11 +63,23 @@ def test_every_reference_kind_and_record_type_is_covered(questions):
         assert any(x.startswith(prefix) for x in judged), prefix
     from corpus import load_records
 
+    # v1 is frozen; trials recorded since (records v2) get their questions in the next version's sets
+    v2 = {j.record_id or j.doc_id for name in ("review-v2-dev", "review-v2-test") for i in load_set(name)
+          for j in i.relevant}
     trials = {r.id for r in load_records() if r.type == "trial"}
-    assert trials <= judged, f"trials without a question: {sorted(trials - judged)}"
+    assert trials <= judged | v2, f"trials without a question: {sorted(trials - judged - v2)}"
     refs = {r.id: r for r in load_records() if r.type == "ref"}
     asked = [refs[x] for x in judged if x in refs]
     assert any(r.captured for r in asked) and any(not r.captured for r in asked)
+
+
+# v1 is frozen, and records v2 (issue 10) corrected facts some v1 judgements quote. These stay as they were
+# written; they are listed here so any further drift still fails. (A v2 question covers each corrected fact.)
+STALE_V1 = {
+    "v1-trial-002": "CheckMate 743's interim OS interval is now stated as 96.6% (audit item 5), not a bare CI",
+    "v1-trial-006": "the CheckMate 743 medians by histology came from a press-release repost (audit M1) and were removed",
+    "v1-trial-031": "the ONCOS-102 summary was rewritten when its setting was corrected (audit M2)",
+}
 
 
 def test_record_ids_exist_and_spans_are_verbatim(questions, conversations, corpus_texts):
@@ -79,9 +91,12 @@ def test_record_ids_exist_and_spans_are_verbatim(questions, conversations, corpu
         for j in item.relevant:
             if j.record_id and j.record_id not in record_ids:
                 problems.append(f"{item.id}: unknown record {j.record_id}")
-            if j.doc_id and j.span not in corpus_texts.get(j.doc_id, ""):
+            if j.doc_id and j.span not in corpus_texts.get(j.doc_id, "") and item.id not in STALE_V1:
                 problems.append(f"{item.id}: span not verbatim in {j.doc_id}: {j.span!r}")
     assert not problems, "\n".join(problems)
+    stale = {i.id for i in questions["dev"] + questions["test"]
+             if any(j.doc_id and j.span not in corpus_texts.get(j.doc_id, "") for j in i.relevant)}
+    assert stale == set(STALE_V1), "the list of stale v1 judgements is out of date"
 
 
 def test_nuggets_are_stated_by_the_relevant_sources(questions, corpus_texts):
@@ -91,7 +106,8 @@ def test_nuggets_are_stated_by_the_relevant_sources(questions, corpus_texts):
     missing = []
     for item in questions["dev"] + questions["test"]:
         docs = " ".join(corpus_texts[j.record_id or j.doc_id] for j in item.relevant)
-        missing += [f"{item.id}: {n}" for n in item.nuggets if not nugget_found(docs, n) and n.lower() not in docs.lower()]
+        missing += [f"{item.id}: {n}" for n in item.nuggets if not nugget_found(docs, n) and n.lower() not in docs.lower()
+                    and item.id not in STALE_V1]
     assert not missing, missing
 
 

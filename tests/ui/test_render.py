@@ -24,7 +24,7 @@ def _citation(n=1, start=21, end=None, text=None, title="Zebrafish <img src=x on
     return Citation(n=n, source_id="user:abc#1", title=title, locator=f"{title} > Notes, chars {start}-{end}",
                     text=DOC[start:end] if text is None else text, score=0.9, doc_id="user:abc",
                     char_start=start, char_end=end, section="Notes", page=3, record_id=kw.get("record_id"),
-                    source_type=kw.get("source_type", "user"))
+                    source_type=kw.get("source_type", "user"), field=kw.get("field"), publication=kw.get("publication"))
 
 
 def _no_live_markup(fragment: str) -> None:
@@ -68,8 +68,14 @@ def test_source_panel_highlights_the_exact_span_escaped_inside_its_context():
     marked = re.findall(r'<mark class="mc-quote">(.*?)</mark>', html)
     assert marked == [render.esc(c.text)]
     assert "Intro sentence here." in html and "Tail text follows." in html  # the context around it
-    for label in ("Document", "Section", "Page", "Locator", "Source type"):
+    for label in ("Document", "Section", "Page", "Source type", "Characters"):
         assert f"<th>{label}</th>" in html
+    # a record quote names its field and publication, and the record's curation notes, before the offsets
+    rec = render.source_html([_citation(record_id="trial:x", source_type="record", field="overall survival",
+                                        publication="Baas P, et al. Lancet 2021")], DOC, 3, notes="checked <b>")
+    assert rec.index("<th>Field</th><td>overall survival</td>") < rec.index("<th>Characters</th>")
+    assert "<th>Publication</th><td>Baas P, et al. Lancet 2021</td>" in rec
+    assert "<th>Curation notes</th><td>checked &lt;b&gt;</td>" in rec
     ref = render.source_html([_citation(record_id="ref:36", source_type="record")], DOC, 2)
     assert "<th>Reference</th><td>36</td>" in ref and "<th>Record</th><td>ref:36</td>" in ref
 
@@ -105,7 +111,8 @@ def test_explore_tables_show_records_and_every_reference_honestly():
     assert {"Name", "Phase", "Arms", "Outcomes", "Record"} <= set(trials.columns)
     row = trials[trials["Record"] == "trial:checkmate-743"].iloc[0]
     assert row["Phase"] and "ipilimumab" in row["Arms"].lower() and "HR" in row["Outcomes"]
-    assert len(tables["trial"].filtered("checkmate 743")) == 1
+    hits = tables["trial"].filtered("checkmate 743")  # other trials may mention it (a control arm, a comparison)
+    assert "trial:checkmate-743" in set(hits["Record"])
     assert tables["trial"].filtered("no-such-word-xyz").empty
     assert explore.ask_prompt("CheckMate 743") == "Tell me about CheckMate 743"
     assert explore.ask_prompt("Reference 36") == "What is reference 36?"
