@@ -293,7 +293,7 @@ class Assistant:
         route, text, citations, parts, abstained = self._answer_from_plan(prepared, k, where)
         if route == "passages":
             text, citations, abstained = self._answer_from_passages(prepared, k, where)
-        pieces = _pieces(text) if not abstained or route == "record" else [text]
+        pieces = list(prepared.extra.pop("pieces", ())) or _pieces(text)
         prepared.timings["compose_ms"] = _ms(t)
         knobs = self.answer_config
         params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
@@ -323,9 +323,8 @@ class Assistant:
                     PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True) for rid in answered])
             if parts:
                 composed = compose_parts(parts, self.index.doc_text, self._chunk_at, ex.readable_locator)
-                text = " ".join(composed.sentences) if len(parts) == 1 else "\n".join(
-                    f"- {s_}" for s_ in composed.sentences)
-                return "record", text, composed.citations, composed.parts, not composed.answered
+                prepared.extra["pieces"] = composed.pieces
+                return "record", composed.text, composed.citations, composed.parts, not composed.answered
         return "passages", "", [], [], False
 
     def _gate(self, prepared: _Prepared, k: int, where: dict | None) -> tuple[str, str] | None:
@@ -389,6 +388,7 @@ class Assistant:
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
         if picked:
             sentences, citations = ex.compose(picked)
+            prepared.extra["pieces"] = tuple(s_ + (" " if i < len(sentences) - 1 else "") for i, s_ in enumerate(sentences))
             return " ".join(sentences), citations, False
         text = ex.abstention_text(candidates)
         if prepared.missing_refs:

@@ -28,6 +28,8 @@ class Composed:
     citations: list[Citation]
     parts: list[dict[str, Any]]  # one per record: name, text, markers, missing (the API's list / the UI's table)
     answered: bool  # at least one asked field was quoted
+    text: str = ""  # the whole answer: the sentences, or one "- **name**: ..." line per record
+    pieces: tuple[str, ...] = ()  # what a stream yields: a quote at a time, or a line per record
 
 
 def display_quote(text: str) -> str:
@@ -69,26 +71,34 @@ def compose_parts(parts: list[Part], doc_text: Callable[[str], str], chunk_of: C
     table: list[dict[str, Any]] = []
     answered = False
     multi = len(parts) > 1
+    pieces: list[str] = []
     for part in parts:
         n = numbers.setdefault(part.record_id, len(numbers) + 1)
-        text = doc_text(part.record_id)
         said: list[str] = []
-        for q in part.quotes:
-            said.append(quote_sentence(text[q.start:q.end], n))
-            citations.append(_citation(n, chunk_of(part.record_id, q.start, q.end), q, text, locate))
+        markers = [n]
+        for q in part.quotes:  # a quote may come from a record the part's record cites (its reference entry)
+            qn = numbers.setdefault(q.record_id, len(numbers) + 1)
+            markers += [qn] if qn not in markers else []
+            text = doc_text(q.record_id)
+            said.append(quote_sentence(text[q.start:q.end], qn))
+            citations.append(_citation(qn, chunk_of(q.record_id, q.start, q.end), q, text, locate))
             answered = True
         if part.missing:
             said.append(missing_sentence(part, n))
             if not part.quotes and part.anchor is not None:
                 q = part.anchor
-                citations.append(_citation(n, chunk_of(part.record_id, q.start, q.end), q, text, locate))
+                citations.append(_citation(n, chunk_of(part.record_id, q.start, q.end), q, doc_text(q.record_id),
+                                           locate))
         if not said:
             continue
         body = " ".join(said)
         sentences.append(f"**{part.name}**: {body}" if multi else body)
-        table.append({"record_id": part.record_id, "name": part.name, "text": body, "markers": [n],
+        pieces += [f"- {sentences[-1]}"] if multi else said
+        table.append({"record_id": part.record_id, "name": part.name, "text": body, "markers": markers,
                       "fields": [q.label for q in part.quotes], "missing": list(part.missing)})
-    return Composed(sentences, citations, table, answered)
+    sep = "\n" if multi else " "
+    streamed = tuple(p + (sep if i < len(pieces) - 1 else "") for i, p in enumerate(pieces))
+    return Composed(sentences, citations, table, answered, "".join(streamed), streamed)
 
 
 def _citation(n: int, chunk: Chunk, q: Quote, text: str, locate: Callable) -> Citation:

@@ -57,7 +57,7 @@ class RecordFacts:
         records = list(records)
         names = record_names(records)
         for r in records:
-            if r.type == "ref":
+            if r.type == "ref" and not getattr(r, "captured", False):
                 continue
             text = doc_text(r.id)
             if text is None:
@@ -157,6 +157,13 @@ class RecordFacts:
                 found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
             return found
         out: list[Quote] = []
+        if key == "publication":  # the record's publication field, then the review's own reference entry for it
+            refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
+            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
+            for rid in refs:
+                ref = self.records.get(rid)
+                out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"] if ref else []
+            return out[:2]
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         text = self.text_of(rec.id)
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name

@@ -37,7 +37,8 @@ def test_ask_prints_answer_and_numbered_sources(review_home):
     out = proc.stdout
     assert "Ann Oncol" in out
     assert "Sources" in out and "[1] " in out
-    assert "ref:9 (reference record)" in out
+    # the locator reads document > field first: the trial record's publication field
+    assert "BEAT-meso (ETOP 13-18) (trial record) › publication" in out.replace("\n", " ")
 
 
 def test_ask_off_topic_abstains(review_home):
@@ -79,7 +80,8 @@ def test_chat_reads_piped_lines_and_resolves_follow_up(review_home):
     answers = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
     assert len(answers) == 2
     assert answers[1]["rewritten_query"] == "Which journal published BEAT-meso?"
-    assert answers[1]["citations"][0]["record_id"] == "ref:9"
+    # the trial record's publication field, then the review's own reference entry for it
+    assert [c["record_id"] for c in answers[1]["citations"]] == ["trial:beat-meso", "ref:9"]
     # The bad line got a one-line error and the conversation went on; "exit" ended it.
     assert proc.stderr.count("mesochat: error:") == 1 and "Traceback" not in proc.stderr
 

@@ -79,7 +79,7 @@ def test_chat_resolves_follow_up_and_answers_it(assistant):
     assert not first.abstained
     second = chat.ask("which journal published it?")
     assert second.rewritten_query == "Which journal published BEAT-meso?"
-    assert [c.record_id for c in second.citations] == ["ref:9"]
+    assert [c.record_id for c in second.citations] == ["trial:beat-meso", "ref:9"]
     third = chat.ask("what about CheckMate 743?")
     assert "CheckMate 743" in third.rewritten_query
     assert len(chat.history) == 3
