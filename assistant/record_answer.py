@@ -160,9 +160,10 @@ class RecordFacts:
         if key == "publication":  # the record's publication field, then the review's own reference entry for it
             refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
             out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
-            for rid in refs:
+            for rid in refs:  # only a reference entry that is this publication (a source may be a guideline)
                 ref = self.records.get(rid)
-                out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"] if ref else []
+                if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
+                    out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
             return out[:2]
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         text = self.text_of(rec.id)
@@ -324,6 +325,16 @@ def _in_line(trials: list[str], records: dict[str, Any], question: str) -> list[
         if re.search(rx, question, re.IGNORECASE):
             return [t for t in trials if getattr(records[t], "line", None) == line]
     return trials
+
+
+def _same_publication(pub: Any, ref_text: str) -> bool:
+    """The review's reference entry is the record's publication: same DOI, or same first author and year."""
+    if pub is None:
+        return False
+    if pub.doi and pub.doi.lower() in ref_text.lower():
+        return True
+    first = (pub.authors or "").split(",")[0].split()[:1]
+    return bool(first) and first[0] in ref_text and str(pub.year) in ref_text
 
 
 def _singular_trial(question: str) -> bool:

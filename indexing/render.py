@@ -205,6 +205,18 @@ def publication_text(pub: Any) -> str:
     return f"{text}, doi {doi}" if doi else text
 
 
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
+
+
+def _readable_date(date: str) -> str:
+    """'2024-09-17' -> 'on 17 September 2024', '2021-06' -> 'in June 2021' (dates are YYYY-MM[-DD])."""
+    parts = date.split("-")
+    if len(parts) >= 2 and parts[1].isdigit() and 1 <= int(parts[1]) <= 12:
+        month = _MONTHS[int(parts[1]) - 1]
+        return f"on {int(parts[2])} {month} {parts[0]}" if len(parts) == 3 else f"in {month} {parts[0]}"
+    return f"on {date}"
+
+
 def _render_agent(w: _Writer, r: Any, names: dict[str, str]) -> None:
     label = TYPE_LABELS["agent"]
     w.section(label)
@@ -221,7 +233,9 @@ def _render_agent(w: _Writer, r: Any, names: dict[str, str]) -> None:
         w.section(f"{label} > Approvals")
         parts = []
         for i, ap in enumerate(approvals):
-            text = f"{ap.agency} approved {r.name} on {ap.date} for {ap.indication.rstrip('.')}"
+            indication = ap.indication.rstrip(".")
+            lead = "" if indication.split(" ", 1)[0].lower() in ("with", "in", "as", "for") else "for "
+            text = f"{ap.agency} approved {r.name} {_readable_date(ap.date)} {lead}{indication}"
             if ap.basis:
                 text += f", on the basis of {names.get(ap.basis, ap.basis)}"
             parts.append((f"approval:{i}", f"approval ({ap.agency})", _sentence(text)))
