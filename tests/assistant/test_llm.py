@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 import time
 
@@ -306,3 +307,30 @@ def test_api_key_never_leaks(llama_server, caplog):
     with pytest.raises(MesochatError) as err:
         LLMAnswerer(unreachable).answer(QUESTION, SOURCES)
     assert secret not in str(err.value)
+
+
+def test_system_prompt_example_carries_no_figures():
+    """A 1.5B model copied "The trial enrolled 300 patients [2]" from the prompt's example into an answer."""
+    from assistant.prompts import SYSTEM_PROMPT
+
+    example = next(line for line in SYSTEM_PROMPT.splitlines() if "Example" in line)
+    assert not re.search(r"\d", re.sub(r"\[\d+\]|source \d+", "", example))
+
+
+def test_llm_answers_see_and_cite_only_the_asked_entity(llama_server, review_home):
+    """The model is shown only passages of the entity asked about (its record or text naming it), so any
+    sentence it cites is about that entity; another disease is abstained on without a model call."""
+    from assistant import Assistant
+    from assistant.query import compact
+
+    assistant = Assistant.load(home=review_home, mode="llm", base_url=llama_server.base_url, max_tokens=64,
+                               timeout=300)
+    ans = assistant.ask("What was the objective response rate in CheckMate 743?")
+    keys = [compact(a) for a in assistant.analyzer.entries["trial:checkmate-743"].aliases if len(compact(a)) >= 5]
+    shown = [*ans.citations, *ans.retrieved]
+    assert shown
+    for c in shown:
+        assert c.record_id == "trial:checkmate-743" or any(k in compact(c.text) for k in keys), c.source_id
+    other = assistant.ask("Does pembrolizumab work in melanoma?")
+    assert other.abstained and not other.citations and not other.retrieved
+    assert other.provenance["route"] == "other-disease"
