@@ -160,6 +160,20 @@ class EvidenceRow:
         return text
 
     @property
+    def difference(self) -> float | None:
+        """Experimental minus control, in percentage points, for a rate (ORR, DCR, survival or AE rate) given
+        as a percentage for both arms; None otherwise (nothing is imputed)."""
+        if self.endpoint not in RATE_MEASURES or len(self.medians) != 2:
+            return None
+        pcts = [_leading_percent(v) for _, v in self.medians]
+        return None if None in pcts else round(pcts[0] - pcts[1], 1)
+
+    @property
+    def difference_text(self) -> str:
+        d = self.difference
+        return "" if d is None else f"{d:+g} points ({self.medians_text})"
+
+    @property
     def medians_text(self) -> str:
         return " vs ".join(short_figure(v) for _, v in self.medians)
 
@@ -178,9 +192,19 @@ class EvidenceRow:
             "ci_low": "" if self.ci_low is None else f"{self.ci_low:g}",
             "ci_high": "" if self.ci_high is None else f"{self.ci_high:g}",
             "ci_level": "" if self.ci_level is None else f"{self.ci_level:g}",
+            "difference": "" if self.difference is None else f"{self.difference:+g}",
             "p_value": self.p_value or "", "follow_up": self.follow_up or "", "citation": self.citation,
             "sources": self.sources_text,
         }
+
+
+RATE_MEASURES = ("orr", "dcr", "os_rate", "pfs_rate", "safety")
+
+
+def _leading_percent(value: str) -> float | None:
+    """'52% (95% CI 45.5-59.0)' -> 52.0; a value that does not open with a percentage gives None."""
+    m = re.match(r"\s*(\d+(?:\.\d+)?)\s*%", value)
+    return float(m.group(1)) if m else None
 
 
 def _comparison(trial: TrialRecord, result: TrialResult) -> tuple[str | None, str | None]:
@@ -298,7 +322,7 @@ def hazard_ratio_rows(rows: Iterable[EvidenceRow]) -> list[EvidenceRow]:
     return [r for r in rows if r.hazard_ratio is not None]
 
 
-TABLE_COLUMNS = ("Line", "Trial", "Comparison", "Endpoint", "Patients / analysis", "By arm", "HR (CI)", "p",
+TABLE_COLUMNS = ("Line", "Trial", "Comparison", "Endpoint", "Patients / analysis", "By arm", "HR (CI) or difference", "p",
                  "Follow-up", "Source")
 
 
@@ -306,7 +330,8 @@ def table_cells(row: EvidenceRow) -> tuple[str, ...]:
     """One row of the text table (the plot's text equivalent), in TABLE_COLUMNS order."""
     population = ", ".join(x for x in (row.population, row.analysis) if x)
     by_arm = "; ".join(f"{arm}: {value}" for arm, value in row.medians)
-    return (row.line, row.trial, row.comparison, row.endpoint_label, population, by_arm, row.hr_text,
+    effect = row.hr_text or ("" if row.difference is None else f"{row.difference:+g} percentage points")
+    return (row.line, row.trial, row.comparison, row.endpoint_label, population, by_arm, effect,
             row.p_value or "", row.follow_up or "", row.citation)
 
 

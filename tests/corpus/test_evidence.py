@@ -214,3 +214,17 @@ def test_cli_bad_input_is_one_line(args, message):
     assert proc.returncode == 2
     assert proc.stderr.startswith("mesochat: error: ") and message in proc.stderr
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
+
+
+def test_rates_get_a_difference_between_arms_and_nothing_is_imputed():
+    from corpus.evidence import evidence_rows, table_cells
+
+    for row in evidence_rows(endpoint="orr"):
+        values = [v for _, v in row.medians]
+        if row.difference is None:
+            continue
+        lead = [float(re.match(r"\s*(\d+(?:\.\d+)?)\s*%", v).group(1)) for v in values]
+        assert row.difference == round(lead[0] - lead[1], 1)
+        assert f"{row.difference:+g} percentage points" in table_cells(row)
+    single = [r for r in evidence_rows(endpoint="orr") if len(r.medians) == 1]
+    assert all(r.difference is None for r in single)  # a single-arm trial has no difference
