@@ -30,6 +30,14 @@ CATEGORIES = ANSWERABLE_CATEGORIES + UNANSWERABLE_CATEGORIES
 # A span straddling two chunks makes both relevant only if each holds a real piece of it, not one word.
 MIN_OVERLAP_CHARS = 20
 
+# v1 is frozen. Records v2 (issue 10) corrected facts these v1 judgements quote, so their spans no longer
+# occur in the index; they stay as written (never edited to fit) and every report lists them as unresolved.
+V1_STALE_JUDGEMENTS = {
+    "v1-trial-002": "CheckMate 743's interim OS interval is now stated as 96.6% (audit item 5), not a bare CI",
+    "v1-trial-006": "the CheckMate 743 medians by histology came from a press-release repost (audit M1) and were removed",
+    "v1-trial-031": "the ONCOS-102 summary was rewritten when its setting was corrected (audit M2)",
+}
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)

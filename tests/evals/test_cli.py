@@ -11,7 +11,7 @@ import pytest
 
 import indexing  # noqa: F401
 from evals.metrics import METRICS, evaluate, read_trec_run
-from evals.sets import Resolver, load_conversations, load_set
+from evals.sets import V1_STALE_JUDGEMENTS, Resolver, load_conversations, load_set
 from tests.helpers import cli_env
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,10 @@ def test_retrieval_json_run_files_plot_and_misses(review_home, tmp_path, index):
                                     "--json", "--run-file", runs, "--plot", plot, "--home", review_home)))
     items = load_set("review-dev")
     answerable = [i for i in items if i.answerable]
-    assert report["n_questions"] == len(answerable) and report["unresolved"] == []
+    # only judgements that records v2 corrected may fail to resolve (v1 is frozen; see V1_STALE_JUDGEMENTS)
+    unresolved = {u if isinstance(u, str) else u.get("id") for u in report["unresolved"]}
+    assert unresolved <= set(V1_STALE_JUDGEMENTS)
+    assert report["n_questions"] == len(answerable) - len(unresolved)
     assert report["n_excluded_unanswerable"] == len(items) - len(answerable)
     assert set(report["modes"]) == {"bm25", "dense", "hybrid"}
     qrels, _ = Resolver.for_index(index).qrels(answerable)
@@ -66,7 +69,7 @@ def test_retrieval_json_run_files_plot_and_misses(review_home, tmp_path, index):
         path = runs.with_name(f"dev.{mode}.trec")
         assert r["run_file"] == str(path)
         run = read_trec_run(path)
-        assert set(run) == {i.id for i in answerable}
+        assert set(run) == {i.id for i in answerable} - unresolved
         assert all(doc in index.chunks for docs in run.values() for doc in docs)
         # The figures are what ranx gives on the written run file and the resolved qrels.
         assert evaluate(qrels, run)["recall@5"] == pytest.approx(r["metrics"]["recall@5"])
