@@ -27,7 +27,9 @@ from assistant.conversation import Turn, rewrite_followup, turn_entities
 from assistant.plan import PlanEntity, Planner, QuestionPlan
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
+from assistant.vocabulary import GENERIC_STEMS, spelling_variants
 from kernel.errors import MesochatError
+from kernel.text import stem
 
 MODES = ("extractive", "llm")
 DEFAULT_K = 8
@@ -383,6 +385,10 @@ class Assistant:
         # "How many patients...?" is answered only by a sentence that states such a count.
         pool = [i for i in pool if not ex.lacks_asked_count(plan.question, evidence[i].text)]
         best = max((evidence[i].score for i in pool), default=0.0)
+        unseen = [] if forced or intent.entities else self._unseen_terms(plan)
+        if unseen:  # "tumour treating fields": the thing asked about appears in no indexed passage
+            prepared.extra.update(evidence_score=round(best, 4), unseen=unseen)
+            return _with_topics(f"The indexed sources do not mention {_and_list(unseen)}.", candidates), [], True
         picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if best >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
@@ -395,6 +401,21 @@ class Assistant:
             text = (f"{ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
                     f"reference {', '.join(map(str, prepared.missing_refs))}.")
         return text, [], True
+
+    def _unseen_terms(self, plan: QueryPlan) -> list[str]:
+        """Content nouns of the question that no indexed passage contains in any spelling (generic verbs of
+        asking - propose, implicate, discuss - are not evidence of a missing topic and are skipped)."""
+        out = []
+        for concept in plan.concepts:
+            if concept.stem in GENERIC_STEMS or len(concept.stem) < 5 or concept.stem.isdigit():
+                continue
+            word = next((w for w in re.findall(r"[A-Za-z-]+", plan.question) if stem([w.lower()])[0] == concept.stem),
+                        concept.stem)
+            spellings = {t for alt in concept.alternatives for t in alt} | spelling_variants(word)
+            if any(self.stats.df(t) for t in spellings):
+                continue
+            out.append(f'"{word}"')
+        return out
 
     def _entity_keys(self, record_ids: list[str]) -> list[str]:
         keys = []
@@ -559,6 +580,10 @@ def _pieces(text: str) -> list[str]:
 def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
     topics = ex.closest_topics(candidates)
     return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
+
+
+def _and_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _named_as_trial(intent: QuestionPlan) -> bool:

@@ -180,6 +180,8 @@ def find_attributes(text: str) -> list[Attribute]:
         drop.add("arms")
     if "sample_size" in keys:
         drop |= {"design"}
+    if "duration_of_response" in keys:
+        drop.add("orr")  # "how long did responses last?" is not asking the response rate
     if "specific_ae" in keys:
         drop |= {"safety"}
     if "approval" in keys:

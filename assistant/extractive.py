@@ -131,6 +131,10 @@ class TermStats:
         self.n = max(n, 1)
         self._df = df
 
+    def df(self, term: str) -> int:
+        """In how many indexed chunks the stemmed word occurs."""
+        return self._df.get(term, 0)
+
     def idf(self, term: str) -> float:
         return math.log(1 + (self.n + 1) / (self._df.get(term, 0) + 0.5))
 
