@@ -126,3 +126,24 @@ def test_prose_questions_use_sentence_vectors_from_the_index(assistant, monkeypa
     monkeypatch.setattr(assistant.vectors, "_embed", lambda texts: calls.append(len(texts)) or real(texts))
     ans = assistant.ask("Which three features of MPM biology does the review blame for resistance to immunotherapy?")
     assert not ans.abstained and calls == []
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("Does tumour treating fields improve survival in pleural mesothelioma?", '"fields"'),
+    ("What did the STELLAR study show?", "STELLAR"),
+    ("What is the response rate of cemiplimab in mesothelioma?", "cemiplimab"),
+])
+def test_a_subject_no_source_holds_is_named_in_the_abstention(assistant, question, said) -> None:
+    ans = assistant.ask(question)
+    assert ans.abstained and not ans.citations and said in ans.text
+
+
+def test_spelling_variants_and_asking_words_are_not_missing_subjects(assistant) -> None:
+    for question in ("Which partners does the review propose combining with ICIs?",
+                     "Which signalling pathways are implicated in ICI resistance in mesothelioma?"):
+        assert not assistant.ask(question).abstained, question
+
+
+def test_duration_of_response_is_not_answered_with_the_response_rate(assistant) -> None:
+    ans = assistant.ask("How long did responses last in MAPS2?")
+    assert ans.abstained and "does not report the duration of response" in ans.text
