@@ -36,6 +36,9 @@ DEFAULT_K = 8
 MAX_QUESTION_CHARS = 2000
 EVIDENCE_DEPTH = 2
 MAX_NAMED_CHUNKS = 6
+# Attributes that any record of a type can answer in general terms: a question that adds a word no source holds
+# ("mesothelin-targeted antibody-drug conjugates") is not answered with the record's summary.
+GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
 # A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
 # much: on v1+v2 dev and our own probes, such unanswerable questions scored at most 0.534 (threshold 0.482).
 UNSEEN_MARGIN = 0.1  # per named record: records are short, this is all of them in practice
@@ -319,6 +322,11 @@ class Assistant:
         if gate is not None:
             return gate[0], gate[1], [], [], True
         if where is None and self._record_route(intent):
+            unseen = [f'"{n}"' for n in intent.unknown_names] if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
+            if unseen:  # "the ORR of lurbinectedin": a drug or code name no source holds
+                self._retrieve(prepared, k, "extractive", where)
+                text = _with_topics(f"The indexed sources do not mention {_and_list(unseen)}.", prepared.candidates)
+                return "uncovered-word", text, [], [], True
             parts = self.facts.parts(intent)
             answered = [p.record_id for p in parts]
             if parts and not intent.list_type and "trials" not in intent.attributes and \
@@ -350,6 +358,8 @@ class Assistant:
         return route, _with_topics(text, prepared.candidates)
 
     def _record_route(self, intent: QuestionPlan) -> bool:
+        if re.match(r"^\s*(?:which|what) (?:reference|ref)\b", intent.question, re.IGNORECASE):
+            return False  # "which reference is the NICE appraisal...?": the reference list answers it
         if intent.list_type and not intent.entities:
             return True
         if not any(self.facts.covers(e.record_id) for e in intent.entities):

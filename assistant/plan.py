@@ -43,7 +43,8 @@ OTHER_DISEASES = re.compile(
     r"esophageal cancer|pancreatic cancer|ovarian cancer|cervical cancer|head and neck|glioblastoma|glioma|"
     r"lymphoma|leuka?emia|myeloma|sarcoma|thymoma|thymic carcinoma|peritoneal mesothelioma|"
     r"pericardial mesothelioma|testicular mesothelioma|asbestosis|covid|diabetes|tuberculosis|"
-    r"hodgkin|merkel cell|triple-negative)\b",
+    r"hodgkin|merkel cell|triple-negative|(?:idiopathic )?pulmonary fibrosis|ipf|copd|asthma|pneumonia|"
+    r"heart failure|rheumatoid arthritis|psoriasis|crohn'?s|ulcerative colitis|multiple sclerosis|hiv)\b",
     re.IGNORECASE,
 )
 # Names that look like a trial, a code name or a drug: when none of the indexed text holds them,
@@ -52,7 +53,8 @@ _CODE_LIKE = re.compile(
     r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
     r"\b(?:CheckMate|KEYNOTE|IMpower|JAVELIN|PACIFIC|CASPIAN|POSEIDON|EMPOWER|STELLAR|EORTC|MARS|"
     r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|"
-    r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide)\b")
+    r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide|ectedin|"
+    r"vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b")
 _NOT_NAMES = {"phase", "grade", "stage", "type", "arm", "arms", "version", "day", "cycle", "figure", "table",
               "reference", "ref", "year", "years", "month", "months", "week", "weeks", "line", "cd", "covid",
               "level", "step", "part", "cohort", "group"}

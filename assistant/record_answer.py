@@ -165,6 +165,13 @@ class RecordFacts:
                 if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
                     out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
             return out[:2]
+        if key == "approval":  # "the EMA approval": only that agency's decisions answer it
+            agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada)\b", plan.question, re.IGNORECASE)
+            found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
+            if agencies:
+                wanted = {a.upper() for a in agencies}
+                found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
+            return found
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         text = self.text_of(rec.id)
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
@@ -280,8 +287,11 @@ class RecordFacts:
             if trials:
                 return [self.part(t, attrs or ["item"], plan) for t in trials]
         if plan.list_type and not plan.entities:
-            members = self._class_members(plan)
-            return [self.part(rid, attrs or ["item"], plan) for rid in members or self.of_type(plan.list_type)]
+            members = self._class_members(plan) or self.of_type(plan.list_type)
+            if plan.list_type == "trial":
+                members = _in_line(members, self.records, plan.question)
+            item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["item"]
+            return [self.part(rid, item_attrs, plan) for rid in members]
         targets = [e for e in _targets(plan) if self.covers(e)]
         trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
         if plan.asks_trial and trial_attrs and targets and not any(self.records[t].type == "trial" for t in targets):
@@ -325,6 +335,10 @@ def _in_line(trials: list[str], records: dict[str, Any], question: str) -> list[
         if re.search(rx, question, re.IGNORECASE):
             return [t for t in trials if getattr(records[t], "line", None) == line]
     return trials
+
+
+def _and_words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _same_publication(pub: Any, ref_text: str) -> bool:
@@ -377,6 +391,9 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
     if key == "specific_ae":
         return f"how often {BY_KEY[key].pattern.search(plan.question).group(0).lower()} occurred"
+    agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
+    if key == "approval" and agencies:
+        return f"an {_and_words([a.upper() for a in agencies])} decision"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"
         return f"{what} at {plan.timepoint}"
