@@ -404,7 +404,7 @@ class Assistant:
             # "tumour treating fields": the thing asked about appears in no indexed passage, and no passage
             # answers the rest of the question well (a clear answer outweighs an odd word: "blame")
             prepared.extra.update(evidence_score=round(best, 4))
-            return _with_topics(f"The indexed sources do not mention {_and_list(unseen)}.", candidates), [], True
+            return _with_topics(f"{ABSTAIN_TEXT} No indexed passage mentions {_and_list(unseen)}.", candidates), [], True
         picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if best >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
