@@ -405,7 +405,11 @@ class Assistant:
             # answers the rest of the question well (a clear answer outweighs an odd word: "blame")
             prepared.extra.update(evidence_score=round(best, 4))
             return _with_topics(f"{ABSTAIN_TEXT} No indexed passage mentions {_and_list(unseen)}.", candidates), [], True
-        picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if best >= self.threshold else []
+        # Passages of the asked entity all carry the named bonus; judged without it, a sentence that merely
+        # belongs to DENIM does not count as an answer to "what proportion of DENIM patients were women?"
+        bonus = self.answer_config.named_bonus if intent.entities else 0.0
+        plain = max((evidence[i].score - (bonus if evidence[i].named else 0.0) for i in pool), default=0.0)
+        picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if plain >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
         if picked:
@@ -413,6 +417,11 @@ class Assistant:
             prepared.extra["pieces"] = tuple(s_ + (" " if i < len(sentences) - 1 else "") for i, s_ in enumerate(sentences))
             return " ".join(sentences), citations, False
         text = ex.abstention_text(candidates)
+        covered = [e for e in intent.entities if self.facts.covers(e.record_id)]
+        if len(covered) == 1:  # "the median follow-up of ADAM?": say what ADAM's record does hold
+            rec = self.facts.records[covered[0].record_id]
+            text = (f"The indexed record of {rec.name} does not answer this question; it reports "
+                    f"{_and_list(self.facts.reports(rec)[:6])}.")
         if prepared.missing_refs:
             text = (f"{ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
                     f"reference {', '.join(map(str, prepared.missing_refs))}.")

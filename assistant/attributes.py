@@ -43,8 +43,17 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed|got)\b",
         r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)"), types=("trial",)),
     Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _rx(r"\bsensitivity\b", r"\bspecificity\b",
-              r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b", r"\bcut-?off\b"),
-              types=("biomarker",)),
+              r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b"), types=("biomarker",)),
+    Attribute("cutoff", "biomarker cut-off", _rx(r"\bcut-?offs?\b", r"\bthresholds?\b", r"\bpositivity (?:level|criterion)\b"),
+              fields=("measurement", "relevance", "population", "result"), types=("trial", "biomarker"),
+              extra={"requires": r"(?:>|≥|<|over|above|at least|under|below)\s*\d+(?:\.\d+)?\s*%|\bcut-?off\b",
+                     "all_fields": True}),
+    Attribute("follow_up", "median follow-up", _rx(r"\bfollow[- ]?up\b", r"\bfollowed up\b"), fields=("result",),
+              types=("trial",), extra={"requires": r"follow-up"}),
+    Attribute("ttf", "time to treatment failure or next treatment", _rx(r"\btime to (?:treatment failure|next treatment)\b",
+              r"\bttf\b", r"\bttnt\b"), types=("trial",)),
+    Attribute("demographics", "patients' sex or ethnicity", _rx(r"\b(?:women|men|female|male|sex|gender|ethnic\w*|race)\b"),
+              types=("trial",)),
     Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
               r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b", r"\bwhere was\b.*\b(?:run|conducted)\b"),
               fields=("design",), types=("trial",),
@@ -84,8 +93,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?point|outcome|objective)s?\b",
               r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
     Attribute("sample_size", "number of patients randomised", _rx(
-        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b"
-        r"(?!\s+(?:had|have|with|achieved|responded|died|experienced|showed|developed|received|got)\b)",
+        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
+        r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
+        r"analy[sz]ed|in\b|did\b|\?|$)",
         r"\bsample size\b",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
@@ -137,11 +147,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",)),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
               fields=("class", "modality"), types=("agent",)),
-    Attribute("measurement", "how it is measured", _rx(r"\bmeasur", r"\bassay\b", r"\btested for\b",
+    Attribute("measurement", "how it is measured", _rx(r"\bmeasur", r"\bassay\b", r"\btest(?:ed|ing|s)? for\b",
+              r"\bhow do .{1,30} test\b",
               r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
               r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
     Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect",
-              r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b"),
+              r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
+              r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
               fields=("relevance",), types=("biomarker",)),
     Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b"), fields=("examples",),
               types=("mechanism",)),
@@ -157,7 +169,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -181,6 +193,8 @@ def find_attributes(text: str) -> list[Attribute]:
         drop.add("arms")
     if "sample_size" in keys:
         drop |= {"design"}
+    if keys & {"ttf", "follow_up", "cutoff", "crossover", "demographics"}:
+        drop |= {"headline", "sample_size", "population"}  # "time to treatment failure" is not the main result
     if "duration_of_response" in keys:
         drop.add("orr")  # "how long did responses last?" is not asking the response rate
     if "specific_ae" in keys:

@@ -209,10 +209,10 @@ def _elliptical(question: str) -> bool:
         len(re.findall(r"\w+", question)) <= 3
 
 
-_OVERVIEW = re.compile(r"^\s*(?:what|who)(?:'s|\s+(?:is|are|was|were))\b|\btell me about\b|\bdescribe\b|\bexplain\b|"
-                       r"\boverview\b|\bsummar|\bwhat do (?:we|you) know\b", re.IGNORECASE)
-_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|is|are|was|were|"
-                     r"tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
+_OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
+                       re.IGNORECASE)
+_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|"
+                     r"were|tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
 
 
 def _bare(question: str, matches: list) -> bool:

@@ -204,6 +204,8 @@ class RecordFacts:
                 continue
             if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
+            if wants_subgroup and not subgroups_only and not _same_subgroup(plan.question, res):
+                continue  # "the epithelioid subgroup": only a result for that subgroup answers it
             if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and not _same_time(plan.timepoint, res):
                 continue
             f = self._span(rec, f"result:{i}")
@@ -313,14 +315,12 @@ class RecordFacts:
 
 
 def _targets(plan: QuestionPlan) -> list[str]:
-    """The records the attributes are about: trials for trial attributes, else the entities in order."""
+    """The records the attributes are about: the trials named when every attribute is a trial's (the "PD-L1
+    cut-off in CheckMate 743" is CheckMate 743's), else the entities of the attributes' types, in order."""
     types = {t for a in plan.attributes if a in BY_KEY for t in BY_KEY[a].types} or None
     ents = [e for e in plan.entities if types is None or e.type in types] or plan.entities
-    if types and "trial" in types and any(e.type == "trial" for e in ents) and \
-            set(plan.attributes) <= {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "qol",
-                                     "primary_endpoint", "sample_size", "registration", "arms", "phase", "design",
-                                     "setting", "population", "headline", "status", "publication", "age",
-                                     "duration_of_response", "sponsor", "crossover", "sites"}:
+    trial_attrs = plan.attributes and all("trial" in BY_KEY[a].types for a in plan.attributes if a in BY_KEY)
+    if trial_attrs and any(e.type == "trial" for e in ents):
         ents = [e for e in ents if e.type == "trial"]
     return [e.record_id for e in ents]
 
@@ -335,6 +335,12 @@ def _in_line(trials: list[str], records: dict[str, Any], question: str) -> list[
         if re.search(rx, question, re.IGNORECASE):
             return [t for t in trials if getattr(records[t], "line", None) == line]
     return trials
+
+
+def _same_subgroup(question: str, res: Any) -> bool:
+    asked = {m.group(0).lower() for m in SUBGROUP_WORDS.finditer(question)}
+    said = f"{res.subgroup or ''} {res.endpoint}".lower()
+    return any(w in said for w in asked)
 
 
 def _and_words(items: list[str]) -> str:
@@ -394,6 +400,8 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
     if key == "approval" and agencies:
         return f"an {_and_words([a.upper() for a in agencies])} decision"
+    if key in ("os", "pfs", "orr", "dcr", "safety") and SUBGROUP_WORDS.search(plan.question):
+        return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"
         return f"{what} at {plan.timepoint}"
