@@ -17,6 +17,11 @@ from pathlib import Path
 from kernel.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
+TEST_OUTPUT = REPO / "test-output"  # screenshots and pictures tests leave for people to look at
+# Debian's chromium, never a downloaded browser; the flags keep it off this machine's closed network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
 VENV_BIN = Path(sys.executable).parent
 
 

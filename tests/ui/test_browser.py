@@ -12,15 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import copy_home, free_port, make_settings
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TEST_OUTPUT, copy_home, free_port, make_settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / "test-output" / "ui-chat.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+SCREENSHOT = TEST_OUTPUT / "ui-chat.png"
 ANSWER_TIMEOUT_MS = 120_000  # two shared cores: the first answer also warms the embedder
 
 XSS_HTML = """<html><head><title>Zebrafish &lt;img src=x onerror="window.__xss=2"&gt; note</title>

@@ -3,19 +3,13 @@ forest plot of those trials under it; a fact answer shows no plot."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.helpers import free_port
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TEST_OUTPUT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / "test-output" / "ui-chat-comparison.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+SCREENSHOT = TEST_OUTPUT / "ui-chat-comparison.png"
 
 
 @pytest.fixture(scope="module")

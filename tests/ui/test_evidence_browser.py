@@ -8,15 +8,11 @@ import pytest
 
 from corpus import load_records
 from corpus.evidence import evidence_rows, hazard_ratio_rows
-from tests.helpers import free_port
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, TEST_OUTPUT, free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPO / "test-output" / "ui-evidence.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+SCREENSHOT = TEST_OUTPUT / "ui-evidence.png"
 
 
 @pytest.fixture(scope="module")
