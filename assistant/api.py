@@ -321,13 +321,15 @@ class Assistant:
         gate = self._gate(prepared, k, where)
         if gate is not None:
             return gate[0], gate[1], [], [], True
-        if where is None and self._record_route(intent):
+        if self._record_route(intent):
             unseen = [f'"{n}"' for n in intent.unknown_names] if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
             if unseen:  # "the ORR of lurbinectedin": a drug or code name no source holds
                 self._retrieve(prepared, k, "extractive", where)
                 text = _with_topics(f"The indexed sources do not mention {_and_list(unseen)}.", prepared.candidates)
                 return "uncovered-word", text, [], [], True
             parts = self.facts.parts(intent)
+            if where is not None:  # the user's source filters decide which records may answer
+                parts = [p for p in parts if any(_matches(c, where) for c in self._doc_chunks.get(p.record_id, []))]
             answered = [p.record_id for p in parts]
             if parts and not intent.list_type and "trials" not in intent.attributes and \
                     set(answered) != set(intent.entity_ids):
