@@ -89,6 +89,11 @@ class Answer:
         }
 
 
+def and_list(items: list[str], word: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' (how answers name several fields or records)."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {word} {items[-1]}"
+
+
 def _jsonable(value: Any) -> Any:
     """Provenance may hold tuples, numpy scalars or paths; make it plain JSON."""
     if isinstance(value, dict):

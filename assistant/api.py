@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant import extractive as ex
-from assistant.answer import ABSTAIN_TEXT, Answer, Citation
+from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.compose import compose_parts
 from assistant.conversation import Turn, rewrite_followup, turn_entities
 from assistant.plan import PlanEntity, Planner, QuestionPlan
@@ -325,7 +325,7 @@ class Assistant:
             unseen = [f'"{n}"' for n in intent.unknown_names] if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
             if unseen:  # "the ORR of lurbinectedin": a drug or code name no source holds
                 self._retrieve(prepared, k, "extractive", where)
-                text = _with_topics(f"The indexed sources do not mention {_and_list(unseen)}.", prepared.candidates)
+                text = _with_topics(f"The indexed sources do not mention {and_list(unseen)}.", prepared.candidates)
                 return "uncovered-word", text, [], [], True
             parts = self.facts.parts(intent)
             if where is not None:  # the user's source filters decide which records may answer
@@ -406,7 +406,7 @@ class Assistant:
             # "tumour treating fields": the thing asked about appears in no indexed passage, and no passage
             # answers the rest of the question well (a clear answer outweighs an odd word: "blame")
             prepared.extra.update(evidence_score=round(best, 4))
-            return _with_topics(f"{ABSTAIN_TEXT} No indexed passage mentions {_and_list(unseen)}.", candidates), [], True
+            return _with_topics(f"{ABSTAIN_TEXT} No indexed passage mentions {and_list(unseen)}.", candidates), [], True
         # Passages of the asked entity all carry the named bonus; judged without it, a sentence that merely
         # belongs to DENIM does not count as an answer to "what proportion of DENIM patients were women?"
         bonus = self.answer_config.named_bonus if intent.entities else 0.0
@@ -423,7 +423,7 @@ class Assistant:
         if len(covered) == 1:  # "the median follow-up of ADAM?": say what ADAM's record does hold
             rec = self.facts.records[covered[0].record_id]
             text = (f"The indexed record of {rec.name} does not answer this question; it reports "
-                    f"{_and_list(self.facts.reports(rec)[:6])}.")
+                    f"{and_list(self.facts.reports(rec)[:6])}.")
         if prepared.missing_refs:
             text = (f"{ABSTAIN_TEXT} The review's reference list has references 1-206; there is no "
                     f"reference {', '.join(map(str, prepared.missing_refs))}.")
@@ -607,10 +607,6 @@ def _pieces(text: str) -> list[str]:
 def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
     topics = ex.closest_topics(candidates)
     return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
-
-
-def _and_list(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def _named_as_trial(intent: QuestionPlan) -> bool:

@@ -7,13 +7,13 @@ they speak about and make the answer count as an abstention when nothing asked w
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer import Citation
-from assistant.markers import MARKER_RE, render_sentence
+from assistant.answer import Citation, and_list
+from assistant.extractive import close_sentence, display_quote
+from assistant.markers import render_sentence
 from assistant.record_answer import Part, Quote
 from kernel.chunk import Chunk
 from kernel.sentences import split_sentences
@@ -32,34 +32,21 @@ class Composed:
     pieces: tuple[str, ...] = ()  # what a stream yields: a quote at a time, or a line per record
 
 
-def display_quote(text: str) -> str:
-    """One line; the document's own "[12]" reference markers become "(ref. 12)" so they never look like ours."""
-    return MARKER_RE.sub(lambda m: f"(ref. {m.group(1)})", " ".join(text.split()))
-
-
-def close(rendered: str) -> str:
-    return rendered if re.search(r"[.!?][\"'\u201d)]*$", rendered) else rendered + "."
-
-
 def quote_sentence(text: str, n: int) -> str:
     quote = display_quote(text)
     pieces = [quote[a:b] for a, b in split_sentences(quote)] or [quote]
-    return " ".join(close(render_sentence(p, [n])) for p in pieces)
+    return " ".join(close_sentence(render_sentence(p, [n])) for p in pieces)
 
 
 def _the(label: str) -> str:
     return label if label.lower().startswith(_NO_ARTICLE) else f"the {label}"
 
 
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
-
-
 def missing_sentence(part: Part, n: int) -> str:
-    lacks = _and([_the(m) for m in part.missing])
+    lacks = and_list([_the(m) for m in part.missing])
     text = f"The indexed record of {part.name} does not report {lacks}"
     if part.reports:
-        text += f"; it reports {_and(part.reports[:6])}"
+        text += f"; it reports {and_list(part.reports[:6])}"
     return render_sentence(text + ".", [n])
 
 

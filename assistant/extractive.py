@@ -327,12 +327,12 @@ def compose(picked: list[Evidence]) -> tuple[list[str], list[Citation]]:
         quote = display_quote(ev.text)
         # A quoted unit may hold several sentences (a trial result, a reference entry): each gets the marker.
         parts = [quote[a:b] for a, b in split_sentences(quote)] or [quote]
-        sentences.append(" ".join(_close(render_sentence(p, [n])) for p in parts))
+        sentences.append(" ".join(close_sentence(render_sentence(p, [n])) for p in parts))
         citations.append(citation_for(n, ev.chunk, ev.start, ev.end, ev.text, ev.score))
     return sentences, citations
 
 
-def _close(rendered: str) -> str:
+def close_sentence(rendered: str) -> str:
     """End with a full stop when the quote has none ("... 548-60 [1].") so sentences stay apart."""
     return rendered if re.search(r"[.!?][\"'\u201d)]*$", rendered) else rendered + "."
 

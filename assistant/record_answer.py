@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.answer import and_list
 from assistant.attributes import BY_KEY, RECORD_ONLY
 from assistant.plan import QuestionPlan
 from assistant.query import compact
@@ -343,10 +344,6 @@ def _same_subgroup(question: str, res: Any) -> bool:
     return any(w in said for w in asked)
 
 
-def _and_words(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
-
-
 def _same_publication(pub: Any, ref_text: str) -> bool:
     """The review's reference entry is the record's publication: same DOI, or same first author and year."""
     if pub is None:
@@ -399,7 +396,7 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
         return f"how often {BY_KEY[key].pattern.search(plan.question).group(0).lower()} occurred"
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
     if key == "approval" and agencies:
-        return f"an {_and_words([a.upper() for a in agencies])} decision"
+        return f"an {and_list([a.upper() for a in agencies], 'or')} decision"
     if key in ("os", "pfs", "orr", "dcr", "safety") and SUBGROUP_WORDS.search(plan.question):
         return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
