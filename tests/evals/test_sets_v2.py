@@ -35,6 +35,12 @@ def conversations():
 
 
 @pytest.fixture(scope="module")
+def probe():
+    """The probe dev set (written blind to the engine in session 3, for tuning only)."""
+    return load_set("review-v2-probe-dev"), load_conversations("conversations-v2-probe-dev")
+
+
+@pytest.fixture(scope="module")
 def corpus():
     from corpus import load_records
     from indexing.sources import corpus_documents
@@ -80,23 +86,24 @@ def test_split_is_stratified(questions, conversations):
         assert 0.33 <= share <= 0.45
 
 
-def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, corpus):
+def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, probe, corpus):
     record_ids, texts = corpus
-    items = _all(questions) + _all(conversations)
+    qs, convs = _all(questions) + probe[0], _all(conversations) + probe[1]
+    items = qs + convs
     assert check_against_documents(items, record_ids, texts) == []
-    unknown = [(x.id, e) for x in _all(questions) for e in x.entities if e not in record_ids]
-    unknown += [(c.id, e) for c in _all(conversations) for t in c.turns for e in t.entities if e not in record_ids]
+    unknown = [(x.id, e) for x in qs for e in x.entities if e not in record_ids]
+    unknown += [(c.id, e) for c in convs for t in c.turns for e in t.entities if e not in record_ids]
     assert not unknown
     # record facts are judged by record id (robust to re-rendering); spans only quote the review itself
     assert {j.doc_id for x in items for j in judgements(x) if j.doc_id} <= {"review"}
 
 
-def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, corpus):
+def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, probe, corpus):
     """A nugget must be in the rendered text of a relevant document, or nugget recall could never be 1."""
     _, texts = corpus
     missing = []
-    turns = [t for c in _all(conversations) for t in c.turns]
-    for x in _all(questions) + turns:
+    turns = [t for c in _all(conversations) + probe[1] for t in c.turns]
+    for x in _all(questions) + probe[0] + turns:
         docs = " ".join(texts[j.record_id or j.doc_id] for j in x.relevant)
         missing += [f"{x.question}: {n}" for n in x.nuggets if not nugget_found(docs, n)]
         for p in getattr(x, "parts", []):
@@ -104,10 +111,10 @@ def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, co
     assert not missing, missing
 
 
-def test_answerable_entities_are_judged_relevant(questions):
+def test_answerable_entities_are_judged_relevant(questions, probe):
     """Each expected entity of an answerable question is among its relevant judgements (so a grounded answer
     about it is possible) and comparison/list questions have one part per entity."""
-    for x in _all(questions):
+    for x in _all(questions) + probe[0]:
         if x.category in ANSWERABLE:
             judged = {j.record_id for j in x.relevant}
             assert set(x.entities) <= judged, x.id
