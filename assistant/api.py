@@ -24,9 +24,10 @@ from assistant import extractive as ex
 from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.compose import compose_parts
 from assistant.conversation import Turn, rewrite_followup, turn_entities
-from assistant.plan import PlanEntity, Planner, QuestionPlan
+from assistant.plan import PlanEntity, Planner, QuestionPlan, is_acronym, is_drug_name
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
+from assistant.review_answer import ReviewFacts
 from assistant.vocabulary import GENERIC_STEMS, spelling_variants
 from kernel.errors import MesochatError
 from kernel.text import stem
@@ -38,6 +39,8 @@ EVIDENCE_DEPTH = 2
 MAX_NAMED_CHUNKS = 6
 # Attributes that any record of a type can answer in general terms: a question that adds a word no source holds
 # ("mesothelin-targeted antibody-drug conjugates") is not answered with the record's summary.
+REVIEW_DOC = "review"
+CHEMOTHERAPY = re.compile(r"cisplatin|carboplatin|pemetrexed|gemcitabine|vinorelbine|chemotherapy", re.IGNORECASE)
 GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
 # A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
 # much: on v1+v2 dev and our own probes, such unanswerable questions scored at most 0.534 (threshold 0.482).
@@ -122,6 +125,7 @@ class Assistant:
         self._doc_chunks = {d: sorted(cs, key=lambda c: c.char_start) for d, cs in doc_chunks.items()}
         texts = {d: index.doc_text(d) for d in self._doc_chunks}
         self.facts = RecordFacts(getattr(analyzer, "records", []), texts.get)
+        self.review = ReviewFacts(self._doc_chunks.get(REVIEW_DOC, []), texts.get, REVIEW_DOC)
         self.planner = Planner(analyzer, " ".join(texts.values()))
         if self.mode == "llm":
             self.llm  # fail at load, not at the first question  # noqa: B018
@@ -321,8 +325,20 @@ class Assistant:
         gate = self._gate(prepared, k, where)
         if gate is not None:
             return gate[0], gate[1], [], [], True
+        if self._about_review(intent, where):
+            units = self.review.answer_units(intent.question, bool(intent.entities or intent.ref_numbers))
+            if units:  # "who wrote the review?", "what does it conclude?": the review's own lines
+                sentences, citations = ex.compose([ex.Evidence(c, s, e, t, 1.0, 1.0, 0.0, False) for c, s, e, t in units])
+                prepared.extra["pieces"] = tuple(x + (" " if i < len(sentences) - 1 else "") for i, x in enumerate(sentences))
+                return "review", " ".join(sentences), citations, [], False
+            text, citations, abstained = self._answer_from_passages(prepared, k, where, review_only=True)
+            if not abstained or not intent.entities:  # else: "what does the review say about DENIM?" -> records
+                return "review", text, citations, [], abstained
+            prepared.extra.pop("pieces", None)
         if self._record_route(intent):
-            unseen = [f'"{n}"' for n in intent.unknown_names] if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
+            # (an unseen acronym beside a named record is more often a clinical abbreviation than a new topic)
+            unseen = [f'"{n}"' for n in intent.unknown_names if not is_acronym(n)] \
+                if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
             if unseen:  # "the ORR of lurbinectedin": a drug or code name no source holds
                 self._retrieve(prepared, k, "extractive", where)
                 text = _with_topics(f"The indexed sources do not mention {and_list(unseen)}.", prepared.candidates)
@@ -342,15 +358,25 @@ class Assistant:
                 return "record", composed.text, composed.citations, composed.parts, not composed.answered
         return "passages", "", [], [], False
 
+    def _about_review(self, intent: QuestionPlan, where: dict | None) -> bool:
+        """A question about the review itself (its authors, keywords, what it argues), not about a list of records."""
+        chunks = self._doc_chunks.get(REVIEW_DOC, [])
+        # "what does the review mean by X?" asks what X is: X's record defines it
+        defines = intent.form == "definition" and bool(intent.entities)
+        return bool(chunks) and not intent.list_type and not defines and any(_matches(c, where) for c in chunks) and \
+            ReviewFacts.about_review(intent.question, bool(intent.entities or intent.ref_numbers))
+
     def _gate(self, prepared: _Prepared, k: int, where: dict | None) -> tuple[str, str] | None:
         """(route, abstention text) for a question about another disease or a name no source holds."""
         intent = prepared.intent
-        if intent.other_disease and not ("population" in intent.attributes and intent.entities):
+        listed = bool(intent.other_disease) and intent.list_type == "trial" and not intent.entities and all(
+            compact(w) in self.planner.known for w in intent.other_disease.split())  # "trials enrolling peritoneal..."
+        if intent.other_disease and not ("population" in intent.attributes and intent.entities) and not listed:
             text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
                     f"{intent.other_disease}.")
             route = "other-disease"
         elif intent.unknown_names and not intent.ref_numbers and (
-                (not intent.entities and not intent.list_type) or _named_as_trial(intent)
+                not intent.entities or _named_as_trial(intent) or _new_drug_on_backbone(intent)
                 or not any(e.type in ("trial", "agent") for e in intent.entities)):
             text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
             route = "uncovered-entity"
@@ -372,10 +398,14 @@ class Assistant:
         # fail?", "sensitivity of serum mesothelin?") is answered from prose about the entity, or abstains
         return intent.bare and intent.form != "why-how"
 
-    def _answer_from_passages(self, prepared: _Prepared, k: int, where: dict | None
+    def _answer_from_passages(self, prepared: _Prepared, k: int, where: dict | None, review_only: bool = False
                               ) -> tuple[str, list[Citation], bool]:
         self._retrieve(prepared, k, "extractive", where)
         plan, candidates, intent = prepared.plan, prepared.candidates, prepared.intent
+        if review_only:  # "according to the review, ...": every passage of the review is a candidate
+            have = {c.chunk.id for c in candidates}
+            candidates = candidates + [ex.Candidate(c, 0.5, len(candidates) + i, False) for i, c in
+                                       enumerate(self._doc_chunks.get(REVIEW_DOC, [])) if c.id not in have]
         t = time.perf_counter()
         q_vec = self.index.embed_query(plan.embed_text)
         units = ex.gather_units(candidates, self.index.doc_text, self.answer_config)
@@ -390,17 +420,20 @@ class Assistant:
                               key=lambda e: e.score, default=None))
         forced = list(dict.fromkeys(e for e in forced if e is not None))
         pool = list(range(len(evidence)))
-        if intent.entities:  # a question about DENIM is answered from DENIM's record or text naming DENIM
+        if review_only:
+            pool = [i for i in pool if evidence[i].chunk.doc_id == REVIEW_DOC]
+            forced = []
+        elif intent.entities:  # a question about DENIM is answered from DENIM's record or text naming DENIM
             keys = self._entity_keys(intent.entity_ids)
             pool = [i for i in pool if evidence[i].chunk.record_id in intent.entity_ids
                     or _names_any(evidence[i].text, keys)]
-        if ex.is_bibliographic(plan.question):  # "which journal published X?": X's reference entries answer it
+        if ex.is_bibliographic(plan.question) and not review_only:  # "which journal published X?": X's references
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
         # "How many patients...?" is answered only by a sentence that states such a count.
         pool = [i for i in pool if not ex.lacks_asked_count(plan.question, evidence[i].text)]
         best = max((evidence[i].score for i in pool), default=0.0)
-        unseen = [] if forced or intent.entities else self._unseen_terms(plan)
+        unseen = [] if forced or (intent.entities and not review_only) else self._unseen_terms(plan)
         prepared.extra.update(unseen=unseen)
         if unseen and best < self.threshold + UNSEEN_MARGIN:
             # "tumour treating fields": the thing asked about appears in no indexed passage, and no passage
@@ -409,7 +442,7 @@ class Assistant:
             return _with_topics(f"{ABSTAIN_TEXT} No indexed passage mentions {and_list(unseen)}.", candidates), [], True
         # Passages of the asked entity all carry the named bonus; judged without it, a sentence that merely
         # belongs to DENIM does not count as an answer to "what proportion of DENIM patients were women?"
-        bonus = self.answer_config.named_bonus if intent.entities else 0.0
+        bonus = self.answer_config.named_bonus if intent.entities and not review_only else 0.0
         plain = max((evidence[i].score - (bonus if evidence[i].named else 0.0) for i in pool), default=0.0)
         picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if plain >= self.threshold else []
         picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
@@ -613,6 +646,13 @@ def _named_as_trial(intent: QuestionPlan) -> bool:
     """"the NIPU trial of UV1": an uncovered name used as the trial or study asked about."""
     return any(re.search(rf"\b{re.escape(n)}\s+(?:trial|study|vaccine|vaccination)|\b(?:trial|study)\s+{re.escape(n)}\b",
                          intent.question, re.IGNORECASE) for n in intent.unknown_names)
+
+
+def _new_drug_on_backbone(intent: QuestionPlan) -> bool:
+    """"cediranib added to cisplatin-pemetrexed": an uncovered drug is the subject; the chemotherapy it was
+    added to does not make the question about a covered record."""
+    return any(is_drug_name(n) for n in intent.unknown_names) and all(
+        e.type == "agent" and CHEMOTHERAPY.search(e.name) for e in intent.entities)
 
 
 def _names_any(text: str, keys: list[str]) -> bool:

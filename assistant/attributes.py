@@ -36,12 +36,31 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("qol", "quality-of-life results", _rx(r"\bquality[- ]of[- ]life\b", r"\bqol\b", r"\bhrqol\b",
               r"patient-reported"), measures=("qol",), types=("trial",)),
     Attribute("duration_of_response", "duration of response", _rx(r"\bduration of (?:the )?response", r"\bdor\b",
-              r"how long did (?:the )?responses? last"), types=("trial",)),
+              r"how long did (?:the )?responses? last", r"\bhow long (?:did|do|were|was) .{0,40}respon\w*",
+              r"\bdurab\w* respon", r"\brespon\w* (?:last|were durable)"), types=("trial",)),
+    Attribute("time_to_response", "time to response", _rx(r"\btime to (?:first |objective )?response\b",
+              r"\bhow (?:quickly|fast|soon) did .{0,40}respon"), types=("trial",)),
+    Attribute("pk", "pharmacokinetics (half-life, clearance)", _rx(r"\bhalf[- ]?life\b", r"\bpharmacokinetic",
+              r"\bclearance\b", r"\bbioavailab", r"\bvolume of distribution\b", r"\bcmax\b"), types=("agent", "trial")),
+    Attribute("prescribing", "prescribing information (contraindications, interactions)", _rx(
+              r"\bcontraindicat", r"\bdrug interactions?\b", r"\binteract with\b", r"\bpregnan", r"\bbreast-?feeding\b",
+              r"\b(?:renal|hepatic|kidney|liver) impairment\b"), types=("agent", "trial")),
+    Attribute("manufacturing", "manufacturing (production time, vein-to-vein time)", _rx(r"\bmanufactur",
+              r"\bvein-to-vein\b", r"\bproduction time\b", r"\bhow long does it take to (?:make|produce)\b"),
+              types=("agent", "trial")),
+    Attribute("infusion_time", "infusion time", _rx(r"\binfusion (?:time|duration)\b",
+              r"\bhow long (?:does|is|did) (?:the |an |each )?infusion", r"\binfused over\b"), fields=("arms",),
+              types=("trial",), extra={"requires": r"\bover \d+\s*(?:minutes|min|hours?)\b"}),
+    Attribute("germline", "germline (inherited) testing", _rx(r"\bgermline\b", r"\binherited\b", r"\bhereditary\b",
+              r"\bfamilial\b"), fields=("summary", "relevance", "measurement", "description"), types=("biomarker",),
+              extra={"requires": r"germline|inherited|hereditary|familial", "all_fields": True}),
     Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
               r"\bmean age\b"), types=("trial",)),
     Attribute("subgroup_size", "number of patients in that group", _rx(
         r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed|got)\b",
-        r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)"), types=("trial",)),
+        r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)",
+        r"\b(?:proportion|percent(?:age)?|share|fraction) (?:of (?:the )?(?:patients |participants )?)?(?:with |had |were )?"
+        r"(?:non-?epithelioid|epithelioid|sarcomatoid|biphasic)"), types=("trial",)),
     Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _rx(r"\bsensitivity\b", r"\bspecificity\b",
               r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b"), types=("biomarker",)),
     Attribute("cutoff", "biomarker cut-off", _rx(r"\bcut-?offs?\b", r"\bthresholds?\b", r"\bpositivity (?:level|criterion)\b"),
@@ -70,14 +89,14 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"cytokine release|infusion reaction|pruritus|adrenal insufficiency|diabetes)\b"),
         measures=("safety",), types=("trial",), extra={"requires_asked_word": "1"}),
     Attribute("os_rate", "survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|month)s?\s+os\b",
+        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+os\b",
         rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
         rf"\balive at {_YEARS}"), measures=("os_rate",), types=("trial",)),
     Attribute("pfs_rate", "progression-free survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|month)s?\s+(?:pfs|progression[- ]free)"), measures=("pfs_rate",), types=("trial",)),
+        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:pfs|progression[- ]free)"), measures=("pfs_rate",), types=("trial",)),
     Attribute("hr", "hazard ratio", _rx(r"\bhazard ratios?\b", r"\bhrs?\b"), measures=("os", "pfs"),
               types=("trial",), hr_only=True),
-    Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free\b", r"\bpfs\b", r"\bprogression\b"),
+    Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free(?: survival)?\b", r"\bpfs\b", r"\bprogression\b"),
               measures=("pfs",), types=("trial",)),
     Attribute("orr", "objective response rate", _rx(r"\bresponse rates?\b", r"\borr\b", r"\bobjective responses?\b",
               r"\bresponded\b", r"\bhow many (?:patients )?responded\b", r"\bresponses\b"), measures=("orr",),
@@ -107,7 +126,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("registration",), types=("trial",)),
     Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
               fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg|IU|vp|pfu)|cells?/kg|\d\s*[x×]\s*10"}),
-    Attribute("arms", "arms and doses", _rx(r"\barms?\b", r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b",
+    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?! of the trial\b)",
+              r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
+              r"\b(?:tested|compared) against\b", r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate)\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
@@ -151,7 +172,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bhow do .{1,30} test\b",
               r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
               r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
-    Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect",
+    Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect", r"\brole\b",
               r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
               r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
               fields=("relevance",), types=("biomarker",)),
@@ -169,7 +190,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -181,7 +202,7 @@ def find_attributes(text: str) -> list[Attribute]:
         if attr.pattern.search(text):
             found.append(attr)
     keys = {a.key for a in found}
-    drop = set()
+    drop = _nested(text, found)
     if keys & {"os_rate", "pfs_rate"}:
         drop |= {"os", "pfs"} - ({"pfs"} if "pfs_rate" not in keys and "os_rate" in keys else set())
     if "hr" in keys:
@@ -206,6 +227,14 @@ def find_attributes(text: str) -> list[Attribute]:
     if len(keys - {"definition"}) > 0 and "definition" in keys:
         drop.add("definition")
     return [a for a in found if a.key not in drop]
+
+
+def _nested(text: str, found: list[Attribute]) -> set[str]:
+    """Attributes matched only inside another's short phrase: "survival" in "progression-free survival"."""
+    spans = {a.key: [m.span() for m in a.pattern.finditer(text)] for a in found}
+    short = [(s, e) for k, v in spans.items() for s, e in v if e - s <= 30]
+    return {k for k, v in spans.items() if v and all(any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2 in short)
+                                                      for s, e in v)}
 
 
 def timepoint(text: str) -> str | None:

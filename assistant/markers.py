@@ -12,7 +12,8 @@ import re
 # One bracket group of source numbers: [3], [1, 2], [1;2], [1-3], [1–3].
 MARKER_RE = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;\-–]\s*\d{1,3})*)\s*\]")
 _RUN_RE = re.compile(r"(?:\s*" + MARKER_RE.pattern + r")+")
-_BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+# A bullet and the bold label of a list or comparison part ("- **CONFIRM**: "): structure, not a claim.
+_BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(?:\*\*[^*\n]{1,120}\*\*:\s+)?")
 _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "vs.", "cf.", "Fig.", "Figs.", "Ref.", "Refs.", "approx.", "No.")
 
 

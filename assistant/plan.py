@@ -23,10 +23,15 @@ _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bd
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
 _LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
                "treatments": "agent", "antibodies": "agent", "inhibitors": "agent", "vaccines": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?:\s+[\w/-]+){0,3}?\s+"
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,3}?\s+"
                    r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
                    r"mechanisms)\b",
                    re.IGNORECASE)
+# "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
+_LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
+                        r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
+                        r"(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
+                        r"described)?\s*\??\s*$", re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
@@ -49,12 +54,19 @@ OTHER_DISEASES = re.compile(
 )
 # Names that look like a trial, a code name or a drug: when none of the indexed text holds them,
 # the question is about something the sources do not cover.
+# International nonproprietary name stems: a word ending so is a drug.
+_INN = re.compile(r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide|"
+                  r"ectedin|vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b",
+                  re.IGNORECASE)
 _CODE_LIKE = re.compile(
     r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
     r"\b(?:CheckMate|KEYNOTE|IMpower|JAVELIN|PACIFIC|CASPIAN|POSEIDON|EMPOWER|STELLAR|EORTC|MARS|"
-    r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|"
-    r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide|ectedin|"
-    r"vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b")
+    r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
+# An acronym the sources never use names something they do not cover ("TIGIT", "MERIT", "MESO-PRIME"), unless it
+# is one of the generic abbreviations clinicians write in questions.
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*\b")
+GENERIC_ACRONYMS = {"ITT", "IHC", "NGS", "PCR", "FISH", "DNA", "RNA", "WES", "WGS", "CTCAE", "IRAE", "TRAE", "TEAE", "SAE", "MRI", "TKI", "ICI", "PRO", "RCT", "BID",
+                    "QD", "Q2W", "Q3W", "Q4W", "Q6W", "AND", "THE", "WHAT", "WHICH", "HOW", "DID", "WAS", "FOR"}
 _NOT_NAMES = {"phase", "grade", "stage", "type", "arm", "arms", "version", "day", "cycle", "figure", "table",
               "reference", "ref", "year", "years", "month", "months", "week", "weeks", "line", "cd", "covid",
               "level", "step", "part", "cohort", "group"}
@@ -103,12 +115,25 @@ class QuestionPlan:
         return d
 
 
+def is_acronym(name: str) -> bool:
+    return bool(_ACRONYM.fullmatch(name))
+
+
+def is_drug_name(name: str) -> bool:
+    return bool(_INN.fullmatch(name))
+
+
 class Planner:
     """``plan(question, previous=None) -> QuestionPlan``; read-only after construction (thread-safe)."""
 
     def __init__(self, analyzer: QueryAnalyzer, known_text: str = "") -> None:
         self.analyzer = analyzer
         self._known = _vocabulary(known_text)
+
+    @property
+    def known(self) -> set[str]:
+        """Compact forms of the indexed text's words and word pairs."""
+        return self._known
 
     def plan(self, question: str, previous: QuestionPlan | None = None, previous_answer_entities: list[str] = ()
              ) -> QuestionPlan:
@@ -124,7 +149,7 @@ class Planner:
         attrs = find_attributes(question)
         keys = [a.key for a in attrs]
         refs = self.analyzer.find_ref_numbers(question)
-        list_match = _LIST.search(question)
+        list_match = _LIST.search(question) or _LIST_BARE.match(question)
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         carried_attrs = False
         if previous is not None and not refs:
@@ -141,6 +166,11 @@ class Planner:
         if not entities and terms and keys == ["definition"]:
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in terms[:2]]
             keys = ["definition"]
+        elif entities and terms and (keys == ["definition"] or (not keys and _bare(question, matches))):
+            # "What is ASS1?": the glossary expansion first, then the biomarker named by the same words
+            spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}
+            same = [m.record_id for m in matches if m.record_id in terms and (m.start, m.end) in spans]
+            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + entities
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
@@ -178,6 +208,13 @@ class Planner:
                     not re.search(r"\d", name) and not name.islower():
                 continue  # "PD-L" parts or an ordinary capitalised word seen in the sources
             out.append(name)
+        if sum(c.isupper() for c in question) < 0.5 * sum(c.isalpha() for c in question):  # not typed in capitals
+            for m in _ACRONYM.finditer(question):
+                name = m.group(0)
+                if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name) or \
+                        compact(name) in self._known or any(name in o for o in out):
+                    continue
+                out.append(name)
         return list(dict.fromkeys(out))
 
 
@@ -211,7 +248,8 @@ def _elliptical(question: str) -> bool:
 
 _OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
                        re.IGNORECASE)
-_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|"
+_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|role|"
+                     r"meant|by|mean|means|meaning|"
                      r"were|tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
 
 

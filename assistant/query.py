@@ -53,6 +53,7 @@ _REF_RE = re.compile(
 _BRACKET_REF_RE = re.compile(r"\[\s*(\d{1,3})\s*\]")
 # Types whose names are aliases; references are looked up by number, their titles are left to search.
 ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism", "term")
+ENTITY_ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism")
 # Records that name ideas rather than things: their words stay part of what is asked ("overall survival",
 # "tumour microenvironment"), and they do not restrict an answer to their own record.
 VOCABULARY_TYPES = ("term", "mechanism")
@@ -85,7 +86,12 @@ def content_terms(text: str) -> list[str]:
 def _name_parts(name: str) -> list[str]:
     """"Mesothelin (MSLN)" is also "Mesothelin" and "MSLN": users rarely type the parenthesis."""
     m = re.fullmatch(r"\s*(.+?)\s*\((.+)\)\s*", name)
-    return [p for p in (m.group(1), m.group(2)) if len(p) >= 4] if m else []
+    if not m:  # "Primary resistance to immune checkpoint inhibitors" is also "primary resistance"
+        head = re.match(r"((?:\w+ ){1,2}(?:resistance|reprogramming|auxotrophy))\s+to\b", name, re.IGNORECASE)
+        return [head.group(1)] if head else []
+    # "(with pembrolizumab)", "(class)" qualify the name; they are not another name for the record
+    qualifier = re.match(r"(?:with|plus|and|or|in|for|vs\.?|versus|class|modified|maintenance)\b", m.group(2), re.IGNORECASE)
+    return [p for p in (m.group(1), None if qualifier else m.group(2)) if p and len(p) >= 4]
 
 
 @dataclass(frozen=True)
@@ -159,6 +165,7 @@ class QueryAnalyzer:
         self.records = records  # kept for the record-answer path (field spans)
         self.entries: dict[str, _Entry] = {}
         self.alias_index: dict[str, set[str]] = {}
+        self.name_index: dict[str, set[str]] = {}  # keys that are a record's own name (not a synonym)
         self.ref_ids: set[str] = set()
         for r in records:
             if r.type == "ref":
@@ -180,6 +187,9 @@ class QueryAnalyzer:
             for a in aliases:
                 for key in _spellings(compact(a)):
                     self.alias_index.setdefault(key, set()).add(r.id)
+            for a in [r.name, *_name_parts(r.name)[:1], getattr(r, "abbreviation", None), getattr(r, "expansion", None)]:
+                for key in _spellings(compact(a)) if a else ():
+                    self.name_index.setdefault(key, set()).add(r.id)
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():
@@ -211,9 +221,10 @@ class QueryAnalyzer:
                     key = compact("".join(w for w, _, _ in gram))
                     if len(key) < 2 or (n == 1 and gram[0][0].lower() in STOPWORDS):
                         continue
-                    ids = self._lookup(key, fuzzy)
+                    matched, ids = self._lookup(key, fuzzy)
                     if not ids:
                         continue
+                    ids = self._prefer_names(matched, ids)
                     start, end = gram[0][1], gram[-1][2]
                     for rid in sorted(ids):
                         found.append(RecordMatch(rid, self.entries[rid].name, text[start:end], start, end, not fuzzy))
@@ -222,14 +233,22 @@ class QueryAnalyzer:
         found.sort(key=lambda m: m.start)
         return found
 
-    def _lookup(self, key: str, fuzzy: bool) -> set[str]:
+    def _lookup(self, key: str, fuzzy: bool) -> tuple[str, set[str]]:
+        """(the alias key matched, the records it names)."""
         if not fuzzy:
-            return self.alias_index.get(key, set())
+            return key, self.alias_index.get(key, set())
         if len(key) < MIN_FUZZY_LEN or key.isdigit():
-            return set()
+            return key, set()
         pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
         best = difflib.get_close_matches(key, pool, n=1, cutoff=FUZZY_CUTOFF)
-        return self.alias_index[best[0]] if best else set()
+        return (best[0], self.alias_index[best[0]]) if best else (key, set())
+
+    def _prefer_names(self, key: str, ids: set[str]) -> set[str]:
+        """"Arginine auxotrophy" is the mechanism's name and a synonym of the ASS1 biomarker: among entity
+        records sharing an alias, the ones it names outright win (glossary terms are kept either way)."""
+        entities = {i for i in ids if self.entries[i].record_type in ENTITY_ALIAS_TYPES}
+        named = entities & self.name_index.get(key, set())
+        return ids - (entities - named) if named and len(entities) > 1 else ids
 
     @staticmethod
     def find_ref_numbers(text: str) -> list[int]:

@@ -15,6 +15,7 @@ from typing import Any
 
 from assistant.answer import and_list
 from assistant.attributes import BY_KEY, RECORD_ONLY
+from assistant.list_filters import agents_of_class, filter_trials, qualifiers, says_all
 from assistant.plan import QuestionPlan
 from assistant.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
@@ -25,6 +26,17 @@ MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease 
 SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
                             re.IGNORECASE)
 MAX_QUOTES = 4
+# Which field best shows why a record is on a list, when several say the words asked.
+SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
+ASKS_CI = re.compile(r"\bconfidence interval|\bCI\b|\bCIs\b", re.IGNORECASE)
+# What a definition quotes, by record type: what the thing is, then what it does or how it is measured.
+DEFINITION_FIELDS = {
+    "term": ("expansion", "summary", "definition"),
+    "mechanism": ("summary", "description", "examples"),
+    "biomarker": ("intro", "summary", "measurement"),
+    "agent": ("class", "summary", "mechanism"),
+    "other": ("expansion", "definition", "class", "intro", "design", "summary", "description"),
+}
 _COMMON = {"trial", "trials", "study", "patients", "mesothelioma", "pleural", "malignant", "therapy", "treatment",
            "survival", "overall", "median", "response", "given", "tested", "cells", "after", "which", "what"}
 
@@ -101,7 +113,7 @@ class RecordFacts:
             found = self._quotes_for(rec, key, plan)
             if found:
                 quotes.extend(q for q in found if q not in quotes)
-            elif key not in ("overview", "item"):
+            elif key not in ("overview", "item", "list_item"):
                 missing.append(_asked_label(key, plan))
         if missing and set(attributes) & RECORD_ONLY and all(k not in RECORD_ONLY for k in attributes
                                                               if _asked_label(k, plan) not in missing):
@@ -122,14 +134,17 @@ class RecordFacts:
         return self._quote(rec, f) if f else None
 
     def _quotes_for(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
-        if key == "item":  # one line per record in a list or a comparison
+        if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
+                self._quotes_for(rec, "item", plan)
+        if key in ("item", "list_item"):  # one line per record in a list or a comparison
             if rec.type == "trial":
                 return self._quotes_for(rec, "headline", plan)[:2]
             keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
             return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1]
         if key in ("overview", "definition"):
-            keys = ("expansion", "definition", "class", "intro", "design", "summary", "description")
-            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:2]
+            keys = DEFINITION_FIELDS.get(rec.type, DEFINITION_FIELDS["other"])
+            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:3]
             if key == "overview" and rec.type == "trial":
                 out += self._quotes_for(rec, "headline", plan)[:1]
             return out
@@ -156,6 +171,8 @@ class RecordFacts:
                 found = [q for q in found if word in text[q.start:q.end].lower()]
             if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
                 found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+            if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
+                found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
             return found
         out: list[Quote] = []
         if key == "publication":  # the record's publication field, then the review's own reference entry for it
@@ -269,6 +286,43 @@ class RecordFacts:
             labels += [f.label for f in self.fields[rec.id] if f.key not in ("names", "sources", "summary", "intro")]
         return list(dict.fromkeys(labels))
 
+    def _list_parts(self, plan: QuestionPlan, attrs: list[str]) -> list[Part]:
+        """"Which randomised trials tested checkpoint inhibitors in relapsed disease?", "list the biomarkers":
+        the records of the listed type that have every property named, each quoting the field that shows it."""
+        agents = list(dict.fromkeys(self._class_members(plan, "agent") + agents_of_class(plan.question, self.records)))
+        words = [] if agents else qualifiers(plan.question)
+        if plan.list_type == "trial":
+            members = list(dict.fromkeys(t for a in agents for t in self.trials_testing(a))) if agents \
+                else self.of_type("trial")
+            members, shown = filter_trials(members, self.records, plan.question)
+            own = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "target")]
+            if words:  # "which trials enrolled peritoneal mesothelioma?": the field that says so, per trial
+                fields = [f for a in own for f in BY_KEY[a].fields]
+                return self._saying(members, words, fields)
+            keys = list(dict.fromkeys((["arms"] if agents else []) + shown + own))[:2] or ["list_item"]
+            parts = [self.part(t, keys, plan) for t in members]
+            return [p for p in parts if p.quotes] if own else parts  # "which trials reported a DCR?"
+        members = self._class_members(plan) or [a for a in agents if self.records[a].type == plan.list_type]
+        if not members:
+            members = self.of_type(plan.list_type)
+            words = qualifiers(plan.question, drug_classes=plan.list_type == "agent")
+            if words:  # "which resistance mechanisms are metabolic?"
+                return self._saying(members, words, [])
+        item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["item"]
+        return [self.part(rid, item_attrs, plan) for rid in members]
+
+    def _saying(self, members: list[str], words: list[str], fields: list[str]) -> list[Part]:
+        """One part per record with a quotable field (of ``fields``, or any) that says every word."""
+        out = []
+        for rid in members:
+            rec, text = self.records[rid], self.text_of(rid)
+            spans = [f for f in self.fields[rid] if f.key not in ("names", "sources")
+                     and (not fields or f.key.split(":")[0] in fields) and says_all(text[f.start:f.end], words)]
+            spans.sort(key=lambda f: SAYING_ORDER.index(f.key) if f.key in SAYING_ORDER else len(SAYING_ORDER))
+            if spans:
+                out.append(Part(rid, rec.name, [self._quote(rec, spans[0])]))
+        return out
+
     # -- a whole plan -------------------------------------------------------------------------------------
     def parts(self, plan: QuestionPlan) -> list[Part]:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
@@ -282,19 +336,8 @@ class RecordFacts:
             if _singular_trial(plan.question) and len(trials) > 1:
                 trials = self._single_out(trials, plan)
             return [self.part(t, ["arms"], plan) for t in trials]
-        if plan.list_type == "trial" and not plan.entities and plan.terms:
-            # "which trials tested checkpoint inhibitors in relapsed disease?": trials of the class's members
-            agents = self._class_members(plan, "agent")
-            trials = list(dict.fromkeys(t for a in agents for t in self.trials_testing(a)))
-            trials = _in_line(trials, self.records, plan.question)
-            if trials:
-                return [self.part(t, attrs or ["item"], plan) for t in trials]
         if plan.list_type and not plan.entities:
-            members = self._class_members(plan) or self.of_type(plan.list_type)
-            if plan.list_type == "trial":
-                members = _in_line(members, self.records, plan.question)
-            item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["item"]
-            return [self.part(rid, item_attrs, plan) for rid in members]
+            return self._list_parts(plan, attrs)
         targets = [e for e in _targets(plan) if self.covers(e)]
         trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
         if plan.asks_trial and trial_attrs and targets and not any(self.records[t].type == "trial" for t in targets):
@@ -324,18 +367,6 @@ def _targets(plan: QuestionPlan) -> list[str]:
     if trial_attrs and any(e.type == "trial" for e in ents):
         ents = [e for e in ents if e.type == "trial"]
     return [e.record_id for e in ents]
-
-
-LINE_WORDS = {"first line": r"first[- ]line|untreated|frontline", "relapsed": r"relapsed|second[- ]line|previously treated|"
-              r"after (?:platinum|chemotherapy)", "maintenance": r"maintenance", "perioperative": r"perioperative|surg"}
-
-
-def _in_line(trials: list[str], records: dict[str, Any], question: str) -> list[str]:
-    """Keep the trials of the treatment line the question names (all of them when it names none)."""
-    for line, rx in LINE_WORDS.items():
-        if re.search(rx, question, re.IGNORECASE):
-            return [t for t in trials if getattr(records[t], "line", None) == line]
-    return trials
 
 
 def _same_subgroup(question: str, res: Any) -> bool:
@@ -392,6 +423,8 @@ def _same_time(asked: str, res: Any) -> bool:
 
 def _asked_label(key: str, plan: QuestionPlan) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
+    if key in BY_KEY and BY_KEY[key].measures and ASKS_CI.search(plan.question):
+        return f"a confidence interval for the {label}"
     if key == "specific_ae":
         return f"how often {BY_KEY[key].pattern.search(plan.question).group(0).lower()} occurred"
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)

@@ -24,7 +24,7 @@ currently recent recently today overall general generally usually typical typica
 significant significantly compare compared comparison versus difference differences different better worse best
 worst good bad high higher low lower major minor main key first second third new novel latest early late future
 become became becomes according accordingly hard difficult easy treat treated treating so why how what which
-indicate indicates indicated mean suggestive predict predicts predicted tell tells told give gives given
+indicate indicates indicated mean means meant meaning suggestive predict predicts predicted tell tells told give gives given
 """
 GENERIC_STEMS = frozenset(stem(_GENERIC.split()))
 

@@ -147,3 +147,32 @@ def test_spelling_variants_and_asking_words_are_not_missing_subjects(assistant) 
 def test_duration_of_response_is_not_answered_with_the_response_rate(assistant) -> None:
     ans = assistant.ask("How long did responses last in MAPS2?")
     assert ans.abstained and "does not report the duration of response" in ans.text
+
+
+@pytest.mark.parametrize(("question", "said"), [
+    ("What did the MERIT trial of nivolumab in Japanese patients show?", "MERIT"),  # a covered drug, another trial
+    ("cediranib added to cisplatin-pemetrexed: PFS?", "cediranib"),  # a new drug on a covered backbone
+    ("what about TIGIT inhibitors?", "TIGIT"),  # a kind of drug no record holds is not "every drug"
+])
+def test_uncovered_names_beside_covered_words_abstain(assistant, question, said) -> None:
+    ans = assistant.ask(question)
+    assert ans.abstained and not ans.citations and said in ans.text
+
+
+def test_questions_about_the_review_are_answered_from_the_review(assistant) -> None:
+    ans = assistant.ask("Who are the authors of the review?")
+    assert not ans.abstained and [c.doc_id for c in ans.citations] == ["review"] and "Wanyi Xia" in ans.text
+    ans = assistant.ask("is dual PD-1/CTLA-4 blockade now first-line standard of care according to the review?")
+    assert [c.doc_id for c in ans.citations] == ["review"] and "first-line standard of care" in ans.text
+    # "the authors of the BEAT-meso paper" are the trial paper's, not the review's
+    ans = assistant.ask("Who were the authors of the BEAT-meso paper?")
+    assert "review" not in {c.doc_id for c in ans.citations} and "Felip" in ans.text
+    _verbatim(assistant, ans)
+
+
+def test_list_by_property_quotes_only_records_with_it(assistant, records) -> None:
+    ans = assistant.ask("Which trials used a placebo control?")
+    cited = {c.record_id for c in ans.citations}
+    assert cited and all("placebo" in records[r].design.lower() or any("placebo" in a.name.lower() for a in records[r].arms)
+                         for r in cited)
+    assert {p["record_id"] for p in ans.parts} == cited

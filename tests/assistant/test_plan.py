@@ -23,7 +23,17 @@ def planner() -> Planner:
         ("What was the dose of atezolizumab in BEAT-meso?", ["agent:atezolizumab", "trial:beat-meso"], ["dose"], "fact"),
         ("Compare CheckMate 743 and ATOMIC-Meso", ["trial:checkmate-743", "trial:atomic-meso"], [], "comparison"),
         ("Which trials tested durvalumab?", ["agent:durvalumab"], ["trials"], "list"),
-        ("What is ADI-PEG 20?", ["agent:pegargiminase"], ["definition"], "definition"),
+        # a glossary term named by the same words comes first: what the code stands for, then the drug
+        ("What is ADI-PEG 20?", ["term:adi-peg-20", "agent:pegargiminase"], ["definition"], "definition"),
+        ("What is ASS1?", ["term:ass1", "biomarker:ass1"], ["definition"], "definition"),
+        ("what is arginine auxotropy", ["mechanism:arginine-auxotrophy"], ["definition"], "definition"),
+        ("What was the median PFS with pembrolizumab in PROMISE-meso?", ["agent:pembrolizumab", "trial:promise-meso"],
+         ["pfs"], "fact"),
+        ("progression-free survival in DETERMINE?", ["trial:determine"], ["pfs"], "fact"),
+        ("How long did responses to pembrolizumab last in PROMISE-meso?", ["agent:pembrolizumab", "trial:promise-meso"],
+         ["duration_of_response"], "fact"),
+        ("What is the half-life of durvalumab?", ["agent:durvalumab"], ["pk"], "fact"),
+        ("What did MARS 2 test?", ["trial:mars2"], ["arms"], "fact"),
         ("What does ORR stand for?", ["term:orr"], ["definition"], "definition"),
         ("What was the median age in MAPS2?", ["trial:ifct-1501-maps2"], ["age"], "fact"),
         ("Did CheckMate 743 improve survival?", ["trial:checkmate-743"], ["os"], "yes-no"),
@@ -70,6 +80,9 @@ def test_sarcomatoid_mesothelioma_is_not_another_disease(planner) -> None:
     ("What did KEYNOTE-189 show?", "KEYNOTE-189"),
     ("What is cemiplimab?", "cemiplimab"),
     ("Results of IMpower150?", "IMpower150"),
+    # acronyms the sources never use
+    ("what about TIGIT inhibitors?", "TIGIT"),
+    ("what about the MESO-PRIME trial?", "MESO-PRIME"),
 ])
 def test_names_absent_from_the_sources_are_unknown(planner, question, name) -> None:
     plan = planner.plan(question)
@@ -79,6 +92,11 @@ def test_names_absent_from_the_sources_are_unknown(planner, question, name) -> N
 def test_names_in_the_sources_are_not_unknown(planner) -> None:
     assert planner.plan("What does PD-L1 expression predict?").unknown_names == []
     assert planner.plan("What is CTLA-4?").unknown_names == []
+    # generic clinical abbreviations, attribute words and questions typed in capitals are not names
+    assert planner.plan("What was the ITT population of CONFIRM?").unknown_names == []
+    assert planner.plan("what was the QOL in CheckMate 743?").unknown_names == []
+    assert planner.plan("WHAT DID CHECKMATE 743 SHOW?").unknown_names == []
+    assert planner.plan("What did the MERIT trial of nivolumab show?").unknown_names == ["MERIT"]
 
 
 def test_follow_up_carries_entity_and_attribute(planner) -> None:

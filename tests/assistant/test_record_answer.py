@@ -117,3 +117,37 @@ def test_locator_reads_field_and_publication_before_offsets(world) -> None:
     loc = composed.citations[0].locator
     assert loc.startswith("CheckMate 743 (trial record) › objective response rate")
     assert loc.index("from ") < loc.index("chars")
+
+
+@pytest.mark.parametrize("question, expected", [
+    # a phase, a design, a line: every trial with it, and only those
+    ("which trials were in the relapsed setting?",
+     {"trial:confirm", "trial:promise-meso", "trial:ifct-1501-maps2", "trial:determine", "trial:gavo-cel-phase-1-2"}),
+    ("Which trials used a placebo control?",
+     {"trial:confirm", "trial:atomic-meso", "trial:determine", "trial:lume-meso"}),
+    ("in which trials was best supportive care the control arm?", {"trial:denim", "trial:adam"}),
+    ("Which trials also enrolled peritoneal mesothelioma?", {"trial:confirm", "trial:determine", "trial:nibit-meso-1"}),
+    ("which trials tested cellular therapies?", {"trial:intrapleural-msln-car-t-phase-1", "trial:gavo-cel-phase-1-2"}),
+    ("which trials tested anti-angiogenic drugs?", {"trial:maps", "trial:beat-meso", "trial:lume-meso"}),
+    ("anti-angiogenic drugs in the records?", {"agent:bevacizumab", "agent:nintedanib"}),
+    ("which resistance mechanisms are metabolic?", {"mechanism:metabolic-reprogramming", "mechanism:arginine-auxotrophy"}),
+])
+def test_list_keeps_exactly_the_records_with_the_asked_property(world, question, expected) -> None:
+    _, parts, composed = _answer(world, question)
+    assert {p.record_id for p in parts} == expected
+    assert all(q.record_id == p.record_id for p in parts for q in p.quotes)  # each cell quotes its own record
+    assert composed.answered
+
+
+def test_list_quotes_the_field_that_shows_the_property(world) -> None:
+    _, texts, _, _ = world
+    _, parts, _ = _answer(world, "which trials were in the relapsed setting?")
+    assert all(q.label == "setting" for p in parts for q in p.quotes)
+    _, parts, _ = _answer(world, "Which mesothelioma trials were published in Lancet Oncology?")
+    assert parts and all("Lancet Oncol" in texts[q.record_id][q.start:q.end] for p in parts for q in p.quotes)
+
+
+@pytest.mark.parametrize("question", ["which trials tested radiotherapy?", "what about TIGIT inhibitors?"])
+def test_list_of_a_kind_no_record_holds_is_empty(world, question) -> None:
+    _, parts, _ = _answer(world, question)
+    assert parts == []

@@ -97,3 +97,8 @@ def test_short_claim_needs_more_than_its_topic_word():
     passage = "Loss of BAP1 protein in tumour cells is frequent in pleural mesothelioma."
     assert support_score("Mesothelioma is cured.", passage) < DEFAULT_THRESHOLD
     assert support_score("BAP1 loss is frequent in mesothelioma.", passage) >= DEFAULT_THRESHOLD
+
+
+def test_split_cited_drops_bullets_and_part_labels():
+    text = "- **CONFIRM**: Setting: after platinum [1].\n- **DETERMINE**: Setting: second line [2]."
+    assert split_cited(text) == [("Setting: after platinum.", [1]), ("Setting: second line.", [2])]

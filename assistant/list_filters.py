@@ -1,0 +1,129 @@
+"""What a list question asks for beyond the record type: a drug class, a trial phase, design or treatment line.
+
+"Which randomised trials tested checkpoint inhibitors in relapsed disease?" keeps the trials whose arms
+name a drug of that class (read from the drugs' own class field, so a new record joins without code
+changes), whose design says randomised, and whose line is relapsed. Each filter also names the field that
+shows the reader why a record is on the list (the setting for a line, the design for a phase).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from kernel.text import stem
+
+# Words a question uses for a kind of drug -> what the drugs' class or modality text says.
+CLASS_WORDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (re.compile(q, re.IGNORECASE), re.compile(c, re.IGNORECASE)) for q, c in (
+        (r"\bcheckpoint\b|\bICIs?\b|\bICB\b|\bimmune checkpoint", r"checkpoint"),
+        (r"\bimmunotherap", r"checkpoint|cell therapy|vaccine|oncolytic"),
+        (r"\banti-?angiogen|\bangiogenesis inhibitors?\b|\bVEGF\b", r"angiogen|vegf"),
+        (r"\bchemotherap", r"chemotherapy"),
+        (r"\bcellular\b|\bcell[- ]based\b|\bcell therap|\badoptive\b|\bengineered (?:T )?cells?\b", r"cell therapy"),
+        (r"\bCAR[- ]?T\b", r"chimeric antigen receptor T-cell"),
+        (r"\bvaccines?\b", r"vaccine"),
+        (r"\boncolytic|\bvir(?:al|uses|otherapy)\b", r"oncolytic"),
+        (r"\bmetabolic\b|\barginine\b", r"metabolic|arginine"),
+        (r"\bkinase inhibitors?\b|\bTKIs?\b", r"kinase"),
+        (r"\bmonoclonal\b|\bantibod(?:y|ies)\b", r"monoclonal antibod|checkpoint blockade"),
+    ))
+
+PHASE = re.compile(r"\bphase[- ]?(?P<n>[123]|i{1,3}|iv)\b", re.IGNORECASE)
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
+DESIGN_WORDS = {
+    "randomised": (r"\brandomi[sz]ed\b|\brandomi[sz]ation\b|\bRCTs?\b", r"(?<!non-)randomi[sz]ed"),
+    "placebo-controlled": (r"\bplacebo[- ]controlled\b|\bagainst placebo\b|\bversus placebo\b", r"placebo"),
+    "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
+    "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|non-randomi[sz]ed"),
+}
+LINE_WORDS = {"first line": r"first[- ]line|untreated|frontline|treatment-na[iï]ve|chemotherapy-na[iï]ve",
+              "relapsed": r"relapsed|second[- ]line|previously treated|pretreated|refractory|after (?:platinum|chemotherapy)",
+              "maintenance": r"maintenance", "perioperative": r"perioperative|\bsurg|(?<!un)resectable"}
+
+
+def class_pattern(question: str) -> re.Pattern[str] | None:
+    """The class text the question's drug-kind words stand for (None when it names no kind of drug)."""
+    found = [c.pattern for q, c in CLASS_WORDS if q.search(question)]
+    return re.compile("|".join(found), re.IGNORECASE) if found else None
+
+
+def agents_of_class(question: str, records: dict[str, Any]) -> list[str]:
+    """The drug records whose class or modality matches the kind of drug the question names."""
+    pattern = class_pattern(question)
+    if pattern is None:
+        return []
+    return [rid for rid, r in records.items() if r.type == "agent"
+            and pattern.search(f"{getattr(r, 'agent_class', '') or ''} {getattr(r, 'modality', '') or ''}")]
+
+
+def asked_phase(question: str) -> str | None:
+    m = PHASE.search(question)
+    return None if m is None else _ROMAN.get(m.group("n").lower(), m.group("n"))
+
+
+def _phases(rec: Any) -> set[str]:
+    """{"2", "3"} for "2/3", {"1", "2"} for "Ib/II", {"2"} for "2b"."""
+    return {_ROMAN.get(p.lower(), p) for p in re.findall(r"iv|i{1,3}|\d", str(rec.phase or "").lower())}
+
+
+def asked_line(question: str) -> str | None:
+    for line, rx in LINE_WORDS.items():
+        if re.search(rx, question, re.IGNORECASE):
+            return line
+    return None
+
+
+def asked_designs(question: str) -> list[str]:
+    return [name for name, (q, _) in DESIGN_WORDS.items() if re.search(q, question, re.IGNORECASE)]
+
+
+def filter_trials(trials: list[str], records: dict[str, Any], question: str) -> tuple[list[str], list[str]]:
+    """(the trials that have every property the question names, the fields that show those properties)."""
+    shown: list[str] = []
+    line = asked_line(question)
+    if line:
+        trials = [t for t in trials if getattr(records[t], "line", None) == line]
+        shown.append("setting")
+    phase = asked_phase(question)
+    if phase:
+        trials = [t for t in trials if phase in _phases(records[t])]
+        shown.append("phase")
+    for name in asked_designs(question):
+        said = DESIGN_WORDS[name][1]
+        trials = [t for t in trials if re.search(said, records[t].design or "", re.IGNORECASE)]
+        shown.append("design")
+    return trials, list(dict.fromkeys(shown))
+
+
+_LIST_FILLER = re.compile(
+    r"\b(?:list|name|enumerate|show|give|tell|me|us|please|which|what|all|every|the|a|an|of|in|on|for|by|with|"
+    r"and|or|are|were|is|was|do|does|did|there|any|other|trials?|studies|study|drugs?|agents?|therap(?:y|ies)|"
+    r"treatments?|medicines?|biomarkers?|markers?|mechanisms?|resistance|immunotherapy|clinical|covered|discussed|"
+    r"includ\w*|describ\w*|mention\w*|discuss\w*|cover\w*|review\w*|cited|listed|indexed|recorded|reported|"
+    r"summari[sz]\w*|considered|have|has|exist|available|"
+    r"review|records?|sources?|this|these|it|its|about|known|mesothelioma|pleural|malignant|mpm|patients?|used|"
+    r"tested|studied|evaluated|run|conducted|also|control|controlled|controls|arm|arms|enrol\w*|used|using|gave|given|"
+    r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
+    r"antibod(?:y|ies)|blockade|blockers?|s)\b", re.IGNORECASE)
+
+
+def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
+    """The words of a list question beyond its kind of record, filters and (for trials and drugs) drug class,
+    as stems: "which trials enrolled peritoneal mesothelioma?" -> ["periton"]."""
+    rest = PHASE.sub(" ", question)
+    for q, _ in CLASS_WORDS if drug_classes else ():
+        rest = q.sub(" ", rest)
+    for q, _ in DESIGN_WORDS.values():
+        rest = re.sub(q, " ", rest, flags=re.IGNORECASE)
+    for rx in LINE_WORDS.values():
+        rest = re.sub(rx, " ", rest, flags=re.IGNORECASE)
+    rest = re.sub(r"\b(?:setting|line|disease)\b", " ", rest, flags=re.IGNORECASE)
+    return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest))])
+
+
+def says_all(text: str, stems: list[str]) -> bool:
+    """Every stem occurs in the text ("oncolog" also matches the abbreviation "Oncol")."""
+    said = set(stem(re.findall(r"[a-z0-9]+", text.lower())))
+    return all(any(t == w or (min(len(t), len(w)) >= 5 and (t.startswith(w) or w.startswith(t))) for t in said)
+               for w in stems)

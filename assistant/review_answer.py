@@ -1,0 +1,81 @@
+"""Questions about the review itself: its title, authors, journal, licence and keywords, and what its
+abstract says it sets out to do.
+
+The review's captured text is short and structured (front matter, abstract, keywords), so a question
+about the review is answered from the review alone: bibliographic questions quote the line that holds the
+fact, questions about its aim or conclusion quote the abstract's statements about itself, and anything
+else is left to sentence selection restricted to the review's own text (see ``Assistant``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from indexing.units import quotable_units
+
+# A question is about the review when it says so ("the review", "according to the abstract"), or when it names
+# nothing else and says "the paper" or asks a bibliographic fact ("who are the authors?").
+NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)\s+review\b|"
+                          r"\b(?:according to|per) (?:the )?(?:review|abstract)\b", re.IGNORECASE)
+NAMES_PAPER = re.compile(r"\b(?:the|this)\s+(?:article|paper|abstract|authors)\b", re.IGNORECASE)
+# (slot, what the question asks, how the review's line for it begins)
+SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
+    (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
+        ("keywords", r"\bkey ?words?\b|\bindex terms\b", r"^Keywords:"),
+        ("authors", r"\bauthors?\b|\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b", r"^Authors:"),
+        ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
+        ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
+        ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcit(?:e|ation)\b|"
+                         r"\bvolume\b"), r"^Published in\b"),
+        ("title", r"\btitle\b|\bcalled\b|\bnamed\b", r"^(?!Authors:|Published in|DOI:|License:|Keywords:)\S"),
+    ))
+# The abstract's statements about the review itself ("This review provides...", "a roadmap for...").
+AIM_ASKED = re.compile(r"\bconclu\w*|\baims?\b|\bpurpose\b|\bgoals?\b|\bobjectives?\b|\bfocus\b|\bscope\b|\bcontribution\b|"
+                       r"\bfuture\b|\bdirections?\b|\broadmap\b|\boutlook\b|\bperspective\b|\btake-?home\b|"
+                       r"\bmain (?:message|point|argument)\b|\bwhat is (?:the review|it) about\b|\bsummar\w*|\bpropose\b",
+                       re.IGNORECASE)
+_FILLER = re.compile(r"\b(?:what|which|is|are|was|were|does|do|did|the|this|its|it|of|in|on|for|to|a|an|and|main|key|"
+                     r"review|reviews|article|paper|abstract|authors?|according|per|say|says|about|xia|et|al|"
+                     r"mesothelioma|mpm|overall|their|they|s)\b", re.IGNORECASE)
+AIM_SAID = re.compile(r"\bthis review\b|\bcore contribution\b|\bframework\b|\broadmap\b|\bcritically evaluates\b",
+                      re.IGNORECASE)
+
+
+class ReviewFacts:
+    """The review document's quotable lines, each with its chunk. Read-only after construction."""
+
+    def __init__(self, chunks: list[Any], doc_text: Callable[[str], str | None], doc_id: str = "review") -> None:
+        text = doc_text(doc_id) or ""
+        seen: set[tuple[int, int]] = set()
+        self.units: list[tuple[Any, int, int, str]] = []
+        for chunk in sorted(chunks, key=lambda c: c.char_start):
+            for start, end in quotable_units(chunk, text):
+                if (start, end) not in seen:
+                    seen.add((start, end))
+                    self.units.append((chunk, start, end, text[start:end]))
+
+    @staticmethod
+    def about_review(question: str, named_anything: bool) -> bool:
+        if NAMES_REVIEW.search(question):
+            return True
+        return not named_anything and (bool(NAMES_PAPER.search(question)) or
+                                       any(asks.search(question) for name, asks, _ in SLOTS if name != "title"))
+
+    def answer_units(self, question: str, named_anything: bool = False) -> list[tuple[Any, int, int, str]]:
+        """The lines that answer a bibliographic or aim question about the review ([] for anything else, and
+        for a question that also names a record: "according to the review, who ran CheckMate 743?")."""
+        if named_anything:
+            return []
+        for name, asks, line in SLOTS:
+            if asks.search(question):
+                found = [u for u in self.units if line.search(u[3])]
+                if name == "title":
+                    found = found[:1]
+                if found:
+                    return found[:1]
+        if AIM_ASKED.search(question) and not _FILLER.sub(" ", AIM_ASKED.sub(" ", question)).strip(" ?.,!"):
+            # "what does the review conclude?" (not "what do the combination strategies aim to achieve?")
+            return [u for u in self.units if AIM_SAID.search(u[3])][:3]
+        return []
