@@ -37,7 +37,8 @@ def conversations():
 @pytest.fixture(scope="module")
 def probe():
     """The probe dev set (written blind to the engine in session 3, for tuning only)."""
-    return load_set("review-v2-probe-dev"), load_conversations("conversations-v2-probe-dev")
+    return (load_set("review-v2-probe-dev") + load_set("review-v2-probe2-dev"),
+            load_conversations("conversations-v2-probe-dev") + load_conversations("conversations-v2-probe2-dev"))
 
 
 @pytest.fixture(scope="module")
