@@ -40,6 +40,7 @@ MAX_NAMED_CHUNKS = 6
 # Attributes that any record of a type can answer in general terms: a question that adds a word no source holds
 # ("mesothelin-targeted antibody-drug conjugates") is not answered with the record's summary.
 REVIEW_DOC = "review"
+_ASKS_MEANING = re.compile(r"\bmean(?:s|t|ing)?\b|\bstands? for\b|\bdefin", re.IGNORECASE)
 CHEMOTHERAPY = re.compile(r"cisplatin|carboplatin|pemetrexed|gemcitabine|vinorelbine|chemotherapy", re.IGNORECASE)
 GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
 # A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
@@ -362,7 +363,7 @@ class Assistant:
         """A question about the review itself (its authors, keywords, what it argues), not about a list of records."""
         chunks = self._doc_chunks.get(REVIEW_DOC, [])
         # "what does the review mean by X?" asks what X is: X's record defines it
-        defines = intent.form == "definition" and bool(intent.entities)
+        defines = intent.form == "definition" and bool(intent.entities) and bool(_ASKS_MEANING.search(intent.question))
         return bool(chunks) and not intent.list_type and not defines and any(_matches(c, where) for c in chunks) and \
             ReviewFacts.about_review(intent.question, bool(intent.entities or intent.ref_numbers))
 

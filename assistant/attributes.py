@@ -49,7 +49,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bvein-to-vein\b", r"\bproduction time\b", r"\bhow long does it take to (?:make|produce)\b"),
               types=("agent", "trial")),
     Attribute("infusion_time", "infusion time", _rx(r"\binfusion (?:time|duration)\b",
-              r"\bhow long (?:does|is|did) (?:the |an |each )?infusion", r"\binfused over\b"), fields=("arms",),
+              r"\bhow long (?:does|is|did|was) (?:the |an |each )?(?:[\w-]+ ){0,2}infusion", r"\binfused over\b",
+              r"\binfusion\b.{0,30}\bhow long\b"), fields=("arms",),
               types=("trial",), extra={"requires": r"\bover \d+\s*(?:minutes|min|hours?)\b"}),
     Attribute("germline", "germline (inherited) testing", _rx(r"\bgermline\b", r"\binherited\b", r"\bhereditary\b",
               r"\bfamilial\b"), fields=("summary", "relevance", "measurement", "description"), types=("biomarker",),
@@ -57,7 +58,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
               r"\bmean age\b"), types=("trial",)),
     Attribute("subgroup_size", "number of patients in that group", _rx(
-        r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed|got)\b",
+        r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed)\b",
+        r"\bhow many (?:patients|participants|people|pts) got (?:grade|an?\s|any\s|serious|severe|side|adverse|toxic)",
         r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)",
         r"\b(?:proportion|percent(?:age)?|share|fraction) (?:of (?:the )?(?:patients |participants )?)?(?:with |had |were )?"
         r"(?:non-?epithelioid|epithelioid|sarcomatoid|biphasic)"), types=("trial",)),
@@ -115,7 +117,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
         r"analy[sz]ed|in\b|did\b|\?|$)",
-        r"\bsample size\b",
+        r"\bsample size\b", r"\bhow many (?:patients|participants|people|pts) (?:got|received|were given|were treated with)\b"
+        r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
@@ -126,7 +129,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("registration",), types=("trial",)),
     Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
               fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg|IU|vp|pfu)|cells?/kg|\d\s*[x×]\s*10"}),
-    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?! of the trial\b)",
+    Attribute("assay", "assay used", _rx(r"\bassays?\b", r"\bantibody clone\b", r"\b(?:22C3|28-8|SP263|SP142)\b",
+              r"\bwhich (?:test|antibody) was used\b"), fields=("population", "design", "result"), types=("trial",),
+              extra={"requires": r"22C3|28-8|SP263|SP142|\bassay", "all_fields": True}),
+    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?!\s+(?:did|was|performed|fared|had) better)",
               r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
               r"\b(?:tested|compared) against\b", r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate)\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
@@ -185,12 +191,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
               r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
               r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
-              r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp"),
+              r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
+              r"\b(?:did|performed|fared|do|does) better\b"),
               types=("trial", "agent")),
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -212,6 +219,8 @@ def find_attributes(text: str) -> list[Attribute]:
                                                                           re.IGNORECASE) else set())
     if "dose" in keys:
         drop.add("arms")
+    if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
+        drop |= {"measurement", "relevance"}
     if "sample_size" in keys:
         drop |= {"design"}
     if keys & {"ttf", "follow_up", "cutoff", "crossover", "demographics"}:

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoint
+from assistant.list_filters import filter_trials
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -56,6 +57,7 @@ OTHER_DISEASES = re.compile(
 # the question is about something the sources do not cover.
 # International nonproprietary name stems: a word ending so is a drug.
 _INN = re.compile(r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide|"
+                  r"stat|zomib|rolimus|toclax|lidomide|sertib|ximab|tinib|glutide|"
                   r"ectedin|vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b",
                   re.IGNORECASE)
 _CODE_LIKE = re.compile(
@@ -129,6 +131,7 @@ class Planner:
     def __init__(self, analyzer: QueryAnalyzer, known_text: str = "") -> None:
         self.analyzer = analyzer
         self._known = _vocabulary(known_text)
+        self._records = {r.id: r for r in getattr(analyzer, "records", [])}
 
     @property
     def known(self) -> set[str]:
@@ -153,9 +156,15 @@ class Planner:
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         carried_attrs = False
         if previous is not None and not refs:
-            if not entities and not list_type and previous.entities and not _stands_alone(question, keys):
+            # "which trials tested it?" lists, but "it" is the previous topic
+            anaphor = not list_type or _ANAPHOR.search(question)
+            if not entities and anaphor and previous.entities and not _stands_alone(question, keys):
                 pool = [rid for rid in previous_answer_entities if rid in self.analyzer.entries] \
                     if previous.list_type or "trials" in previous.attributes else []
+                if len(pool) > 1:  # "the phase 3 one", "the one in relapsed disease": the listed trials with it
+                    trials = [r for r in pool if r.startswith("trial:")]
+                    kept, shown = filter_trials(trials, self._records, question)
+                    pool = kept if shown and kept else pool
                 carried = pool[:1] if pool else previous.entity_ids
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                             for rid in carried]
@@ -246,6 +255,8 @@ def _elliptical(question: str) -> bool:
         len(re.findall(r"\w+", question)) <= 3
 
 
+_ANAPHOR = re.compile(r"\b(?:it|its|this|that|these|those|them|they|the (?:drug|agent|trial|study|approach|therapy|"
+                      r"biomarker|marker|mechanism))\b", re.IGNORECASE)
 _OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
                        re.IGNORECASE)
 _FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|role|"

@@ -109,6 +109,17 @@ def test_follow_up_carries_entity_and_attribute(planner) -> None:
     assert follow.entities[0].carried
 
 
+def test_list_follow_up_with_a_pronoun_keeps_the_topic(planner) -> None:
+    first = planner.plan("What is pegargiminase?")
+    follow = planner.plan("which trials tested it?", first)
+    assert follow.entity_ids == ["agent:pegargiminase"] and follow.form == "list"
+    # without a pronoun, a list question stands alone
+    assert planner.plan("which trials are covered?", first).entity_ids == []
+    # "the phase 3 one" among the listed trials
+    listed = planner.plan("what was the OS in the phase 3 one?", follow, ["trial:adam", "trial:atomic-meso"])
+    assert listed.entity_ids == ["trial:atomic-meso"]
+
+
 def test_follow_up_to_a_list_takes_the_answer_entity(planner) -> None:
     first = planner.plan("Which trial tested pegargiminase?")
     follow = planner.plan("how many patients?", first, ["trial:atomic-meso", "trial:adam"])
