@@ -37,8 +37,9 @@ def conversations():
 @pytest.fixture(scope="module")
 def probe():
     """The probe dev set (written blind to the engine in session 3, for tuning only)."""
-    return (load_set("review-v2-probe-dev") + load_set("review-v2-probe2-dev"),
-            load_conversations("conversations-v2-probe-dev") + load_conversations("conversations-v2-probe2-dev"))
+    probes = ("probe", "probe2", "probe3")
+    return ([q for p in probes for q in load_set(f"review-v2-{p}-dev")],
+            [c for p in probes for c in load_conversations(f"conversations-v2-{p}-dev")])
 
 
 @pytest.fixture(scope="module")
