@@ -24,7 +24,7 @@ from assistant import extractive as ex
 from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.compose import compose_parts
 from assistant.conversation import Turn, rewrite_followup, turn_entities
-from assistant.plan import PlanEntity, Planner, QuestionPlan, is_acronym, is_drug_name
+from assistant.plan import PlanEntity, Planner, QuestionPlan, is_acronym, is_code_name, is_drug_name
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
 from assistant.review_answer import ReviewFacts
@@ -41,7 +41,6 @@ MAX_NAMED_CHUNKS = 6
 # ("mesothelin-targeted antibody-drug conjugates") is not answered with the record's summary.
 REVIEW_DOC = "review"
 _ASKS_MEANING = re.compile(r"\bmean(?:s|t|ing)?\b|\bstands? for\b|\bdefin", re.IGNORECASE)
-CHEMOTHERAPY = re.compile(r"cisplatin|carboplatin|pemetrexed|gemcitabine|vinorelbine|chemotherapy", re.IGNORECASE)
 GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
 # A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
 # much: on v1+v2 dev and our own probes, such unanswerable questions scored at most 0.534 (threshold 0.482).
@@ -377,7 +376,7 @@ class Assistant:
                     f"{intent.other_disease}.")
             route = "other-disease"
         elif intent.unknown_names and not intent.ref_numbers and (
-                not intent.entities or _named_as_trial(intent) or _new_drug_on_backbone(intent)
+                not intent.entities or _named_as_trial(intent) or _new_product(intent)
                 or not any(e.type in ("trial", "agent") for e in intent.entities)):
             text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
             route = "uncovered-entity"
@@ -645,15 +644,16 @@ def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
 
 def _named_as_trial(intent: QuestionPlan) -> bool:
     """"the NIPU trial of UV1": an uncovered name used as the trial or study asked about."""
-    return any(re.search(rf"\b{re.escape(n)}\s+(?:trial|study|vaccine|vaccination)|\b(?:trial|study)\s+{re.escape(n)}\b",
+    return any(re.search(rf"\b{re.escape(n)}\s+(?:trial|study|cohort|vaccine|vaccination|data|results)|"
+                         rf"\b(?:trial|study)\s+{re.escape(n)}\b",
                          intent.question, re.IGNORECASE) for n in intent.unknown_names)
 
 
-def _new_drug_on_backbone(intent: QuestionPlan) -> bool:
-    """"cediranib added to cisplatin-pemetrexed": an uncovered drug is the subject; the chemotherapy it was
-    added to does not make the question about a covered record."""
-    return any(is_drug_name(n) for n in intent.unknown_names) and all(
-        e.type == "agent" and CHEMOTHERAPY.search(e.name) for e in intent.entities)
+def _new_product(intent: QuestionPlan) -> bool:
+    """"cediranib added to cisplatin-pemetrexed", "LMB-100 plus pembrolizumab", "pembrolizumab in KEYNOTE-028": an
+    uncovered drug or code name is what is asked about, unless the question names a covered trial outright."""
+    named_trial = any(e.type == "trial" and e.surface and not e.carried for e in intent.entities)
+    return not named_trial and any(is_drug_name(n) or is_code_name(n) for n in intent.unknown_names)
 
 
 def _names_any(text: str, keys: list[str]) -> bool:

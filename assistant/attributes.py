@@ -63,6 +63,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)",
         r"\b(?:proportion|percent(?:age)?|share|fraction) (?:of (?:the )?(?:patients |participants )?)?(?:with |had |were )?"
         r"(?:non-?epithelioid|epithelioid|sarcomatoid|biphasic)"), types=("trial",)),
+    Attribute("screened", "number of patients screened", _rx(r"\bscreened\b", r"\bscreening\b"),
+              fields=("population", "design"), types=("trial",),
+              extra={"requires": r"\b\d+\s+(?:\w+\s+){0,2}screened\b|\bscreened\s+\d+", "all_fields": True}),
     Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _rx(r"\bsensitivity\b", r"\bspecificity\b",
               r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b"), types=("biomarker",)),
     Attribute("cutoff", "biomarker cut-off", _rx(r"\bcut-?offs?\b", r"\bthresholds?\b", r"\bpositivity (?:level|criterion)\b"),
@@ -107,7 +110,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               types=("trial",)),
     Attribute("safety", "grade 3-4 treatment-related adverse events", _rx(
         r"\bsafety\b", r"\badverse (?:events?|effects?|reactions?)\b", r"\btoxicit", r"\bside[- ]effects?\b",
-        r"\btraes?\b", r"\baes?\b", r"\bgrade\s*(?:3|≥\s*3|iii)", r"\btolerab", r"\bsafe\b", r"\btolerated\b"),
+        r"\btraes?\b", r"\baes?\b", r"\bgrade\s*(?:3|≥\s*3|iii)", r"\btolerab", r"\bsafe\b", r"\btolerated\b",
+        r"\bcomplications?\b"),
         measures=("safety",), types=("trial",)),
     Attribute("os", "overall survival", _rx(r"\boverall survival\b", r"\bos\b", r"\bsurviv", r"\blive longer\b",
               r"\bprolong\w* life\b"), measures=("os",), types=("trial",)),
@@ -117,7 +121,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
         r"analy[sz]ed|in\b|did\b|\?|$)",
-        r"\bsample size\b", r"\bhow many (?:patients|participants|people|pts) (?:got|received|were given|were treated with)\b"
+        r"\bsample size\b", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
         r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
@@ -135,6 +139,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?!\s+(?:did|was|performed|fared|had) better)",
               r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
               r"\b(?:tested|compared) against\b", r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate)\b",
+              r"\b(?:which|what) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|were|did) .{0,30}\b(?:tested|given|used|"
+              r"evaluated|test)\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
@@ -144,7 +150,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("design",), types=("trial",)),
     Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
               r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
-    Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b",
+    Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b", r"\b[123]L\b",
               r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
               r"\b(?:which|what) line\b"), fields=("setting",), types=("trial",)),
     Attribute("selection", "patient selection", _rx(r"\bselect", r"\bbiomarker\b", r"\benrich"),
@@ -152,9 +158,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
               r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
               r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
-              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b"), fields=("population",), types=("trial",)),
+              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
+              r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
+              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b"), fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
-              r"\bcompleted\b"), fields=("status",), types=("trial",)),
+              r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
     Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
               r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
               fields=("publication",), types=("trial",)),
@@ -171,6 +179,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b"),
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
+              r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
               r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",)),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
               fields=("class", "modality"), types=("agent",)),
@@ -192,12 +201,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
               r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
               r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
-              r"\b(?:did|performed|fared|do|does) better\b"),
+              r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b",
+              r"\b(?:hit|meet|met|reach(?:ed)?|achieve[ds]?) (?:it|its|the) (?:primary )?(?:end ?point|goal|target)\b"),
               types=("trial", "agent")),
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"screened", "assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -219,6 +229,8 @@ def find_attributes(text: str) -> list[Attribute]:
                                                                           re.IGNORECASE) else set())
     if "dose" in keys:
         drop.add("arms")
+    if keys & _MEASURES and not _ASKS_ARMS.search(text):  # "ORR, tremelimumab vs placebo", "OS in the atezolizumab arm"
+        drop.add("arms")
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
         drop |= {"measurement", "relevance"}
     if "sample_size" in keys:
@@ -236,6 +248,11 @@ def find_attributes(text: str) -> list[Attribute]:
     if len(keys - {"definition"}) > 0 and "definition" in keys:
         drop.add("definition")
     return [a for a in found if a.key not in drop]
+
+
+_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}
+_ASKS_ARMS = re.compile(r"\b(?:dos(?:e|es|ing|age)|regimens?|schedule|mg/kg)\b|\b(?:what|which) (?:were|are|was) the arms\b|"
+                        r"\barms and\b|\band (?:the )?arms\b", re.IGNORECASE)
 
 
 def _nested(text: str, found: list[Attribute]) -> set[str]:

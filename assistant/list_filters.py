@@ -29,13 +29,13 @@ CLASS_WORDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"\bmonoclonal\b|\bantibod(?:y|ies)\b", r"monoclonal antibod|checkpoint blockade"),
     ))
 
-PHASE = re.compile(r"\bphase[- ]?(?P<n>[123]|i{1,3}|iv)\b", re.IGNORECASE)
+PHASE = re.compile(r"\bphase[- ]?(?P<n>[123]|i{1,3}|iv)(?:[ab]\b)?(?:\s*/\s*(?:[123]|i{1,3}|iv)[ab]?)?\b", re.IGNORECASE)
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 DESIGN_WORDS = {
     "randomised": (r"\brandomi[sz]ed\b|\brandomi[sz]ation\b|\bRCTs?\b", r"(?<!non-)randomi[sz]ed"),
     "placebo-controlled": (r"\bplacebo[- ]controlled\b|\bagainst placebo\b|\bversus placebo\b", r"placebo"),
     "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
-    "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|non-randomi[sz]ed"),
+    "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|uncontrolled"),
 }
 LINE_WORDS = {"first line": r"first[- ]line|untreated|frontline|treatment-na[iï]ve|chemotherapy-na[iï]ve",
               "relapsed": r"relapsed|second[- ]line|previously treated|pretreated|refractory|after (?:platinum|chemotherapy)",
@@ -105,7 +105,8 @@ _LIST_FILLER = re.compile(
     r"review|records?|sources?|this|these|it|its|about|known|mesothelioma|pleural|malignant|mpm|patients?|used|"
     r"tested|studied|evaluated|run|conducted|also|control|controlled|controls|arm|arms|enrol\w*|used|using|gave|given|"
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
-    r"antibod(?:y|ies)|blockade|blockers?|s)\b", re.IGNORECASE)
+    r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
+    r"determin\w*|using|via|through|s)\b", re.IGNORECASE)
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
@@ -119,11 +120,31 @@ def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
     for rx in LINE_WORDS.values():
         rest = re.sub(rx, " ", rest, flags=re.IGNORECASE)
     rest = re.sub(r"\b(?:setting|line|disease)\b", " ", rest, flags=re.IGNORECASE)
-    return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest))])
+    return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest)) if not w.isdigit()])
 
 
 def says_all(text: str, stems: list[str]) -> bool:
     """Every stem occurs in the text ("oncolog" also matches the abbreviation "Oncol")."""
     said = set(stem(re.findall(r"[a-z0-9]+", text.lower())))
-    return all(any(t == w or (min(len(t), len(w)) >= 5 and (t.startswith(w) or w.startswith(t))) for t in said)
+    return all(any(t == w or (min(len(t), len(w)) >= 5 and min(len(t), len(w)) >= 0.6 * max(len(t), len(w))
+                              and (t.startswith(w) or w.startswith(t))) for t in said)
                for w in stems)
+
+
+def agents_in_trial(trial: Any, records: dict[str, Any]) -> list[str]:
+    """The drugs a trial tested (named in its arms or linked), chemotherapy backbones last and only when alone:
+    "what does it target?" after a turn on LUME-Meso means nintedanib."""
+    arms = _compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
+    found = []
+    for rid, r in records.items():
+        if r.type != "agent":
+            continue
+        keys = [_compact(k) for k in [r.name, *r.synonyms, *getattr(r, "code_names", [])] if len(_compact(k)) >= 4]
+        if rid in getattr(trial, "related", []) or any(k in arms for k in keys):
+            found.append(rid)
+    tested = [a for a in found if "chemotherapy" not in (getattr(records[a], "agent_class", "") or "")]
+    return tested or found
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoint
-from assistant.list_filters import filter_trials
+from assistant.list_filters import agents_in_trial, filter_trials
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -24,17 +24,20 @@ _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bd
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
 _LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
                "treatments": "agent", "antibodies": "agent", "inhibitors": "agent", "vaccines": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,3}?\s+"
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,4}?\s+"
                    r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
                    r"mechanisms)\b",
                    re.IGNORECASE)
 # "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
 _LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
                         r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
-                        r"(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
-                        r"described)?\s*\??\s*$", re.IGNORECASE)
+                        r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
+                        r"described)?\s*\??\s*$|(?:published|testing|tested|using|that|run|conducted|enrolling|"
+                        r"recruiting|with)\b)", re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
+_WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*\??\s*$",
+                    re.IGNORECASE)
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
 _WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
@@ -125,6 +128,11 @@ def is_drug_name(name: str) -> bool:
     return bool(_INN.fullmatch(name))
 
 
+def is_code_name(name: str) -> bool:
+    """"LMB-100", "CRS-207", "KEYNOTE-028", "S0905": letters and a number of two or more digits."""
+    return bool(re.fullmatch(r"[A-Za-z]+[- ]?\d{2,}[A-Za-z]?", name))
+
+
 class Planner:
     """``plan(question, previous=None) -> QuestionPlan``; read-only after construction (thread-safe)."""
 
@@ -166,10 +174,20 @@ class Planner:
                     kept, shown = filter_trials(trials, self._records, question)
                     pool = kept if shown and kept else pool
                 carried = pool[:1] if pool else previous.entity_ids
+                if keys and all(rid.startswith("trial:") for rid in carried) and \
+                        all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in keys):
+                    # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
+                    carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records)] or carried
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                             for rid in carried]
             if entities and not keys and previous.attributes and _elliptical(question):
                 keys, carried_attrs = list(previous.attributes), True
+        asked = _WHATS.search(question)
+        named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
+        if named and any(m.record_id not in named for m in matches):  # "carboplatin AUC 5 - what's AUC?"
+            entities = [e for e in entities if e.record_id in named]
+            terms = [t for t in terms if t in named]
+            keys = ["definition"]
         if _DEFINE.search(question) or (not entities and terms and _BARE_WHAT.match(question)):
             keys = ["definition"]
         if not entities and terms and keys == ["definition"]:
@@ -180,6 +198,11 @@ class Planner:
             spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}
             same = [m.record_id for m in matches if m.record_id in terms and (m.start, m.end) in spans]
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + entities
+        if not entities and terms and keys and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
+                all(BY_KEY[k].types == ("trial",) for k in keys):
+            # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
+            agents = [r for t in terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
+            entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in dict.fromkeys(agents)]
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
@@ -199,8 +222,9 @@ class Planner:
             bare=_bare(question, matches),
             trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question)],
             asks_trial=bool(re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE)),
-            context=[rid for rid in (previous.entity_ids if previous is not None else []) if rid not in
-                     [e.record_id for e in entities]],
+            # the records of the conversation so far, latest first ("and 2-year OS?" after a detour to the drug)
+            context=[rid for rid in dict.fromkeys(previous.entity_ids + previous.context if previous is not None else [])
+                     if rid not in [e.record_id for e in entities]][:6],
         )
 
     def _unknown_names(self, question: str, matches: list) -> list[str]:

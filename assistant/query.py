@@ -167,6 +167,7 @@ class QueryAnalyzer:
         self.alias_index: dict[str, set[str]] = {}
         self.name_index: dict[str, set[str]] = {}  # keys that are a record's own name (not a synonym)
         self.ref_ids: set[str] = set()
+        exact_only = self._acronym_keys = set()
         for r in records:
             if r.type == "ref":
                 self.ref_ids.add(r.id)
@@ -187,6 +188,8 @@ class QueryAnalyzer:
             for a in aliases:
                 for key in _spellings(compact(a)):
                     self.alias_index.setdefault(key, set()).add(r.id)
+                    if re.fullmatch(r"[A-Z][A-Z0-9 .-]*", a):  # "CONFIRM" must not match "confirmed"
+                        exact_only.add(key)
             for a in [r.name, *_name_parts(r.name)[:1], getattr(r, "abbreviation", None), getattr(r, "expansion", None)]:
                 for key in _spellings(compact(a)) if a else ():
                     self.name_index.setdefault(key, set()).add(r.id)
@@ -241,6 +244,8 @@ class QueryAnalyzer:
             return key, set()
         pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
         best = difflib.get_close_matches(key, pool, n=1, cutoff=FUZZY_CUTOFF)
+        if best and best[0] in self._acronym_keys and key.startswith(best[0]):
+            return key, set()  # "confirmed" is the word, not a misspelt CONFIRM
         return (best[0], self.alias_index[best[0]]) if best else (key, set())
 
     def _prefer_names(self, key: str, ids: set[str]) -> set[str]:

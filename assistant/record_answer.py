@@ -28,6 +28,8 @@ SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup
 MAX_QUOTES = 4
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
+BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
+ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent", re.IGNORECASE)
 ASKS_CI = re.compile(r"\bconfidence interval|\bCI\b|\bCIs\b", re.IGNORECASE)
 # What a definition quotes, by record type: what the thing is, then what it does or how it is measured.
 DEFINITION_FIELDS = {
@@ -137,11 +139,13 @@ class RecordFacts:
         if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
             return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
                 self._quotes_for(rec, "item", plan)
-        if key in ("item", "list_item"):  # one line per record in a list or a comparison
+        if key in ("item", "list_item"):  # one line per record in a list; what sets it apart in a comparison
             if rec.type == "trial":
                 return self._quotes_for(rec, "headline", plan)[:2]
             keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1]
+            if key == "item" and rec.type == "agent":
+                keys = ("class", "modality", "summary")
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1 if key == "list_item" else 3]
         if key in ("overview", "definition"):
             keys = DEFINITION_FIELDS.get(rec.type, DEFINITION_FIELDS["other"])
             out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:3]
@@ -171,6 +175,8 @@ class RecordFacts:
                 found = [q for q in found if word in text[q.start:q.end].lower()]
             if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
                 found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+            if key == "safety" and ASKS_RATE.search(plan.question):  # "the grade 3-4 AE rate": a figure, not a word
+                found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
             if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
                 found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
             return found
@@ -229,10 +235,12 @@ class RecordFacts:
             f = self._span(rec, f"result:{i}")
             if f is not None:
                 picked.append(self._quote(rec, f, result_publication(res, rec)))
-        phase = re.search(r"\bphase\s*(\d|i{1,3})\b", plan.question, re.IGNORECASE)
-        if phase and len(picked) > 1:  # "the phase 3 part": results labelled with that phase, when any are
-            same = [q for q in picked if re.search(rf"\bphase\s*{phase.group(1)}\b", q.label, re.IGNORECASE)]
-            picked = same or picked
+        phase = re.search(r"\bphase\s*(\d)\b", plan.question, re.IGNORECASE)
+        if phase and len(picked) > 1:  # "the phase 3 part": not a result labelled with another phase's part
+            other = re.compile(rf"\bphase\s*(?!{phase.group(1)}\b)\d\s+part\b(?! *\))", re.IGNORECASE)
+            same = [q for q in picked if not other.search(re.sub(r"\(patients separate from[^)]*\)", "", q.label))]
+            said = [q for q in same if re.search(rf"\bphase\s*{phase.group(1)}\b", q.label, re.IGNORECASE)]
+            picked = said or same or picked
         if not picked and plan.timepoint and set(measures) & {"os_rate", "pfs_rate"}:
             # "6-month OS 70%" reported inside another result's figures
             n, unit = plan.timepoint.split()
@@ -255,6 +263,10 @@ class RecordFacts:
             if term is not None:
                 out += [r for r in term.related if r in self.records and self.records[r].type == (rtype or plan.list_type)]
         return list(dict.fromkeys(out))
+
+    def _targets_entity(self, agent_id: str, record_id: str) -> bool:
+        names = {compact(n) for n in [self.records[record_id].name, *self.records[record_id].synonyms]}
+        return any(compact(t) in names for t in getattr(self.records[agent_id], "targets", []) or [])
 
     def agents_for(self, record_id: str) -> list[str]:
         """Drugs a biomarker, mechanism or term links to (or that link to it)."""
@@ -306,19 +318,21 @@ class RecordFacts:
         if not members:
             members = self.of_type(plan.list_type)
             words = qualifiers(plan.question, drug_classes=plan.list_type == "agent")
-            if words:  # "which resistance mechanisms are metabolic?"
-                return self._saying(members, words, [])
-        item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["item"]
+            if words:  # "which resistance mechanisms are metabolic?", "which biomarkers are measured by IHC?"
+                return self._saying(members, words, [], prefer=[f for a in attrs if a in BY_KEY for f in BY_KEY[a].fields])
+        item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["list_item"]
         return [self.part(rid, item_attrs, plan) for rid in members]
 
-    def _saying(self, members: list[str], words: list[str], fields: list[str]) -> list[Part]:
-        """One part per record with a quotable field (of ``fields``, or any) that says every word."""
+    def _saying(self, members: list[str], words: list[str], fields: list[str], prefer: list[str] = ()) -> list[Part]:
+        """One part per record with a quotable field (of ``fields``, or any) that says every word; the fields
+        of the attribute asked (``prefer``) first."""
         out = []
         for rid in members:
             rec, text = self.records[rid], self.text_of(rid)
             spans = [f for f in self.fields[rid] if f.key not in ("names", "sources")
                      and (not fields or f.key.split(":")[0] in fields) and says_all(text[f.start:f.end], words)]
-            spans.sort(key=lambda f: SAYING_ORDER.index(f.key) if f.key in SAYING_ORDER else len(SAYING_ORDER))
+            spans.sort(key=lambda f: (f.key not in prefer,
+                                      SAYING_ORDER.index(f.key) if f.key in SAYING_ORDER else len(SAYING_ORDER)))
             if spans:
                 out.append(Part(rid, rec.name, [self._quote(rec, spans[0])]))
         return out
@@ -328,9 +342,11 @@ class RecordFacts:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
         if plan.entities and "drugs" in plan.attributes:  # "which drug exploits ASS1 deficiency?"
-            agents = [a for e in plan.entities for a in self.agents_for(e.record_id)]
+            agents = list(dict.fromkeys(a for e in plan.entities for a in self.agents_for(e.record_id)))
+            if BLOCKS.search(plan.question):  # "which drugs block PD-L1?": the drugs whose target it is
+                agents = [a for a in agents if any(self._targets_entity(a, e.record_id) for e in plan.entities)] or agents
             if agents:
-                return [self.part(a, ["item"], plan) for a in dict.fromkeys(agents)]
+                return [self.part(a, ["list_item"], plan) for a in agents]
         if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
             trials = list(dict.fromkeys(t for e in plan.entities for t in self.trials_testing(e.record_id)))
             if _singular_trial(plan.question) and len(trials) > 1:
@@ -406,7 +422,8 @@ def _primary_measures(rec: Any) -> tuple[str, ...]:
     text = (rec.primary_endpoint or "").lower()
     for measure, rx in MEASURE_WORDS:
         if re.search(rx, text):
-            return (measure,)
+            timed = measure in ("os", "pfs") and re.search(r"\bat \d+\s*(?:months?|weeks?|years?)|\b\d+-(?:month|year)", text)
+            return (f"{measure}_rate", measure) if timed else (measure,)  # DREAM: "PFS at 6 months"
     return ("os", "pfs", "orr")
 
 

@@ -17,7 +17,7 @@ from indexing.units import quotable_units
 
 # A question is about the review when it says so ("the review", "according to the abstract"), or when it names
 # nothing else and says "the paper" or asks a bibliographic fact ("who are the authors?").
-NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)\s+review\b|"
+NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)(?:\s+(?:19|20)\d\d)?\s+review\b|"
                           r"\b(?:according to|per) (?:the )?(?:review|abstract)\b", re.IGNORECASE)
 NAMES_PAPER = re.compile(r"\b(?:the|this)\s+(?:article|paper|abstract|authors)\b", re.IGNORECASE)
 # (slot, what the question asks, how the review's line for it begins)
@@ -68,13 +68,12 @@ class ReviewFacts:
         for a question that also names a record: "according to the review, who ran CheckMate 743?")."""
         if named_anything:
             return []
-        for name, asks, line in SLOTS:
+        found = []  # "which journal, and what's its DOI?": each line asked, in the review's order
+        for _name, asks, line in SLOTS:
             if asks.search(question):
-                found = [u for u in self.units if line.search(u[3])]
-                if name == "title":
-                    found = found[:1]
-                if found:
-                    return found[:1]
+                found += [u for u in self.units if line.search(u[3]) and u not in found][:1]
+        if found:
+            return sorted(found, key=lambda u: u[1])
         if AIM_ASKED.search(question) and not _FILLER.sub(" ", AIM_ASKED.sub(" ", question)).strip(" ?.,!"):
             # "what does the review conclude?" (not "what do the combination strategies aim to achieve?")
             return [u for u in self.units if AIM_SAID.search(u[3])][:3]

@@ -31,7 +31,7 @@ def test_phase_line_and_design_filters():
     assert filter_trials(trials, RECORDS, "single-arm trials?")[0] == ["trial:c"]  # "non-randomised" is not randomised
     assert filter_trials(trials, RECORDS, "which trials are covered?") == (trials, [])
     assert asked_line("trials in unresectable disease") is None  # not "resectable" (perioperative)
-    assert asked_phase("phase Ib") is None and asked_phase("phase III") == "3"
+    assert asked_phase("phase Ib") == "1" and asked_phase("phase III") == "3" and asked_phase("phase 2/3") == "2"
 
 
 def test_drug_class_comes_from_the_records_class_text():
