@@ -96,9 +96,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("os_rate", "survival at that time point", _rx(
         rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+os\b",
         rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
-        rf"\balive at {_YEARS}"), measures=("os_rate",), types=("trial",)),
+        rf"\balive at {_YEARS}", rf"\b(?:os|overall survival) at {_YEARS}\s*(?:months?|years?)"), measures=("os_rate",),
+        types=("trial",)),
     Attribute("pfs_rate", "progression-free survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:pfs|progression[- ]free)"), measures=("pfs_rate",), types=("trial",)),
+        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:pfs|progression[- ]free)",
+        rf"\b(?:alive and )?(?:progression[- ]free|pfs) at {_YEARS}\s*(?:months?|years?)"), measures=("pfs_rate",),
+        types=("trial",)),
     Attribute("hr", "hazard ratio", _rx(r"\bhazard ratios?\b", r"\bhrs?\b"), measures=("os", "pfs"),
               types=("trial",), hr_only=True),
     Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free(?: survival)?\b", r"\bpfs\b", r"\bprogression\b"),
@@ -121,7 +124,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
         r"analy[sz]ed|in\b|did\b|\?|$)",
-        r"\bsample size\b", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
+        r"\bsample size\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
         r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
@@ -138,7 +141,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               extra={"requires": r"22C3|28-8|SP263|SP142|\bassay", "all_fields": True}),
     Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?!\s+(?:did|was|performed|fared|had) better)",
               r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
-              r"\b(?:tested|compared) against\b", r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate)\b",
+              r"\b(?:tested|compared) against\b",
               r"\b(?:which|what) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|were|did) .{0,30}\b(?:tested|given|used|"
               r"evaluated|test)\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
@@ -146,6 +149,14 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
               r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
               fields=("arms",), types=("trial",)),
+    Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study)\b",
+              r"\bwhat (?:was|is) .{1,40} (?:testing|comparing|evaluating|investigating)\b"), fields=("summary", "arms"),
+              types=("trial",), extra={"all_fields": True}),
+    Attribute("administration", "route of administration", _rx(
+              r"\bhow (?:is|are|was|were) .{0,30}(?:given|administered|delivered|dosed)\b", r"\broute of administration\b",
+              r"\broute\b", r"\bhow (?:do you|to) (?:give|administer)\b"), fields=("modality", "summary", "mechanism"),
+              types=("agent",), extra={"requires": r"intramuscular|intravenous|\bIV\b|\boral|subcutaneous|intrapleural|"
+                                                   r"intratumou?ral|infusion|injection|intradermal"}),
     Attribute("phase", "phase", _rx(r"\b(?:what|which)\s+phase\b", r"\bphase\s*\?", r"\bphase (?:of|was|is|did)\b"),
               fields=("design",), types=("trial",)),
     Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
@@ -160,7 +171,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
               r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
               r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
-              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b"), fields=("population",), types=("trial",)),
+              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog"),
+              fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
     Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
@@ -171,6 +183,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("approval",), types=("agent",)),
     Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:trials?|stud(?:y|ies))\b",
               r"\btrials? (?:tested|studied|evaluated|used)\b", r"\btested in\b", r"\bstudied in\b",
+              r"\b(?:any|a) (?:trials?|stud(?:y|ies)) (?:of|with|testing|on)\b",
               r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),
     Attribute("drugs", "drugs that act on it", _rx(r"\b(?:which|what) (?:drugs?|agents?|therap(?:y|ies)|treatments?)\b"
               r"(?! (?:did|were|was) (?:patients|participants))"), types=("biomarker", "mechanism", "term")),
@@ -180,7 +193,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
-              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",)),
+              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",),
+              extra={"all_fields": True}),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
               fields=("class", "modality"), types=("agent",)),
     Attribute("measurement", "how it is measured", _rx(r"\bmeasur", r"\bassay\b", r"\btest(?:ed|ing|s)? for\b",
@@ -202,6 +216,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
               r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
               r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b",
+              r"\b(?:was|were) (?:it|they|the (?:primary )?end ?points?) met\b", r"\bmet\s*\?",
               r"\b(?:hit|meet|met|reach(?:ed)?|achieve[ds]?) (?:it|its|the) (?:primary )?(?:end ?point|goal|target)\b"),
               types=("trial", "agent")),
 )
@@ -229,6 +244,8 @@ def find_attributes(text: str) -> list[Attribute]:
                                                                           re.IGNORECASE) else set())
     if "dose" in keys:
         drop.add("arms")
+    if "selection" in keys:  # "which biomarker predicts benefit?" asks who was selected, not the main result
+        drop.add("headline")
     if keys & _MEASURES and not _ASKS_ARMS.search(text):  # "ORR, tremelimumab vs placebo", "OS in the atezolizumab arm"
         drop.add("arms")
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
@@ -245,11 +262,12 @@ def find_attributes(text: str) -> list[Attribute]:
         drop |= {"headline", "trials"}  # an approval names the trial it rests on
     if "trials" in keys:
         drop |= {"headline", "definition", "design"}
-    if len(keys - {"definition"}) > 0 and "definition" in keys:
-        drop.add("definition")
+    if len(keys - {"definition"}) > 0 and "definition" in keys and not _WHAT_IS_AND.search(text):
+        drop.add("definition")  # (kept in "what is tecentriq and what does it bind?")
     return [a for a in found if a.key not in drop]
 
 
+_WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*)?and\b", re.IGNORECASE)
 _MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}
 _ASKS_ARMS = re.compile(r"\b(?:dos(?:e|es|ing|age)|regimens?|schedule|mg/kg)\b|\b(?:what|which) (?:were|are|was) the arms\b|"
                         r"\barms and\b|\band (?:the )?arms\b", re.IGNORECASE)

@@ -106,7 +106,7 @@ _LIST_FILLER = re.compile(
     r"tested|studied|evaluated|run|conducted|also|control|controlled|controls|arm|arms|enrol\w*|used|using|gave|given|"
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
-    r"determin\w*|using|via|through|s)\b", re.IGNORECASE)
+    r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|s)\b", re.IGNORECASE)
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:

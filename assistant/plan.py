@@ -22,22 +22,27 @@ FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic",
 
 _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
-_LIST_NOUNS = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
+_LIST_NOUNS = {"trial": "trial", "study": "trial", "drug": "agent", "agent": "agent", "therapy": "agent",
+               "treatment": "agent", "biomarker": "biomarker", "marker": "biomarker", "mechanism": "mechanism",
+               "trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
                "treatments": "agent", "antibodies": "agent", "inhibitors": "agent", "vaccines": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,4}?\s+"
+_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all|any)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,4}?\s+"
                    r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
                    r"mechanisms)\b",
                    re.IGNORECASE)
+# "list every placebo-controlled trial": a singular kind of record after every/each/all
+_LIST_EVERY = re.compile(r"\b(?:every|each|all)\s+(?:[\w/-]+\s+){0,3}?(?P<noun>trial|study|drug|agent|therapy|treatment|"
+                         r"biomarker|marker|mechanism)s?\b", re.IGNORECASE)
 # "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
 _LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
                         r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
                         r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
                         r"described)?\s*\??\s*$|(?:published|testing|tested|using|that|run|conducted|enrolling|"
-                        r"recruiting|with)\b)", re.IGNORECASE)
+                        r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
-_WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*\??\s*$",
-                    re.IGNORECASE)
+_WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
+                    r"(?:\?|$|\s+(?:when|in|for|with|as|used)\b)", re.IGNORECASE)
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
 _WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
@@ -130,7 +135,7 @@ def is_drug_name(name: str) -> bool:
 
 def is_code_name(name: str) -> bool:
     """"LMB-100", "CRS-207", "KEYNOTE-028", "S0905": letters and a number of two or more digits."""
-    return bool(re.fullmatch(r"[A-Za-z]+[- ]?\d{2,}[A-Za-z]?", name))
+    return bool(re.fullmatch(r"[A-Za-z][A-Za-z-]*[- ]?\d{2,}[A-Za-z]?", name))
 
 
 class Planner:
@@ -160,10 +165,20 @@ class Planner:
         attrs = find_attributes(question)
         keys = [a.key for a in attrs]
         refs = self.analyzer.find_ref_numbers(question)
-        list_match = _LIST.search(question) or _LIST_BARE.match(question)
+        list_match = _LIST.search(question) or _LIST_BARE.match(question) or _LIST_EVERY.search(question)
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         carried_attrs = False
-        if previous is not None and not refs:
+        if not entities and terms and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
+                all(BY_KEY[k].types == ("trial",) for k in keys):
+            # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
+            agents = [r for t in terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
+            entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in dict.fromkeys(agents)]
+        if previous is not None and not refs and previous.entities and _ANAPHOR.search(question) and entities and \
+                not any(e.type in ("trial", "agent") for e in entities) and (list_type == "trial" or "trials" in keys):
+            # "which trial tested it, and in which histology?": "it" is the previous drug, histology a qualifier
+            entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
+                        for rid in previous.entity_ids] + entities
+        if previous is not None and not refs and not (terms and _DEFINE.search(question)):
             # "which trials tested it?" lists, but "it" is the previous topic
             anaphor = not list_type or _ANAPHOR.search(question)
             if not entities and anaphor and previous.entities and not _stands_alone(question, keys):
@@ -198,14 +213,11 @@ class Planner:
             spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}
             same = [m.record_id for m in matches if m.record_id in terms and (m.start, m.end) in spans]
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + entities
-        if not entities and terms and keys and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
-                all(BY_KEY[k].types == ("trial",) for k in keys):
-            # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
-            agents = [r for t in terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
-            entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in dict.fromkeys(agents)]
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
+        if {"administration", "arms"} <= set(keys):  # "how is it given?": a trial's arms, or a drug's route
+            keys.remove("administration" if any(e.type == "trial" for e in entities) else "arms")
         form = _form(question, entities, keys, list_type, refs)
         return QuestionPlan(
             question=question,

@@ -28,6 +28,7 @@ SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup
 MAX_QUOTES = 4
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
+TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
 BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
 ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent", re.IGNORECASE)
 ASKS_CI = re.compile(r"\bconfidence interval|\bCI\b|\bCIs\b", re.IGNORECASE)
@@ -120,6 +121,8 @@ class RecordFacts:
         if missing and set(attributes) & RECORD_ONLY and all(k not in RECORD_ONLY for k in attributes
                                                               if _asked_label(k, plan) not in missing):
             quotes = []  # the specific figure asked is missing: a generic fact about X is not its answer
+        if "hr" in attributes and _asked_label("hr", plan) in missing:
+            quotes = []  # "the PFS hazard ratio": medians without one do not answer it
         part = Part(record_id, rec.name, quotes[:MAX_QUOTES], missing)
         if missing:
             part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
@@ -201,6 +204,8 @@ class RecordFacts:
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
             drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records]
             names = [re.escape(n) for d in drugs for n in [d.name, *d.synonyms] if len(n) >= 4]
+            names += [re.escape(w) for w in re.findall(r"[a-z]{3,}(?:citabine|bine|platin|trexed|taxel|mab|nib)\b",
+                                                        plan.question.lower())]  # "the gemcitabine dose"
             if names:
                 needs = rf"(?:{'|'.join(names)})[^;]{{0,40}}?(?:{needs})"
         for fkey in attr.fields:
@@ -348,10 +353,13 @@ class RecordFacts:
             if agents:
                 return [self.part(a, ["list_item"], plan) for a in agents]
         if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
-            trials = list(dict.fromkeys(t for e in plan.entities for t in self.trials_testing(e.record_id)))
+            drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
+            trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
+            trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
             if _singular_trial(plan.question) and len(trials) > 1:
                 trials = self._single_out(trials, plan)
-            return [self.part(t, ["arms"], plan) for t in trials]
+            asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
+            return [self.part(t, asked or ["arms"], plan) for t in trials]  # "...and what was its primary endpoint?"
         if plan.list_type and not plan.entities:
             return self._list_parts(plan, attrs)
         targets = [e for e in _targets(plan) if self.covers(e)]
@@ -380,6 +388,8 @@ def _targets(plan: QuestionPlan) -> list[str]:
     types = {t for a in plan.attributes if a in BY_KEY for t in BY_KEY[a].types} or None
     ents = [e for e in plan.entities if types is None or e.type in types] or plan.entities
     trial_attrs = plan.attributes and all("trial" in BY_KEY[a].types for a in plan.attributes if a in BY_KEY)
+    if set(plan.attributes) & TRIAL_MEASURES and any(e.type == "trial" for e in ents):
+        trial_attrs = True  # "in DREAM, did PD-L1 positivity predict longer PFS?": DREAM's PFS by PD-L1
     if trial_attrs and any(e.type == "trial" for e in ents):
         ents = [e for e in ents if e.type == "trial"]
     return [e.record_id for e in ents]

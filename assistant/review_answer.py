@@ -38,7 +38,8 @@ AIM_ASKED = re.compile(r"\bconclu\w*|\baims?\b|\bpurpose\b|\bgoals?\b|\bobjectiv
                        re.IGNORECASE)
 _FILLER = re.compile(r"\b(?:what|which|is|are|was|were|does|do|did|the|this|its|it|of|in|on|for|to|a|an|and|main|key|"
                      r"review|reviews|article|paper|abstract|authors?|according|per|say|says|about|xia|et|al|"
-                     r"mesothelioma|mpm|overall|their|they|s)\b", re.IGNORECASE)
+                     r"mesothelioma|mpm|overall|their|they|talks?|talking|from|to|describes?|mentions?|discuss\w*|"
+                     r"present\w*|lays?|out|give|gives|offer\w*|s)\b", re.IGNORECASE)
 AIM_SAID = re.compile(r"\bthis review\b|\bcore contribution\b|\bframework\b|\broadmap\b|\bcritically evaluates\b",
                       re.IGNORECASE)
 
@@ -74,7 +75,10 @@ class ReviewFacts:
                 found += [u for u in self.units if line.search(u[3]) and u not in found][:1]
         if found:
             return sorted(found, key=lambda u: u[1])
-        if AIM_ASKED.search(question) and not _FILLER.sub(" ", AIM_ASKED.sub(" ", question)).strip(" ?.,!"):
+        if AIM_ASKED.search(question) and not _FILLER.sub(" ", AIM_ASKED.sub(" ", question)).strip(" ?.,!-"):
             # "what does the review conclude?" (not "what do the combination strategies aim to achieve?")
-            return [u for u in self.units if AIM_SAID.search(u[3])][:3]
+            asked = {m.group(0).lower() for m in AIM_ASKED.finditer(question)}
+            said = [u for u in self.units if AIM_SAID.search(u[3])]
+            said.sort(key=lambda u: not any(w in u[3].lower() for w in asked))  # "a roadmap": the roadmap line first
+            return sorted(said[:3], key=lambda u: u[1])
         return []

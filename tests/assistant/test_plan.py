@@ -33,7 +33,7 @@ def planner() -> Planner:
         ("How long did responses to pembrolizumab last in PROMISE-meso?", ["agent:pembrolizumab", "trial:promise-meso"],
          ["duration_of_response"], "fact"),
         ("What is the half-life of durvalumab?", ["agent:durvalumab"], ["pk"], "fact"),
-        ("What did MARS 2 test?", ["trial:mars2"], ["arms"], "fact"),
+        ("What did MARS 2 test?", ["trial:mars2"], ["tested"], "fact"),
         ("What does ORR stand for?", ["term:orr"], ["definition"], "definition"),
         ("What was the median age in MAPS2?", ["trial:ifct-1501-maps2"], ["age"], "fact"),
         ("Did CheckMate 743 improve survival?", ["trial:checkmate-743"], ["os"], "yes-no"),
