@@ -83,7 +83,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("design",), types=("trial",),
               extra={"requires": r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:\w+\s+)?"
                                  r"(?:centres|centers|hospitals|sites|countries|institutions)"}),
-    Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b"), types=("trial",)),
+    Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b",
+              r"\b(?:which|what) (?:cooperative |co-operative |trials? |research |academic )?group\b", r"\bwho ran\b",
+              r"\brun by\b", r"\bwho (?:led|conducted|organi[sz]ed)\b"), fields=("design", "summary"), types=("trial",),
+              extra={"requires": r"\brun by\b|\bsponsor|\bled by\b|\bGroup\b|Platform|Intergroupe|PrECOG|\bTOGA\b"}),
     Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
               types=("agent", "trial")),
     Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
@@ -127,6 +130,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bsample size\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
         r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
+        r"\bnumbers? (?:of patients )?(?:randomi[sz]ed|enrolled|included|treated)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
         extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d",
@@ -193,7 +197,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
-              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b"), fields=("mechanism", "targets"), types=("agent",),
+              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b", r"\bengineer(?:ed|ing)?\b"),
+              fields=("mechanism", "targets", "modality"), types=("agent",),
               extra={"all_fields": True}),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
               fields=("class", "modality"), types=("agent",)),
@@ -202,14 +207,15 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
               r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
     Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect", r"\brole\b",
+              r"\bany use\b", r"\buseful", r"\bvalue\b", r"\bas a (?:bio)?marker\b",
               r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
               r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
               fields=("relevance",), types=("biomarker",)),
-    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b"), fields=("examples",),
-              types=("mechanism",)),
+    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\bwhich (?:pathways|genes|cells|"
+              r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
     Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)",
               r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
-              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b"),
+              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b"),
               fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
     Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
               r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
@@ -260,14 +266,16 @@ def find_attributes(text: str) -> list[Attribute]:
         drop |= {"safety"}
     if "approval" in keys:
         drop |= {"headline", "trials"}  # an approval names the trial it rests on
-    if "trials" in keys:
-        drop |= {"headline", "definition", "design"}
+    if "trials" in keys:  # ("which trial showed it helps?" asks the result)
+        drop |= {"definition", "design"} | (set() if _SHOWED.search(text) else {"headline"})
     if len(keys - {"definition"}) > 0 and "definition" in keys and not _WHAT_IS_AND.search(text):
         drop.add("definition")  # (kept in "what is tecentriq and what does it bind?")
     return [a for a in found if a.key not in drop]
 
 
-_WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*)?and\b", re.IGNORECASE)
+_WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*)?and\b|"
+                          r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b", re.IGNORECASE)
+_SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|worked)\b", re.IGNORECASE)
 _MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}
 _ASKS_ARMS = re.compile(r"\b(?:dos(?:e|es|ing|age)|regimens?|schedule|mg/kg)\b|\b(?:what|which) (?:were|are|was) the arms\b|"
                         r"\barms and\b|\band (?:the )?arms\b", re.IGNORECASE)
@@ -279,6 +287,16 @@ def _nested(text: str, found: list[Attribute]) -> set[str]:
     short = [(s, e) for k, v in spans.items() for s, e in v if e - s <= 30]
     return {k for k, v in spans.items() if v and all(any(s2 <= s and e <= e2 and (s2, e2) != (s, e) for s2, e2 in short)
                                                       for s, e in v)}
+
+
+def timepoints(text: str) -> list[str]:
+    """Every time point asked: "alive at 1 and 2 yrs" -> ["1 year", "2 years"]."""
+    out = []
+    for m in re.finditer(rf"\b({_YEARS})((?:\s*(?:,|and|&|or)\s*{_YEARS})+)\s*[- ]?(year|month|yr|mo)s?\b", text, re.IGNORECASE):
+        for n in [m.group(1), *re.findall(_YEARS, m.group(2))]:
+            out.append(timepoint(f"{n} {m.group(3)}"))
+    out += [timepoint(m.group(0)) for m in TIMEPOINT_RE.finditer(text)]
+    return list(dict.fromkeys(t for t in out if t))
 
 
 def timepoint(text: str) -> str | None:

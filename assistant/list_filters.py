@@ -62,6 +62,14 @@ def asked_phase(question: str) -> str | None:
     return None if m is None else _ROMAN.get(m.group("n").lower(), m.group("n"))
 
 
+def asked_phases(question: str) -> set[str]:
+    """{"3"} for "phase 3 trials", {"2", "3"} for "phase 2/3 trials" (the first phase named)."""
+    m = PHASE.search(question)
+    if m is None:
+        return set()
+    return {_ROMAN.get(p.lower(), p) for p in re.findall(r"iv|i{1,3}|\d", re.sub(r"(?i)^phase[- ]?", "", m.group(0)).lower())}
+
+
 def _phases(rec: Any) -> set[str]:
     """{"2", "3"} for "2/3", {"1", "2"} for "Ib/II", {"2"} for "2b"."""
     return {_ROMAN.get(p.lower(), p) for p in re.findall(r"iv|i{1,3}|\d", str(rec.phase or "").lower())}
@@ -85,9 +93,9 @@ def filter_trials(trials: list[str], records: dict[str, Any], question: str) -> 
     if line:
         trials = [t for t in trials if getattr(records[t], "line", None) == line]
         shown.append("setting")
-    phase = asked_phase(question)
-    if phase:
-        trials = [t for t in trials if phase in _phases(records[t])]
+    phases = asked_phases(question)
+    if phases:  # "phase 3" includes 2/3 trials; "phase 2/3" means exactly those
+        trials = [t for t in trials if phases <= _phases(records[t]) and (len(phases) == 1 or phases == _phases(records[t]))]
         shown.append("phase")
     for name in asked_designs(question):
         said = DESIGN_WORDS[name][1]
@@ -106,7 +114,8 @@ _LIST_FILLER = re.compile(
     r"tested|studied|evaluated|run|conducted|also|control|controlled|controls|arm|arms|enrol\w*|used|using|gave|given|"
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
-    r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|s)\b", re.IGNORECASE)
+    r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
+    r"allow\w*|admit\w*|accept\w*|permit\w*|s)\b", re.IGNORECASE)
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
@@ -123,9 +132,15 @@ def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
     return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest)) if not w.isdigit()])
 
 
+# Words a record may spell out: "UK" is also "the United Kingdom".
+_SPELLED = {"uk": ("united kingdom", "britain", "british"), "usa": ("united states",), "us": ("united states", "usa")}
+
+
 def says_all(text: str, stems: list[str]) -> bool:
     """Every stem occurs in the text ("oncolog" also matches the abbreviation "Oncol")."""
-    said = set(stem(re.findall(r"[a-z0-9]+", text.lower())))
+    lowered = text.lower()
+    stems = [w for w in stems if not any(v in lowered for v in _SPELLED.get(w, ()))]
+    said = set(stem(re.findall(r"[a-z0-9]+", lowered)))
     return all(any(t == w or (min(len(t), len(w)) >= 5 and min(len(t), len(w)) >= 0.6 * max(len(t), len(w))
                               and (t.startswith(w) or w.startswith(t))) for t in said)
                for w in stems)

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.attributes import BY_KEY, find_attributes, timepoint
+from assistant.attributes import BY_KEY, find_attributes, timepoints
 from assistant.list_filters import agents_in_trial, filter_trials
 from assistant.query import QueryAnalyzer, compact
 
@@ -98,6 +98,7 @@ class QuestionPlan:
     attributes: list[str] = field(default_factory=list)  # attribute keys, see assistant.attributes
     form: str = "fact"
     timepoint: str | None = None  # "2 years" for "2-year survival"
+    timepoints: list[str] = field(default_factory=list)  # every one asked: "alive at 1 and 2 years"
     list_type: str | None = None  # "biomarker" for "list the biomarkers"
     other_disease: str | None = None
     unknown_names: list[str] = field(default_factory=list)
@@ -178,6 +179,11 @@ class Planner:
             # "which trial tested it, and in which histology?": "it" is the previous drug, histology a qualifier
             entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                         for rid in previous.entity_ids] + entities
+        if previous is not None and _ANAPHOR.search(question) and entities and \
+                not any(e.type == "biomarker" for e in entities) and any(e.type == "biomarker" for e in previous.entities):
+            # "did it predict PFS in DREAM?" after a turn on PD-L1: DREAM's PFS by PD-L1
+            entities = entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
+                                   if e.type == "biomarker"]
         if previous is not None and not refs and not (terms and _DEFINE.search(question)):
             # "which trials tested it?" lists, but "it" is the previous topic
             anaphor = not list_type or _ANAPHOR.search(question)
@@ -195,7 +201,9 @@ class Planner:
                     carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records)] or carried
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                             for rid in carried]
-            if entities and not keys and previous.attributes and _elliptical(question):
+            if entities and previous.attributes and _elliptical(question) and \
+                    (not keys or (set(keys) <= _DESCRIBING and not set(keys) & set(previous.attributes))):
+                # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
                 keys, carried_attrs = list(previous.attributes), True
         asked = _WHATS.search(question)
         named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
@@ -224,7 +232,8 @@ class Planner:
             entities=entities,
             attributes=keys,
             form=form,
-            timepoint=timepoint(question) if {"os_rate", "pfs_rate"} & set(keys) else None,
+            timepoint=(timepoints(question) or [None])[0] if {"os_rate", "pfs_rate"} & set(keys) else None,
+            timepoints=timepoints(question) if {"os_rate", "pfs_rate"} & set(keys) else [],
             list_type=list_type,
             other_disease=_other_disease(question, matches),
             unknown_names=self._unknown_names(question, matches),
@@ -285,9 +294,13 @@ def _stands_alone(question: str, keys: list[str]) -> bool:
     return bool(re.search(r"\b(?:the|this|xia) review\b", question, re.IGNORECASE))
 
 
+_DESCRIBING = {"setting", "design", "phase", "population"}  # words that also describe which record is meant
+
+
 def _elliptical(question: str) -> bool:
     """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
-    return bool(re.match(r"^\s*(?:and|what about|how about|same for|also|now)\b", question, re.IGNORECASE)) or \
+    return bool(re.match(r"^\s*(?:and|what about|how about|same(?: question| thing)? for|also|now)\b", question,
+                         re.IGNORECASE)) or \
         len(re.findall(r"\w+", question)) <= 3
 
 

@@ -174,7 +174,9 @@ class QueryAnalyzer:
                 continue
             if r.type not in ALIAS_TYPES:
                 continue
-            aliases = [r.name, *_name_parts(r.name), *r.synonyms, *getattr(r, "code_names", [])]
+            # the record id's slug is a name too ("aberrant-signalling", "histologic-subtype")
+            slug = r.id.partition(":")[2].replace("-", " ")
+            aliases = [r.name, *_name_parts(r.name), *r.synonyms, *getattr(r, "code_names", []), slug]
             for attr in ("abbreviation", "expansion"):
                 value = getattr(r, attr, None)
                 if value:

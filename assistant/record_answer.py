@@ -31,7 +31,7 @@ SAYING_ORDER = ("summary", "description", "setting", "population", "design", "ar
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
 BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
 ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent", re.IGNORECASE)
-ASKS_CI = re.compile(r"\bconfidence interval|\bCI\b|\bCIs\b", re.IGNORECASE)
+ASKS_CI = re.compile(r"(?i:\bconfidence intervals?\b)|\bCIs?\b")  # "CI" in capitals: "cis/pem" is not one
 # What a definition quotes, by record type: what the thing is, then what it does or how it is measured.
 DEFINITION_FIELDS = {
     "term": ("expansion", "summary", "definition"),
@@ -110,6 +110,8 @@ class RecordFacts:
     # -- one record -------------------------------------------------------------------------------------
     def part(self, record_id: str, attributes: list[str], plan: QuestionPlan) -> Part:
         rec = self.records[record_id]
+        own = [a for a in attributes if a not in BY_KEY or rec.type in BY_KEY[a].types or a in RECORD_ONLY]
+        attributes = own or attributes  # "did PD-L1 predict PFS in DREAM?": DREAM is not asked its "relevance"
         quotes: list[Quote] = []
         missing: list[str] = []
         for key in sorted(attributes or ["overview"], key=lambda k: k != "headline"):
@@ -220,7 +222,8 @@ class RecordFacts:
 
     def _results(self, rec: Any, measures: tuple[str, ...], plan: QuestionPlan, hr_only: bool = False,
                  primary: bool = False) -> list[Quote]:
-        wants_subgroup = bool(SUBGROUP_WORDS.search(plan.question))
+        asked_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
+        wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
         picked = []
         asked = {w for w in plan.trial_words if w not in _COMMON}
         results = getattr(rec, "results", []) or []
@@ -233,9 +236,10 @@ class RecordFacts:
                 continue
             if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
-            if wants_subgroup and not subgroups_only and not _same_subgroup(plan.question, res):
+            if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res):
                 continue  # "the epithelioid subgroup": only a result for that subgroup answers it
-            if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and not _same_time(plan.timepoint, res):
+            if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and \
+                    not any(_same_time(t, res) for t in plan.timepoints or [plan.timepoint]):
                 continue
             f = self._span(rec, f"result:{i}")
             if f is not None:
@@ -364,6 +368,11 @@ class RecordFacts:
             return self._list_parts(plan, attrs)
         targets = [e for e in _targets(plan) if self.covers(e)]
         trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
+        if plan.asks_trial and not trial_attrs and any(a in BY_KEY and BY_KEY[a].types == ("trial",) for a in attrs):
+            # "ONCOS-102 dose, route and injection days in the mesothelioma trial": the trial's arms hold them all
+            attrs = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types] + \
+                (["arms"] if "administration" in attrs and "arms" not in attrs and "dose" not in attrs else [])
+            trial_attrs = True
         if plan.asks_trial and trial_attrs and targets and not any(self.records[t].type == "trial" for t in targets):
             # "the intrapleural mesothelin CAR-T trial": the trial of that therapy the question's words single out
             trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
@@ -451,7 +460,7 @@ def _same_time(asked: str, res: Any) -> bool:
 def _asked_label(key: str, plan: QuestionPlan) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
     if key in BY_KEY and BY_KEY[key].measures and ASKS_CI.search(plan.question):
-        return f"a confidence interval for the {label}"
+        return f"confidence interval for the {label}"
     if key == "specific_ae":
         return f"how often {BY_KEY[key].pattern.search(plan.question).group(0).lower()} occurred"
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
@@ -461,7 +470,7 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
         return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"
-        return f"{what} at {plan.timepoint}"
+        return f"{what} at {and_list(plan.timepoints or [plan.timepoint])}"
     return label
 
 

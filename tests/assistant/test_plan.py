@@ -129,3 +129,13 @@ def test_follow_up_to_a_list_takes_the_answer_entity(planner) -> None:
 def test_plan_is_serialisable(planner) -> None:
     d = planner.plan("What was the ORR in CheckMate 743?").to_dict()
     assert d["entities"] == ["trial:checkmate-743"] and d["attribute"] == "orr" and d["form"] == "fact"
+
+
+def test_several_time_points_and_same_question_follow_ups(planner) -> None:
+    plan = planner.plan("what % of PrE0505 patients were alive at 1 and 2 yrs?")
+    assert plan.attributes == ["os_rate"] and plan.timepoints == ["1 year", "2 years"]
+    first = planner.plan("What is the NCT number of DREAM3R?")
+    follow = planner.plan("and for the other relapsed trial, CONFIRM?", first)  # "relapsed" describes CONFIRM
+    assert follow.entity_ids == ["trial:confirm"] and follow.attributes == ["registration"]
+    again = planner.plan("same question for DENIM", first)
+    assert again.entity_ids == ["trial:denim"] and again.attributes == ["registration"]

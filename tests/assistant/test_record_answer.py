@@ -151,3 +151,14 @@ def test_list_quotes_the_field_that_shows_the_property(world) -> None:
 def test_list_of_a_kind_no_record_holds_is_empty(world, question) -> None:
     _, parts, _ = _answer(world, question)
     assert parts == []
+
+
+def test_chemotherapy_shorthand_is_not_a_confidence_interval(world) -> None:
+    _, parts, composed = _answer(world, "did adding an anti-angiogenic to cis/pem improve OS in MAPS and in LUME-Meso?")
+    assert [p.record_id for p in parts] == ["trial:maps", "trial:lume-meso"] and not any(p.missing for p in parts)
+    assert "18.8" in composed.text and "14.4" in composed.text
+
+
+def test_hazard_ratio_asked_but_missing_is_not_answered_with_medians(world) -> None:
+    _, parts, composed = _answer(world, "PFS hazard ratio for bevacizumab in the MAPS trial")
+    assert not composed.answered and parts[0].quotes == [] and "hazard ratio" in composed.text
