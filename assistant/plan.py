@@ -21,6 +21,7 @@ TYPE_ORDER = {"trial": 0, "agent": 1, "biomarker": 2, "mechanism": 3, "term": 4,
 FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic", "yes-no")
 
 _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
+                      r"\bwhich (?:is|was|one is|one was|did) better\b|\bwhich (?:one|trial|drug) (?:did|was) better\b|"
                       r"\bside[- ]by[- ]side\b", re.IGNORECASE)
 _LIST_NOUNS = {"trial": "trial", "study": "trial", "drug": "agent", "agent": "agent", "therapy": "agent",
                "treatment": "agent", "biomarker": "biomarker", "marker": "biomarker", "mechanism": "mechanism",

@@ -438,12 +438,15 @@ def short_label(res: Any) -> str:
 
 
 def _primary_measures(rec: Any) -> tuple[str, ...]:
+    """The measure of the primary endpoint: the one the endpoint text names first ("overall survival (ITT);
+    progression-free survival secondary" is overall survival)."""
     text = (rec.primary_endpoint or "").lower()
-    for measure, rx in MEASURE_WORDS:
-        if re.search(rx, text):
-            timed = measure in ("os", "pfs") and re.search(r"\bat \d+\s*(?:months?|weeks?|years?)|\b\d+-(?:month|year)", text)
-            return (f"{measure}_rate", measure) if timed else (measure,)  # DREAM: "PFS at 6 months"
-    return ("os", "pfs", "orr")
+    named = sorted((m.start(), measure) for measure, rx in MEASURE_WORDS if (m := re.search(rx, text)))
+    if not named:
+        return ("os", "pfs", "orr")
+    measure = named[0][1]
+    timed = measure in ("os", "pfs") and re.search(r"\bat \d+\s*(?:months?|weeks?|years?)|\b\d+-(?:month|year)", text)
+    return (f"{measure}_rate", measure) if timed else (measure,)  # DREAM: "PFS at 6 months"
 
 
 def _same_time(asked: str, res: Any) -> bool:
