@@ -79,10 +79,15 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("demographics", "patients' sex or ethnicity", _rx(r"\b(?:women|men|female|male|sex|gender|ethnic\w*|race)\b"),
               types=("trial",)),
     Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
-              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b", r"\bwhere was\b.*\b(?:run|conducted)\b"),
+              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b"),
               fields=("design",), types=("trial",),
               extra={"requires": r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:\w+\s+)?"
                                  r"(?:centres|centers|hospitals|sites|countries|institutions)"}),
+    Attribute("location", "where it was run", _rx(r"\bwhere (?:was|were|is|did)\b.*\b(?:run|conducted|done|held|based|take place)\b",
+              r"\b(?:which|what) countr(?:y|ies)\b", r"\bin which countr"), fields=("design", "summary"), types=("trial",),
+              extra={"requires": r"\b(?:hospitals?|centres?|centers?|universit\w*|countries)\b|\b(?:UK|USA|United|Australia|"
+                                 r"France|Italy|Spain|Canada|Japan|Europe|European|Belgium|Netherlands|Switzerland|"
+                                 r"New Zealand|Australian|Canadian|Italian|French|Dutch|British)\b"}),
     Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b",
               r"\b(?:which|what) (?:cooperative |co-operative |trials? |research |academic )?group\b", r"\bwho ran\b",
               r"\brun by\b", r"\bwho (?:led|conducted|organi[sz]ed)\b"), fields=("design", "summary"), types=("trial",),
@@ -120,6 +125,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         r"\bcomplications?\b"),
         measures=("safety",), types=("trial",)),
     Attribute("os", "overall survival", _rx(r"\boverall survival\b", r"\bos\b", r"\bsurviv", r"\blive longer\b",
+              r"\bhow long did (?:the )?(?:patients|people|they|participants) (?:live|survive)\b", r"\blived\b",
               r"\bprolong\w* life\b"), measures=("os",), types=("trial",)),
     Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?point|outcome|objective)s?\b",
               r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
@@ -175,7 +181,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
               r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
               r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
-              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog"),
+              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog",
+              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b"),
               fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
@@ -191,13 +198,15 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),
     Attribute("drugs", "drugs that act on it", _rx(r"\b(?:which|what) (?:drugs?|agents?|therap(?:y|ies)|treatments?)\b"
               r"(?! (?:did|were|was) (?:patients|participants))"), types=("biomarker", "mechanism", "term")),
+    Attribute("markers", "biomarkers that select patients for it", _rx(r"\b(?:which|what) (?:bio)?markers?\b",
+              r"\bpredicts? (?:benefit|response)\b"), types=("agent",)),
     Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
               r"\bbrand\b"), fields=("code_names",), types=("agent",)),
     Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b"),
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
-              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b", r"\bengineer(?:ed|ing)?\b"),
+              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b"),
               fields=("mechanism", "targets", "modality"), types=("agent",),
               extra={"all_fields": True}),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
@@ -223,12 +232,13 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
               r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b",
               r"\b(?:was|were) (?:it|they|the (?:primary )?end ?points?) met\b", r"\bmet\s*\?",
+              r"\b(?:reach(?:ed)?|achiev(?:e|ed)|met|hit) (?:it|that|this)\b",
               r"\b(?:hit|meet|met|reach(?:ed)?|achieve[ds]?) (?:it|its|the) (?:primary )?(?:end ?point|goal|target)\b"),
               types=("trial", "agent")),
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"screened", "assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"location", "screened", "assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -275,7 +285,8 @@ def find_attributes(text: str) -> list[Attribute]:
 
 _WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*)?and\b|"
                           r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b", re.IGNORECASE)
-_SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|worked)\b", re.IGNORECASE)
+_SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|work|worked)\b",
+                     re.IGNORECASE)
 _MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}
 _ASKS_ARMS = re.compile(r"\b(?:dos(?:e|es|ing|age)|regimens?|schedule|mg/kg)\b|\b(?:what|which) (?:were|are|was) the arms\b|"
                         r"\barms and\b|\band (?:the )?arms\b", re.IGNORECASE)
@@ -292,7 +303,8 @@ def _nested(text: str, found: list[Attribute]) -> set[str]:
 def timepoints(text: str) -> list[str]:
     """Every time point asked: "alive at 1 and 2 yrs" -> ["1 year", "2 years"]."""
     out = []
-    for m in re.finditer(rf"\b({_YEARS})((?:\s*(?:,|and|&|or)\s*{_YEARS})+)\s*[- ]?(year|month|yr|mo)s?\b", text, re.IGNORECASE):
+    for m in re.finditer(rf"\b({_YEARS})((?:\s*(?:,|and|&|or)\s*(?:at\s+)?{_YEARS})+)\s*[- ]?(year|month|yr|mo)s?\b", text,
+                         re.IGNORECASE):
         for n in [m.group(1), *re.findall(_YEARS, m.group(2))]:
             out.append(timepoint(f"{n} {m.group(3)}"))
     out += [timepoint(m.group(0)) for m in TIMEPOINT_RE.finditer(text)]

@@ -20,6 +20,7 @@ CLASS_WORDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
         (r"\bimmunotherap", r"checkpoint|cell therapy|vaccine|oncolytic"),
         (r"\banti-?angiogen|\bangiogenesis inhibitors?\b|\bVEGF\b", r"angiogen|vegf"),
         (r"\bchemotherap", r"chemotherapy"),
+        (r"\bplatinum\b|\bplatins?\b", r"platinum"),
         (r"\bcellular\b|\bcell[- ]based\b|\bcell therap|\badoptive\b|\bengineered (?:T )?cells?\b", r"cell therapy"),
         (r"\bCAR[- ]?T\b", r"chimeric antigen receptor T-cell"),
         (r"\bvaccines?\b", r"vaccine"),
@@ -115,7 +116,7 @@ _LIST_FILLER = re.compile(
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
     r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
-    r"allow\w*|admit\w*|accept\w*|permit\w*|s)\b", re.IGNORECASE)
+    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|s)\b", re.IGNORECASE)
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:

@@ -44,6 +44,7 @@ _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
 _WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
                     r"(?:\?|$|\s+(?:when|in|for|with|as|used)\b)", re.IGNORECASE)
+_WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
 _WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
@@ -195,7 +196,9 @@ class Planner:
                     trials = [r for r in pool if r.startswith("trial:")]
                     kept, shown = filter_trials(trials, self._records, question)
                     pool = kept if shown and kept else pool
-                carried = pool[:1] if pool else previous.entity_ids
+                # a glossary term named beside its record ("What are CAR-NK cells?") is not what "they" refers to
+                carried = pool[:1] if pool else ([r for r in previous.entity_ids if not r.startswith("term:")]
+                                                 or previous.entity_ids)
                 if keys and all(rid.startswith("trial:") for rid in carried) and \
                         all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in keys):
                     # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
@@ -217,6 +220,11 @@ class Planner:
         if not entities and terms and keys == ["definition"]:
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in terms[:2]]
             keys = ["definition"]
+        elif terms and "definition" in keys and (lead := _WHAT_IS_LEAD.match(question)):
+            # "what is PheraLys, and how does it relate to MesoPher?": the glossary term asked about comes first
+            first = [m.record_id for m in matches if m.record_id in terms and m.start >= lead.start("x")
+                     and m.start < lead.end("x") + 1]
+            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in first] + entities
         elif entities and terms and (keys == ["definition"] or (not keys and _bare(question, matches))):
             # "What is ASS1?": the glossary expansion first, then the biomarker named by the same words
             spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}

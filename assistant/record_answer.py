@@ -29,6 +29,8 @@ MAX_QUOTES = 4
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
+ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
+                   r"\bmonotherapy\b", re.IGNORECASE)
 BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
 ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent", re.IGNORECASE)
 ASKS_CI = re.compile(r"(?i:\bconfidence intervals?\b)|\bCIs?\b")  # "CI" in capitals: "cis/pem" is not one
@@ -159,6 +161,9 @@ class RecordFacts:
             return out
         if key == "headline":
             if rec.type != "trial":
+                if rec.type == "agent" and (plan.asks_trial or re.search(r"\bresults?\b", plan.question, re.IGNORECASE)) \
+                        and not self.trials_testing(rec.id):
+                    return []  # "any trial results with CAR-NK cells?": no trial record tested it
                 return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"]
             return self._results(rec, _primary_measures(rec), plan, primary=True)
         if key == "trials":
@@ -195,10 +200,11 @@ class RecordFacts:
                     out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
             return out[:2]
         if key == "approval":  # "the EMA approval": only that agency's decisions answer it
-            agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada)\b", plan.question, re.IGNORECASE)
+            agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
             found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
-            if agencies:
-                wanted = {a.upper() for a in agencies}
+            if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
+                wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
+                                                                                     re.IGNORECASE) else set())
                 found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
             return found
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
@@ -222,11 +228,16 @@ class RecordFacts:
 
     def _results(self, rec: Any, measures: tuple[str, ...], plan: QuestionPlan, hr_only: bool = False,
                  primary: bool = False) -> list[Quote]:
-        asked_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
+        results = getattr(rec, "results", []) or []
+        asked_text = plan.question
+        marker_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
+        if SUBGROUP_WORDS.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r) and
+                                                      SUBGROUP_WORDS.search(f"{r.subgroup or ''} {r.endpoint}")
+                                                      for r in results):
+            asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
         wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
         picked = []
         asked = {w for w in plan.trial_words if w not in _COMMON}
-        results = getattr(rec, "results", []) or []
         # a trial that reports a measure only for a subgroup ("18 patients who also received pembrolizumab")
         subgroups_only = not any(r.measure in measures and not r.subgroup for r in results)
         for i, res in enumerate(results):
@@ -273,9 +284,24 @@ class RecordFacts:
                 out += [r for r in term.related if r in self.records and self.records[r].type == (rtype or plan.list_type)]
         return list(dict.fromkeys(out))
 
+    def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
+        """A trial with an arm of the drug alone (its arm name is the drug's name or synonym)."""
+        names = {compact(n) for e in drugs if e.record_id in self.records
+                 for n in [self.records[e.record_id].name, *self.records[e.record_id].synonyms]}
+        return any(compact(a.name) in names for a in self.records[trial_id].arms)
+
     def _targets_entity(self, agent_id: str, record_id: str) -> bool:
         names = {compact(n) for n in [self.records[record_id].name, *self.records[record_id].synonyms]}
         return any(compact(t) in names for t in getattr(self.records[agent_id], "targets", []) or [])
+
+    def _linked(self, record_id: str, rtype: str) -> list[str]:
+        """Records of a type that link to the record or that it links to."""
+        rec = self.records.get(record_id)
+        if rec is None:
+            return []
+        out = [r for r in rec.related if r in self.records and self.records[r].type == rtype]
+        out += [rid for rid, r in self.records.items() if r.type == rtype and record_id in r.related]
+        return list(dict.fromkeys(out))
 
     def agents_for(self, record_id: str) -> list[str]:
         """Drugs a biomarker, mechanism or term links to (or that link to it)."""
@@ -329,7 +355,8 @@ class RecordFacts:
             words = qualifiers(plan.question, drug_classes=plan.list_type == "agent")
             if words:  # "which resistance mechanisms are metabolic?", "which biomarkers are measured by IHC?"
                 return self._saying(members, words, [], prefer=[f for a in attrs if a in BY_KEY for f in BY_KEY[a].fields])
-        item_attrs = [a for a in attrs if a not in ("drugs", "target", "setting")] or ["list_item"]
+        item_attrs = [a for a in attrs if a in BY_KEY and plan.list_type in BY_KEY[a].types
+                      and a not in ("drugs", "target", "setting", "markers")] or ["list_item"]
         return [self.part(rid, item_attrs, plan) for rid in members]
 
     def _saying(self, members: list[str], words: list[str], fields: list[str], prefer: list[str] = ()) -> list[Part]:
@@ -350,6 +377,11 @@ class RecordFacts:
     def parts(self, plan: QuestionPlan) -> list[Part]:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
+        if "markers" in plan.attributes and any(e.type == "agent" for e in plan.entities):
+            # "which biomarker predicts benefit from pegargiminase?": the biomarkers linked to the drug
+            markers = [b for e in plan.entities if e.type == "agent" for b in self._linked(e.record_id, "biomarker")]
+            if markers:
+                return [self.part(b, ["relevance", "measurement"], plan) for b in dict.fromkeys(markers)]
         if plan.entities and "drugs" in plan.attributes:  # "which drug exploits ASS1 deficiency?"
             agents = list(dict.fromkeys(a for e in plan.entities for a in self.agents_for(e.record_id)))
             if BLOCKS.search(plan.question):  # "which drugs block PD-L1?": the drugs whose target it is
@@ -360,6 +392,8 @@ class RecordFacts:
             drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
             trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+            if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
+                trials = [t for t in trials if self._alone(t, drugs)] or trials
             if _singular_trial(plan.question) and len(trials) > 1:
                 trials = self._single_out(trials, plan)
             asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
@@ -388,7 +422,13 @@ class RecordFacts:
             targets = trials or targets
         if plan.form == "comparison" and not attrs:
             attrs = ["item"]
-        return [self.part(e, attrs, plan) for e in targets]
+        parts = [self.part(e, attrs, plan) for e in targets]
+        if parts and all(p.missing and not p.quotes for p in parts):
+            # "what cut-off defined ASS1 deficiency in ADAM?": ADAM lacks it, the ASS1 record holds it
+            others = [e.record_id for e in plan.entities if e.record_id not in targets and self.covers(e.record_id)]
+            answered = [p for p in (self.part(o, attrs, plan) for o in others) if p.quotes and not p.missing]
+            parts = answered or parts
+        return parts
 
 
 def _targets(plan: QuestionPlan) -> list[str]:
