@@ -353,7 +353,8 @@ class Assistant:
                 prepared.intent = intent = replace(intent, entities=[
                     PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True) for rid in answered])
             if parts:
-                composed = compose_parts(parts, self.index.doc_text, self._chunk_at, ex.readable_locator)
+                composed = compose_parts(parts, self.index.doc_text, self._chunk_at, ex.readable_locator,
+                                         headed=intent.form == "list")
                 prepared.extra["pieces"] = composed.pieces
                 return "record", composed.text, composed.citations, composed.parts, not composed.answered
         return "passages", "", [], [], False
@@ -628,7 +629,8 @@ def _plan_from_dict(d: dict[str, Any], analyzer: QueryAnalyzer) -> QuestionPlan:
 
     ents = [PlanEntity(rid, analyzer.name_of(rid), rid.partition(":")[0], "") for rid in d.get("entities", [])]
     return QuestionPlan(question=d.get("question", ""), entities=ents, attributes=list(d.get("attributes", [])),
-                        form=d.get("form", "fact"), timepoint=d.get("timepoint"), list_type=d.get("list_type"))
+                        form=d.get("form", "fact"), timepoint=d.get("timepoint"), list_type=d.get("list_type"),
+                        context=list(d.get("context", [])))  # the conversation's earlier records travel with it
 
 
 def _pieces(text: str) -> list[str]:

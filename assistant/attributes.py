@@ -95,7 +95,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
               types=("agent", "trial")),
     Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
-              r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b"), types=("trial",)),
+              r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b", r"\blater (?:got|received|had|given)\b",
+              r"\bafter progression\b"), measures=("other",), types=("trial",),
+              extra={"result_words": r"subsequent|cross(?:ed)?[- ]?over|later"}),
     Attribute("specific_ae", "that adverse event", _rx(
         r"\b(?:hepatitis|colitis|pneumonitis|thyroiditis|hypothyroidism|hyperthyroidism|rash|diarrh\w*|nephritis|"
         r"myocarditis|hypophysitis|neuropathy|fatigue|nausea|neutropenia|an(?:a)?emia|thrombocytopenia|hypertension|"
@@ -149,7 +151,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("assay", "assay used", _rx(r"\bassays?\b", r"\bantibody clone\b", r"\b(?:22C3|28-8|SP263|SP142)\b",
               r"\bwhich (?:test|antibody) was used\b"), fields=("population", "design", "result"), types=("trial",),
               extra={"requires": r"22C3|28-8|SP263|SP142|\bassay", "all_fields": True}),
-    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms?\b(?!\s+(?:did|was|performed|fared|had) better)",
+    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms\b(?!\s+(?:did|was|performed|fared|had) better)",
+              r"\b(?:what|which) (?:was|were|is) the (?:\w+ )?arms?\b", r"\b(?:control|comparator|experimental) arm\b",
+              r"\bwhat (?:was|were) compared\b", r"\bfor how long was\b", r"\bhow long was .{1,30} given\b",
+              r"\bduration of (?:treatment|therapy)\b",
               r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
               r"\b(?:tested|compared) against\b",
               r"\b(?:which|what) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|were|did) .{0,30}\b(?:tested|given|used|"
@@ -190,6 +195,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
               fields=("publication",), types=("trial",)),
     Attribute("approval", "regulatory approvals", _rx(r"\bapprov", r"\bfda\b", r"\bema\b", r"\blicen[cs]ed\b",
+              r"\bon the basis of which\b", r"\bbased on which\b",
               r"\bauthori[sz]ed\b", r"\bnice\b", r"\bpmda\b", r"\breimburs", r"\brecommendation\b"),
               fields=("approval",), types=("agent",)),
     Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:trials?|stud(?:y|ies))\b",
@@ -220,6 +226,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
               r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
               fields=("relevance",), types=("biomarker",)),
+    Attribute("frequency", "how common it is", _rx(r"\b(?:is|are) (?:it|they|[\w -]{2,40}) (?:high|low|common|frequent|rare)\b",
+              r"\bhow (?:common|frequent|often)\b", r"\bprevalen"), fields=("summary", "relevance", "kind", "definition"),
+              types=("biomarker", "term", "mechanism"),
+              extra={"requires": r"\b(?:high|low|common|frequent|rare|few|most|often|\d+%)", "all_fields": True}),
     Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\bwhich (?:pathways|genes|cells|"
               r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
     Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)",
@@ -231,6 +241,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
               r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
               r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b",
+              r"\bhow did .{1,40} do\b",
               r"\b(?:was|were) (?:it|they|the (?:primary )?end ?points?) met\b", r"\bmet\s*\?",
               r"\b(?:reach(?:ed)?|achiev(?:e|ed)|met|hit) (?:it|that|this)\b",
               r"\b(?:hit|meet|met|reach(?:ed)?|achieve[ds]?) (?:it|its|the) (?:primary )?(?:end ?point|goal|target)\b"),
@@ -283,7 +294,7 @@ def find_attributes(text: str) -> list[Attribute]:
     return [a for a in found if a.key not in drop]
 
 
-_WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+)?\s*(?:,\s*)?and\b|"
+_WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+){0,5}?\s*(?:,\s*)?and\b|"
                           r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b", re.IGNORECASE)
 _SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|work|worked)\b",
                      re.IGNORECASE)

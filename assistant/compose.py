@@ -51,13 +51,14 @@ def missing_sentence(part: Part, n: int) -> str:
 
 
 def compose_parts(parts: list[Part], doc_text: Callable[[str], str], chunk_of: Callable[[str, int, int], Chunk],
-                  locate: Callable[[Chunk, int, int, Quote | None], str]) -> Composed:
+                  locate: Callable[[Chunk, int, int, Quote | None], str], headed: bool = False) -> Composed:
+    """``headed``: name each part even when there is one ("which trial tested it?" names the trial)."""
     numbers: dict[str, int] = {}
     sentences: list[str] = []
     citations: list[Citation] = []
     table: list[dict[str, Any]] = []
     answered = False
-    multi = len(parts) > 1
+    multi = len(parts) > 1 or (headed and len(parts) == 1)
     pieces: list[str] = []
     for part in parts:
         n = numbers.setdefault(part.record_id, len(numbers) + 1)

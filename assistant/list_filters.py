@@ -34,7 +34,7 @@ PHASE = re.compile(r"\bphase[- ]?(?P<n>[123]|i{1,3}|iv)(?:[ab]\b)?(?:\s*/\s*(?:[
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
 DESIGN_WORDS = {
     "randomised": (r"\brandomi[sz]ed\b|\brandomi[sz]ation\b|\bRCTs?\b", r"(?<!non-)randomi[sz]ed"),
-    "placebo-controlled": (r"\bplacebo[- ]controlled\b|\bagainst placebo\b|\bversus placebo\b", r"placebo"),
+    "placebo-controlled": (r"\bplacebo\b", r"placebo"),
     "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
     "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|uncontrolled"),
 }
@@ -116,7 +116,8 @@ _LIST_FILLER = re.compile(
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
     r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
-    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|s)\b", re.IGNORECASE)
+    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s)\b",
+    re.IGNORECASE)
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:

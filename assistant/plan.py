@@ -59,7 +59,7 @@ OTHER_DISEASES = re.compile(
     r"esophageal cancer|pancreatic cancer|ovarian cancer|cervical cancer|head and neck|glioblastoma|glioma|"
     r"lymphoma|leuka?emia|myeloma|sarcoma|thymoma|thymic carcinoma|peritoneal mesothelioma|"
     r"pericardial mesothelioma|testicular mesothelioma|asbestosis|covid|diabetes|tuberculosis|"
-    r"hodgkin|merkel cell|triple-negative|(?:idiopathic )?pulmonary fibrosis|ipf|copd|asthma|pneumonia|"
+    r"peritoneal (?:disease|cancer|carcinomatosis|tumou?rs?)|hodgkin|merkel cell|triple-negative|(?:idiopathic )?pulmonary fibrosis|ipf|copd|asthma|pneumonia|"
     r"heart failure|rheumatoid arthritis|psoriasis|crohn'?s|ulcerative colitis|multiple sclerosis|hiv)\b",
     re.IGNORECASE,
 )
@@ -186,6 +186,10 @@ class Planner:
             # "did it predict PFS in DREAM?" after a turn on PD-L1: DREAM's PFS by PD-L1
             entities = entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
                                    if e.type == "biomarker"]
+        if previous is not None and entities and all(e.record_id == "biomarker:histologic-subtype" for e in entities) and \
+                any(e.type == "trial" for e in previous.entities):
+            # "which histology seemed to benefit more?": the trial of the conversation, by histology
+            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities if e.type == "trial"] + entities
         if previous is not None and not refs and not (terms and _DEFINE.search(question)):
             # "which trials tested it?" lists, but "it" is the previous topic
             anaphor = not list_type or _ANAPHOR.search(question)
@@ -199,8 +203,9 @@ class Planner:
                 # a glossary term named beside its record ("What are CAR-NK cells?") is not what "they" refers to
                 carried = pool[:1] if pool else ([r for r in previous.entity_ids if not r.startswith("term:")]
                                                  or previous.entity_ids)
-                if keys and all(rid.startswith("trial:") for rid in carried) and \
-                        all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in keys):
+                asked_of_drug = [k for k in keys if k not in _DESCRIBING]
+                if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
+                        all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in asked_of_drug):
                     # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
                     carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records)] or carried
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
@@ -209,6 +214,8 @@ class Planner:
                     (not keys or (set(keys) <= _DESCRIBING and not set(keys) & set(previous.attributes))):
                 # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
                 keys, carried_attrs = list(previous.attributes), True
+                if timepoints(question):  # "and at one year?" after overall survival: survival at that time
+                    keys = [{"os": "os_rate", "pfs": "pfs_rate"}.get(k, k) for k in keys]
         asked = _WHATS.search(question)
         named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
         if named and any(m.record_id not in named for m in matches):  # "carboplatin AUC 5 - what's AUC?"
@@ -233,8 +240,11 @@ class Planner:
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
-        if {"administration", "arms"} <= set(keys):  # "how is it given?": a trial's arms, or a drug's route
-            keys.remove("administration" if any(e.type == "trial" for e in entities) else "arms")
+        if "administration" in keys and {"arms", "dose"} & set(keys):  # "how is it given?": a trial's arms, or a drug's route
+            if any(e.type == "trial" for e in entities) or re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE):
+                keys.remove("administration")  # "...dose and route in the mesothelioma trial": the trial's arms
+            else:
+                keys = [k for k in keys if k not in ("arms", "dose")]
         form = _form(question, entities, keys, list_type, refs)
         return QuestionPlan(
             question=question,

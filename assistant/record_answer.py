@@ -29,10 +29,12 @@ MAX_QUOTES = 4
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
+SELECTED_BY = re.compile(r"\bselect\w*|\benrol\w* .{0,30}\b(?:by|based on|with)\b|\bbased on (?:that|this|the)\b|"
+                         r"\bby (?:that|this|the) (?:bio)?marker", re.IGNORECASE)
 ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
                    r"\bmonotherapy\b", re.IGNORECASE)
 BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
-ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent", re.IGNORECASE)
+ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent|\bexact\b", re.IGNORECASE)
 ASKS_CI = re.compile(r"(?i:\bconfidence intervals?\b)|\bCIs?\b")  # "CI" in capitals: "cis/pem" is not one
 # What a definition quotes, by record type: what the thing is, then what it does or how it is measured.
 DEFINITION_FIELDS = {
@@ -180,12 +182,15 @@ class RecordFacts:
                 found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
                          for f in self.fields[rec.id] if f.key.startswith("result:")
                          and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
+            if attr.extra.get("result_words"):  # "later got a checkpoint inhibitor": a result about subsequent therapy
+                found = [q for q in found if re.search(attr.extra["result_words"], text[q.start:q.end], re.IGNORECASE)]
             if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
                 word = attr.pattern.search(plan.question).group(0).lower()[:7]
                 found = [q for q in found if word in text[q.start:q.end].lower()]
             if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
                 found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
-            if key == "safety" and ASKS_RATE.search(plan.question):  # "the grade 3-4 AE rate": a figure, not a word
+            if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
+                # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
                 found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
             if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
                 found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
@@ -240,8 +245,10 @@ class RecordFacts:
         asked = {w for w in plan.trial_words if w not in _COMMON}
         # a trial that reports a measure only for a subgroup ("18 patients who also received pembrolizumab")
         subgroups_only = not any(r.measure in measures and not r.subgroup for r in results)
+        by_marker = asked_text == marker_text and asked_text != plan.question
         for i, res in enumerate(results):
             named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
+            named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res))
             if (res.measure not in measures and not (res.measure == "other" and named)) or \
                     (hr_only and res.hazard_ratio is None):
                 continue
@@ -283,6 +290,12 @@ class RecordFacts:
             if term is not None:
                 out += [r for r in term.related if r in self.records and self.records[r].type == (rtype or plan.list_type)]
         return list(dict.fromkeys(out))
+
+    def _selects(self, trial_id: str, markers: list[str]) -> bool:
+        """The trial's population or setting names the biomarker (ADAM: "found ASS1-deficient")."""
+        text = compact(f"{self.records[trial_id].population or ''} {self.records[trial_id].setting or ''}")
+        return any(compact(n) in text for m in markers for n in [*_name_parts_of(self.records[m].name),
+                                                                   *self.records[m].synonyms] if len(compact(n)) >= 3)
 
     def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
         """A trial with an arm of the drug alone (its arm name is the drug's name or synonym)."""
@@ -392,6 +405,9 @@ class RecordFacts:
             drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
             trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+            markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
+            if markers and SELECTED_BY.search(plan.question):  # "which trial selected patients by that biomarker?"
+                trials = [t for t in trials if self._selects(t, markers)] or trials
             if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
                 trials = [t for t in trials if self._alone(t, drugs)] or trials
             if _singular_trial(plan.question) and len(trials) > 1:
@@ -429,6 +445,12 @@ class RecordFacts:
             answered = [p for p in (self.part(o, attrs, plan) for o in others) if p.quotes and not p.missing]
             parts = answered or parts
         return parts
+
+
+def _name_parts_of(name: str) -> list[str]:
+    """"ASS1 deficiency (argininosuccinate synthase 1 loss)" -> the name and its first word ("ASS1")."""
+    head = re.split(r"\s*\(", name)[0]
+    return [head, head.split()[0]] if head.split() else [head]
 
 
 def _targets(plan: QuestionPlan) -> list[str]:

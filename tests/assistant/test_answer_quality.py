@@ -176,3 +176,13 @@ def test_list_by_property_quotes_only_records_with_it(assistant, records) -> Non
     assert cited and all("placebo" in records[r].design.lower() or any("placebo" in a.name.lower() for a in records[r].arms)
                          for r in cited)
     assert {p["record_id"] for p in ans.parts} == cited
+
+
+def test_conversation_returns_to_the_trial_after_a_detour_to_its_drug(assistant) -> None:
+    chat = assistant.chat()
+    chat.ask("KEYNOTE-483 primary endpoint?")
+    detour = chat.ask("was it approved by the EMA?")  # the drug the trial tested; no EMA decision is recorded
+    assert detour.plan["entities"] == ["agent:pembrolizumab"] and detour.abstained
+    back = chat.ask("and 2-year OS?")
+    assert back.plan["entities"] == ["trial:ind227-keynote-483"]
+    assert {c.record_id for c in back.citations} == {"trial:ind227-keynote-483"}
