@@ -332,7 +332,8 @@ class Assistant:
                 prepared.extra["pieces"] = tuple(x + (" " if i < len(sentences) - 1 else "") for i, x in enumerate(sentences))
                 return "review", " ".join(sentences), citations, [], False
             text, citations, abstained = self._answer_from_passages(prepared, k, where, review_only=True)
-            if not abstained or not intent.entities:  # else: "what does the review say about DENIM?" -> records
+            if not abstained or not (intent.entities or ex.is_bibliographic(intent.question)):
+                # else "what does the review say about DENIM?" -> its record; "...cite for X?" -> the reference list
                 return "review", text, citations, [], abstained
             prepared.extra.pop("pieces", None)
         if self._record_route(intent):
@@ -387,7 +388,8 @@ class Assistant:
         return route, _with_topics(text, prepared.candidates)
 
     def _record_route(self, intent: QuestionPlan) -> bool:
-        if re.match(r"^\s*(?:which|what) (?:reference|ref)\b", intent.question, re.IGNORECASE):
+        if re.match(r"^\s*(?:which|what) (?:reference|ref)\b", intent.question, re.IGNORECASE) and \
+                "publication" not in intent.attributes:
             return False  # "which reference is the NICE appraisal...?": the reference list answers it
         if intent.list_type and not intent.entities:
             return True
@@ -415,7 +417,8 @@ class Assistant:
         lookups = {f"ref:{n}" for n in plan.ref_numbers}
         forced = [max((e for e in evidence if e.chunk.doc_id == rid), key=lambda e: e.score, default=None)
                   for rid in sorted(lookups)]
-        if ex.is_bibliographic(plan.question) and plan.linked_refs and not lookups:
+        asks_ref = bool(re.search(r"\b(?:which|what) (?:references?|refs?)\b", plan.question, re.IGNORECASE))
+        if (ex.is_bibliographic(plan.question) or asks_ref) and plan.linked_refs and not lookups and not review_only:
             # "Which journal published BEAT-meso?": the reference entry BEAT-meso's record cites
             forced.append(max((e for e in evidence if e.chunk.doc_id in plan.linked_refs),
                               key=lambda e: e.score, default=None))
@@ -431,6 +434,9 @@ class Assistant:
         if ex.is_bibliographic(plan.question) and not review_only:  # "which journal published X?": X's references
             refs = lookups | set(plan.linked_refs)
             pool = [i for i in pool if evidence[i].chunk.doc_id in refs] or pool
+        if asks_ref and not review_only:
+            # "which reference in the review reports DENIM?": an entry of the reference list answers it
+            pool = [i for i in pool if evidence[i].chunk.record_type == "ref"] or pool
         # "How many patients...?" is answered only by a sentence that states such a count.
         pool = [i for i in pool if not ex.lacks_asked_count(plan.question, evidence[i].text)]
         best = max((evidence[i].score for i in pool), default=0.0)

@@ -20,6 +20,7 @@ from indexing.units import quotable_units
 NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)(?:\s+(?:19|20)\d\d)?\s+review\b|"
                           r"\b(?:according to|per) (?:the )?(?:review|abstract)\b", re.IGNORECASE)
 NAMES_PAPER = re.compile(r"\b(?:the|this)\s+(?:article|paper|abstract|authors)\b", re.IGNORECASE)
+ABOUT_REFERENCES = re.compile(r"\brefs?\b|\breferences?\b|\bbibliograph", re.IGNORECASE)
 # (slot, what the question asks, how the review's line for it begins)
 SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
@@ -27,7 +28,8 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ("authors", r"\bauthors?\b|\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b", r"^Authors:"),
         ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
         ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
-        ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcit(?:e|ation)\b|"
+        ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcitation\b|"
+                         r"\bhow (?:do|should|to) (?:i |we |you )?cite\b|"
                          r"\bvolume\b"), r"^Published in\b"),
         ("title", r"\btitle\b|\bcalled\b|\bnamed\b", r"^(?!Authors:|Published in|DOI:|License:|Keywords:)\S"),
     ))
@@ -59,6 +61,8 @@ class ReviewFacts:
 
     @staticmethod
     def about_review(question: str, named_anything: bool) -> bool:
+        if ABOUT_REFERENCES.search(question):
+            return False  # "what is reference 57 in the review?", "what does the review cite for X?": its reference list
         if NAMES_REVIEW.search(question):
             return True
         return not named_anything and (bool(NAMES_PAPER.search(question)) or

@@ -186,3 +186,10 @@ def test_conversation_returns_to_the_trial_after_a_detour_to_its_drug(assistant)
     back = chat.ask("and 2-year OS?")
     assert back.plan["entities"] == ["trial:ind227-keynote-483"]
     assert {c.record_id for c in back.citations} == {"trial:ind227-keynote-483"}
+
+
+def test_reference_questions_naming_the_review_are_answered_from_its_reference_list(assistant) -> None:
+    ans = assistant.ask("What is reference 57 in the review?")
+    assert not ans.abstained and [c.doc_id for c in ans.citations] == ["ref:57"]
+    ans = assistant.ask("which reference in the review reports the DENIM trial?")
+    assert [c.doc_id for c in ans.citations] == ["ref:97"]
