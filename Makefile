@@ -5,10 +5,13 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
-PIP_INSTALL := $(PIP) install --disable-pip-version-check -q -c constraints.txt
+# setuptools' editable-install notice (a boxed BuildBackendWarning) is printed by the build backend on every
+# install; PYTHONWARNINGS reaches that subprocess and keeps the output readable.
+PIP_INSTALL := PYTHONWARNINGS=ignore $(PIP) install --disable-pip-version-check -q -c constraints.txt
 # This machine's pip configuration names package directories that may not exist; pip then warns once per
-# package. Those lines say nothing about the project, so installs hide them (errors still show and fail).
-QUIET_PIP := 2>&1 | { grep -v -e "is ignored: it is neither a file nor a directory" || true; }
+# package, and a dependency asks for a huggingface-hub extra that no longer exists. Those lines say nothing
+# about the project, so installs hide them (errors still show and fail).
+QUIET_PIP := 2>&1 | { grep -v -e "is ignored: it is neither a file nor a directory" -e "does not provide the extra" || true; }
 HOST ?= 127.0.0.1
 PORT ?= 7860
 # Portable llama.cpp build: the native (-march=native) build segfaults on these machines.
