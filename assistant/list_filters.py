@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.query import compact
 from kernel.text import stem
 
 # Words a question uses for a kind of drug -> what the drugs' class or modality text says.
@@ -59,8 +60,8 @@ def agents_of_class(question: str, records: dict[str, Any]) -> list[str]:
 
 
 def asked_phase(question: str) -> str | None:
-    m = PHASE.search(question)
-    return None if m is None else _ROMAN.get(m.group("n").lower(), m.group("n"))
+    """The first phase named ("2" for "phase 2/3 trials")."""
+    return min(asked_phases(question), default=None)
 
 
 def asked_phases(question: str) -> set[str]:
@@ -148,20 +149,16 @@ def says_all(text: str, stems: list[str]) -> bool:
                for w in stems)
 
 
+def tested_in(record: Any, trial: Any) -> bool:
+    """The trial tested the record: it links to it, or its arms name it (by name, synonym or code name)."""
+    arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
+    keys = [compact(k) for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])] if len(compact(k)) >= 4]
+    return record.id in getattr(trial, "related", []) or any(k in arms for k in keys)
+
+
 def agents_in_trial(trial: Any, records: dict[str, Any]) -> list[str]:
-    """The drugs a trial tested (named in its arms or linked), chemotherapy backbones last and only when alone:
-    "what does it target?" after a turn on LUME-Meso means nintedanib."""
-    arms = _compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
-    found = []
-    for rid, r in records.items():
-        if r.type != "agent":
-            continue
-        keys = [_compact(k) for k in [r.name, *r.synonyms, *getattr(r, "code_names", [])] if len(_compact(k)) >= 4]
-        if rid in getattr(trial, "related", []) or any(k in arms for k in keys):
-            found.append(rid)
+    """The drugs a trial tested, chemotherapy backbones only when alone: "what does it target?" after a turn on
+    LUME-Meso means nintedanib."""
+    found = [rid for rid, r in records.items() if r.type == "agent" and tested_in(r, trial)]
     tested = [a for a in found if "chemotherapy" not in (getattr(records[a], "agent_class", "") or "")]
     return tested or found
-
-
-def _compact(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", text.lower())

@@ -15,7 +15,7 @@ from typing import Any
 
 from assistant.answer import and_list
 from assistant.attributes import BY_KEY, RECORD_ONLY
-from assistant.list_filters import agents_of_class, filter_trials, qualifiers, says_all
+from assistant.list_filters import agents_of_class, filter_trials, qualifiers, says_all, tested_in
 from assistant.plan import QuestionPlan
 from assistant.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
@@ -101,15 +101,7 @@ class RecordFacts:
         rec = self.records.get(record_id)
         if rec is None:
             return []
-        keys = [compact(a) for a in [rec.name, *rec.synonyms, *getattr(rec, "code_names", [])] if len(compact(a)) >= 4]
-        out = []
-        for rid, r in self.records.items():
-            if r.type != "trial":
-                continue
-            arms = compact(" ".join(f"{a.name} {a.regimen}" for a in r.arms))
-            if record_id in r.related or any(k in arms for k in keys):
-                out.append(rid)
-        return out
+        return [rid for rid, r in self.records.items() if r.type == "trial" and tested_in(rec, r)]
 
     # -- one record -------------------------------------------------------------------------------------
     def part(self, record_id: str, attributes: list[str], plan: QuestionPlan) -> Part:
@@ -318,12 +310,7 @@ class RecordFacts:
 
     def agents_for(self, record_id: str) -> list[str]:
         """Drugs a biomarker, mechanism or term links to (or that link to it)."""
-        rec = self.records.get(record_id)
-        if rec is None:
-            return []
-        linked = [r for r in rec.related if r in self.records and self.records[r].type == "agent"]
-        linked += [rid for rid, r in self.records.items() if r.type == "agent" and record_id in r.related]
-        return list(dict.fromkeys(linked))
+        return self._linked(record_id, "agent")
 
     def _single_out(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"the intrapleural trial of X": keep the trials whose name or summary shares the question's words."""
@@ -350,8 +337,8 @@ class RecordFacts:
         """"Which randomised trials tested checkpoint inhibitors in relapsed disease?", "list the biomarkers":
         the records of the listed type that have every property named, each quoting the field that shows it."""
         agents = list(dict.fromkeys(self._class_members(plan, "agent") + agents_of_class(plan.question, self.records)))
-        words = [] if agents else qualifiers(plan.question)
         if plan.list_type == "trial":
+            words = [] if agents else qualifiers(plan.question)
             members = list(dict.fromkeys(t for a in agents for t in self.trials_testing(a))) if agents \
                 else self.of_type("trial")
             members, shown = filter_trials(members, self.records, plan.question)
