@@ -25,7 +25,8 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe-dev", "conversations-v2-probe-dev", "review-v2-probe2-dev", "conversations-v2-probe2-dev",
              "review-v2-probe3-dev", "conversations-v2-probe3-dev", "review-v2-probe4-dev", "conversations-v2-probe4-dev",
              "review-v2-probe5-dev", "conversations-v2-probe5-dev", "review-v2-probe6-dev", "conversations-v2-probe6-dev",
-             "review-v2-probe7-dev", "conversations-v2-probe7-dev")
+             "review-v2-probe7-dev", "conversations-v2-probe7-dev",
+             "review-v2-probe8-dev", "conversations-v2-probe8-dev")
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")
