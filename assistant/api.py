@@ -23,8 +23,8 @@ from typing import Any
 from assistant import extractive as ex
 from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.compose import compose_parts
-from assistant.conversation import Turn, rewrite_followup, turn_entities
-from assistant.plan import PlanEntity, Planner, QuestionPlan, is_acronym, is_code_name, is_drug_name
+from assistant.conversation import Turn, entities_in, rewrite_followup, turn_entities
+from assistant.plan import WHICH_TRIAL, PlanEntity, Planner, QuestionPlan, is_acronym, is_code_name, is_drug_name
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
 from assistant.review_answer import ReviewFacts
@@ -545,6 +545,10 @@ class Assistant:
         named, cited_entities = turn_entities(rewritten, cited, self.analyzer)
         plan = self.planner.plan(rewritten) if not answer.plan else _plan_from_dict(answer.plan, self.analyzer)
         parts = tuple(p["record_id"] for p in answer.parts) or tuple(dict.fromkeys(cited))
+        if not answer.abstained and WHICH_TRIAL.search(answer.question) and not any(p.startswith("trial:") for p in parts):
+            # "on the basis of which trial?" answered from the drug's record: the trial it names is the answer
+            named_trials = [e.record_id for e in entities_in(answer.text, self.analyzer) if e.kind == "trial"]
+            parts = tuple(dict.fromkeys(named_trials + list(parts)))
         return Turn(answer.question, rewritten, answer.text, named, cited_entities, plan, parts)
 
 

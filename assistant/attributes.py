@@ -134,7 +134,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("sample_size", "number of patients randomised", _rx(
         r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
-        r"analy[sz]ed|in\b|did\b|\?|$)",
+        r"analy[sz]ed|in\b|did\b|planned|needed|required|targeted|expected|\?|$)",
+        r"\bn\s*\?\s*$", r"\b(?:which|what) (?:one |trial |study )?(?:was|is|were) (?:bigger|larger|smaller)\b",
+        r"\b(?:bigger|larger|smaller) (?:trial|study)\b",
         r"\bsample size\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
         r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
         r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
@@ -164,8 +166,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
               r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
               fields=("arms",), types=("trial",)),
-    Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study)\b",
-              r"\bwhat (?:was|is) .{1,40} (?:testing|comparing|evaluating|investigating)\b"), fields=("summary", "arms"),
+    Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study|add)\b",
+              r"\bwhat (?:was|is) .{1,40} (?:testing|comparing|evaluating|investigating)\b",
+              r"\bwhat (?:was|is|were|are) (?:being )?(?:tested|compared|evaluated|studied|investigated)\b",
+              r"\b(?:what|which) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|is|were|are) .{1,40} "
+              r"(?:testing|evaluating|studying|investigating)\b"), fields=("summary", "arms"),
               types=("trial",), extra={"all_fields": True}),
     Attribute("administration", "route of administration", _rx(
               r"\bhow (?:is|are|was|were) .{0,30}(?:given|administered|delivered|dosed)\b", r"\broute of administration\b",
@@ -179,7 +184,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b", r"\b[123]L\b",
               r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
               r"\b(?:which|what) line\b"), fields=("setting",), types=("trial",)),
-    Attribute("selection", "patient selection", _rx(r"\bselect", r"\bbiomarker\b", r"\benrich"),
+    Attribute("selection", "patient selection", _rx(r"\bselect", r"\bbiomarker\b", r"\benrich",
+              r"\b(?:pick|choose|chose|chosen|picked)\b.{0,20}\bpatients\b"),
               fields=("population",), types=("trial",)),
     Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
               r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
@@ -187,7 +193,11 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
               r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
               r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog",
-              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b"),
+              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b",
+              # "what share of CM743 patients had epithelioid histology?": who was enrolled, not an outcome
+              r"\b(?:share|proportion|percentage|fraction) of (?:the )?(?:\w+ )?(?:patients|participants) (?:had|were|with) "
+              r"(?:an? )?(?:\w+ )?(?:histolog\w*|epithelioid|non-?epithelioid|sarcomatoid|biphasic|women|men|female|male|"
+              r"smokers?|asbestos)"),
               fields=("population",), types=("trial",)),
     Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
@@ -212,7 +222,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
-              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b"),
+              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b",
+              r"\b(?:what|which) (?:gene|transgene|payload|cytokine)s? does\b", r"\b(?:carry|carries|encode|encodes|express|expresses)\b"),
               fields=("mechanism", "targets", "modality"), types=("agent",),
               extra={"all_fields": True}),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
@@ -230,7 +241,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bhow (?:common|frequent|often)\b", r"\bprevalen"), fields=("summary", "relevance", "kind", "definition"),
               types=("biomarker", "term", "mechanism"),
               extra={"requires": r"\b(?:high|low|common|frequent|rare|few|most|often|\d+%)", "all_fields": True}),
-    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\bwhich (?:pathways|genes|cells|"
+    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b",
+              r"\bwhich (?:pathways|genes|cells|"
               r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
     Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)",
               r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",

@@ -117,7 +117,8 @@ _LIST_FILLER = re.compile(
     r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
     r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
-    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s)\b",
+    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s|"
+    r"layers?|causes?|drivers?|sources?|categories|forms?|pillars?|main|major|two|three|four|five)\b",
     re.IGNORECASE)
 
 
@@ -126,7 +127,7 @@ def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
     as stems: "which trials enrolled peritoneal mesothelioma?" -> ["periton"]."""
     rest = PHASE.sub(" ", question)
     for q, _ in CLASS_WORDS if drug_classes else ():
-        rest = q.sub(" ", rest)
+        rest = re.sub(f"(?:{q.pattern})\\w*", " ", rest, flags=q.flags)  # the whole word: "immunotherapies"
     for q, _ in DESIGN_WORDS.values():
         rest = re.sub(q, " ", rest, flags=re.IGNORECASE)
     for rx in LINE_WORDS.values():
@@ -149,6 +150,12 @@ def says_all(text: str, stems: list[str]) -> bool:
                for w in stems)
 
 
+def _in_arms(record: Any, trial: Any) -> bool:
+    arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
+    return any(compact(k) in arms for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])]
+               if len(compact(k)) >= 4)
+
+
 def tested_in(record: Any, trial: Any) -> bool:
     """The trial tested the record: it links to it, or its arms name it (by name, synonym or code name)."""
     arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
@@ -156,9 +163,38 @@ def tested_in(record: Any, trial: Any) -> bool:
     return record.id in getattr(trial, "related", []) or any(k in arms for k in keys)
 
 
-def agents_in_trial(trial: Any, records: dict[str, Any]) -> list[str]:
+def gives_alone(trial: Any, record: Any) -> bool:
+    """The trial has an arm of the drug alone (the arm's name is the drug's name or a synonym)."""
+    names = {compact(n) for n in [record.name, *record.synonyms]}
+    return any(compact(a.name) in names for a in getattr(trial, "arms", []) or [])
+
+
+_COMBINATION = re.compile(r"\bcombination\b|\bcombo\b|\bdoublet\b|\bregimen\b", re.IGNORECASE)
+
+
+def agents_in_trial(trial: Any, records: dict[str, Any], question: str = "") -> list[str]:
     """The drugs a trial tested, chemotherapy backbones only when alone: "what does it target?" after a turn on
-    LUME-Meso means nintedanib."""
+    LUME-Meso means nintedanib; "when was the combination approved?" after CheckMate 743 means nivo plus ipi."""
     found = [rid for rid, r in records.items() if r.type == "agent" and tested_in(r, trial)]
-    tested = [a for a in found if "chemotherapy" not in (getattr(records[a], "agent_class", "") or "")]
-    return tested or found
+    found.sort(key=lambda rid: not _in_arms(records[rid], trial))  # ONCOS-102 before "oncolytic virotherapy"
+    tested = [a for a in found if "chemotherapy" not in (getattr(records[a], "agent_class", "") or "")] or found
+    combined = [a for a in tested if "-plus-" in a]
+    return combined if combined and _COMBINATION.search(question) else tested
+
+
+_RUN_BY = re.compile(r"\b(?:run|led|sponsored|conducted|coordinated) by (?:the )?(?P<group>[A-Z][\w-]*(?: (?:of |for )?[A-Z][\w-]*)*)")
+
+
+def sponsor_of(trial: Any) -> str | None:
+    """The group that ran a trial, as its design or summary names it ("run by the European Thoracic Oncology Platform")."""
+    for text in (getattr(trial, "design", None), getattr(trial, "summary", None)):
+        if text and (m := _RUN_BY.search(text)):
+            return m.group("group")
+    return None
+
+
+def run_by_same_group(trial: Any, records: dict[str, Any]) -> list[str]:
+    """The other trials run by the group that ran this one: "did that group run any other trial?"."""
+    group = sponsor_of(trial)
+    return [rid for rid, r in records.items() if r.type == "trial" and rid != trial.id and group
+            and group.lower() in f"{r.design or ''} {r.summary or ''}".lower()] if group else []

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoints
-from assistant.list_filters import agents_in_trial, filter_trials
+from assistant.list_filters import agents_in_trial, filter_trials, gives_alone, run_by_same_group
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -40,12 +40,16 @@ _LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|stu
                         r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
                         r"described)?\s*\??\s*$|(?:published|testing|tested|using|that|run|conducted|enrolling|"
                         r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
+_KINDS_OF_RESISTANCE = re.compile(r"\b(?:layers|causes|drivers|sources|types|kinds|categories|forms|mechanisms|pillars)\s+"
+                                  r"of\s+(?:\w+\s+)?(?:immuno\w*\s+)?resistance\b", re.IGNORECASE)
 _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
 _WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
                     r"(?:\?|$|\s+(?:when|in|for|with|as|used)\b)", re.IGNORECASE)
 _WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
-_BARE_WHAT = re.compile(r"^\s*(?:what|who)\s+(?:is|are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
+_STANDS_FOR = re.compile(r"\bstands? for\b|\babbreviat|\bacronym\b|\bshort for\b|\bexpan(?:d|sion)\b|\bspelled out\b|"
+                         r"\bfull (?:name|form)\b", re.IGNORECASE)
+_BARE_WHAT = re.compile(r"^\s*(?:what|who)(?:'s|s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
 _WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
 _BIBLIO = re.compile(r"\b(?:journal|published|publish|authors?|wrote|citation|doi|pmid|pmcid|reference\s+\d|"
@@ -170,7 +174,26 @@ class Planner:
         refs = self.analyzer.find_ref_numbers(question)
         list_match = _LIST.search(question) or _LIST_BARE.match(question) or _LIST_EVERY.search(question)
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
+        if not list_type and not entities and _KINDS_OF_RESISTANCE.search(question):
+            list_type = "mechanism"  # "what are the three layers of resistance the review describes?"
         carried_attrs = False
+        if previous is not None and _THAT_DRUG.search(question) and \
+                not any(e.type == "agent" and e.surface and _THAT_DRUG.search(e.surface) is None for e in entities[:0]):
+            # "which later trial combined that drug with a checkpoint inhibitor?" after a turn on MAPS: bevacizumab
+            drugs = []
+            for rid in list(previous_answer_entities) + previous.entity_ids:
+                rec = self._records.get(rid)
+                if rec is not None and rec.type == "trial":
+                    drugs += agents_in_trial(rec, self._records)
+                elif rec is not None and rec.type == "agent":
+                    drugs.append(rid)
+            drugs = [d for d in dict.fromkeys(drugs) if d not in [e.record_id for e in entities]][:1]
+            if drugs:
+                entities = [PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "", True)] + \
+                    [e for e in entities if e.type != "agent"]
+                if re.search(r"\b(?:trial|study|one)\b", question, re.IGNORECASE) and "trials" not in keys and \
+                        not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in keys):
+                    keys = keys + ["trials"]
         if not entities and terms and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
                 all(BY_KEY[k].types == ("trial",) for k in keys):
             # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
@@ -181,7 +204,60 @@ class Planner:
             # "which trial tested it, and in which histology?": "it" is the previous drug, histology a qualifier
             entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                         for rid in previous.entity_ids] + entities
-        if previous is not None and _ANAPHOR.search(question) and entities and \
+        if previous is not None and _WITH_IT.search(question) and entities and all(e.type == "agent" for e in entities):
+            # "which trial combined it with durvalumab?": "it" is the previous drug, given with the one named
+            named = [e.record_id for e in entities]
+            entities = [PlanEntity(rid, self.analyzer.name_of(rid), "agent", "", True) for rid in previous.entity_ids
+                        if rid.startswith("agent:") and rid not in named] + entities
+        if previous is not None and (trial_of := _TRIAL_OF_IT.search(question)) and not entities:
+            # "and the trial that gave it alone - its OS HR?": "it" is a drug of the conversation, the one such a trial gave
+            drugs = [r for r in previous.entity_ids + previous.context if r.startswith("agent:") and r in self._records]
+            if ALONE.search(question):
+                drugs = [d for d in drugs if any(gives_alone(t, self._records[d]) for t in self._records.values()
+                                                 if t.type == "trial")] or drugs
+            if drugs:
+                entities = [PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "", True)]
+                keys = keys + ["trials"] if "trials" not in keys else keys
+        if previous is not None and not entities and (ordinal := _ORDINAL.search(question)):
+            # "what does the second drug target?": the conversation's records of that kind, in the order named
+            kind = _ORDINAL_KINDS.get(ordinal.group("kind").lower())
+            pool = [r for r in dict.fromkeys(previous.entity_ids + list(previous_answer_entities))
+                    if r in self._records and (kind is None or r.startswith(kind + ":"))]
+            at = _ORDINAL_AT[ordinal.group("nth").lower()]
+            if pool and (at < len(pool) or at == -1):
+                entities = [PlanEntity(pool[at], self.analyzer.name_of(pool[at]), pool[at].partition(":")[0], "", True)]
+        if previous is not None and not entities and _BOTH.search(question):
+            # "what's the drug they both tested?" after turns on ATOMIC-Meso and ADAM: the last two records of a kind
+            seen = [r for r in dict.fromkeys(previous.entity_ids + previous.context) if r in self._records]
+            kind = seen[0].partition(":")[0] if seen else ""
+            two = [r for r in seen if r.startswith(kind + ":")][:2]
+            if len(two) == 2:
+                entities = [PlanEntity(r, self.analyzer.name_of(r), kind, "", True) for r in two]
+                if kind == "trial" and _ASKS_DRUG.search(question) and not set(keys) - {"arms", "tested", "drugs", "headline"}:
+                    common = [a for a in agents_in_trial(self._records[two[0]], self._records, question)
+                              if a in agents_in_trial(self._records[two[1]], self._records, question)]
+                    if common:
+                        entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "", True) for a in common]
+                        keys = ["definition"] if not keys or set(keys) <= {"tested", "arms", "drugs"} else keys
+        if previous is not None and _SAME_GROUP.search(question) and not entities and \
+                (ran := [r for r in previous.entity_ids if r.startswith("trial:") and r in self._records]):
+            # "did that group run any other trial?" after "who sponsored BEAT-meso?": the group's other trials
+            others = run_by_same_group(self._records[ran[0]], self._records)
+            if others:
+                entities = [PlanEntity(r, self.analyzer.name_of(r), "trial", "") for r in others]
+                keys = ["sponsor"]
+        if previous is not None and entities and all(e.type == "biomarker" for e in entities) and \
+                _IN_IT.search(question) and any(e.type == "trial" for e in previous.entities):
+            # "did PD-L1 predict benefit in it?" after a turn on IND.227: IND.227's results by PD-L1
+            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
+                        if e.type == "trial"] + entities
+        if previous is not None and entities and all(e.type == "biomarker" for e in entities) and _elliptical(question) \
+                and "trials" in previous.attributes and any(e.type == "agent" for e in previous.entities):
+            # "and in non-epithelioid disease?" after "which trial tested it in ASS1-deficient patients?"
+            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
+                        if e.type == "agent"] + entities
+            keys = list(dict.fromkeys(previous.attributes + keys))
+        if previous is not None and (_ANAPHOR.search(question) or _elliptical(question)) and entities and \
                 not any(e.type == "biomarker" for e in entities) and any(e.type == "biomarker" for e in previous.entities):
             # "did it predict PFS in DREAM?" after a turn on PD-L1: DREAM's PFS by PD-L1
             entities = entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
@@ -194,8 +270,10 @@ class Planner:
             # "which trials tested it?" lists, but "it" is the previous topic
             anaphor = not list_type or _ANAPHOR.search(question)
             if not entities and anaphor and previous.entities and not _stands_alone(question, keys):
+                named_trial = bool(WHICH_TRIAL.search(previous.question)) and \
+                    any("trial" in BY_KEY[k].types for k in keys)  # "on the basis of which trial?" -> "how many did it enrol?"
                 pool = [rid for rid in previous_answer_entities if rid in self.analyzer.entries] \
-                    if previous.list_type or "trials" in previous.attributes else []
+                    if previous.list_type or "trials" in previous.attributes or named_trial else []
                 if len(pool) > 1:  # "the phase 3 one", "the one in relapsed disease": the listed trials with it
                     trials = [r for r in pool if r.startswith("trial:")]
                     kept, shown = filter_trials(trials, self._records, question)
@@ -207,7 +285,8 @@ class Planner:
                 if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
                         all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in asked_of_drug):
                     # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
-                    carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records)] or carried
+                    carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records, question)
+                               ] or carried
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                             for rid in carried]
             if entities and previous.attributes and _elliptical(question) and \
@@ -237,6 +316,9 @@ class Planner:
             spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}
             same = [m.record_id for m in matches if m.record_id in terms and (m.start, m.end) in spans]
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + entities
+        if keys == ["definition"] and _STANDS_FOR.search(question) and \
+                (spelled := [e for e in entities if e.type == "term"]):
+            entities = spelled  # "what does CDKN2A stand for?": the expansion, not the biomarker's record
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
@@ -245,6 +327,11 @@ class Planner:
                 keys.remove("administration")  # "...dose and route in the mesothelioma trial": the trial's arms
             else:
                 keys = [k for k in keys if k not in ("arms", "dose")]
+        if any(e.type == "trial" for e in entities) and any(e.type == "biomarker" for e in entities) and \
+                not set(keys) & _OUTCOMES and not _ASKS_SELECTION.search(question) and \
+                (_PREDICTS.search(question) or (carried_attrs and previous is not None and _PREDICTS.search(previous.question))):
+            # "did PD-L1 predict benefit in IND.227?": the trial's survival by that biomarker, or that it reports none
+            keys = ["os", "pfs"]
         form = _form(question, entities, keys, list_type, refs)
         return QuestionPlan(
             question=question,
@@ -325,6 +412,30 @@ def _elliptical(question: str) -> bool:
 
 _ANAPHOR = re.compile(r"\b(?:it|its|this|that|these|those|them|they|the (?:drug|agent|trial|study|approach|therapy|"
                       r"biomarker|marker|mechanism))\b", re.IGNORECASE)
+# "on the basis of which trial?": the trial the answer names is what the next "it" means
+WHICH_TRIAL = re.compile(r"\b(?:which|what) (?:\w+ )?(?:trial|study)\b", re.IGNORECASE)
+_SAME_GROUP = re.compile(r"\b(?:that|this|the same|same|their) (?:cooperative |trials? |research |academic )?(?:group|sponsor|"
+                         r"consortium|organi[sz]ation|network|platform|team)\b", re.IGNORECASE)
+_IN_IT = re.compile(r"\b(?:in|from|for|with) (?:it|that trial|this trial|that study|this study|the trial|the study)\b",
+                    re.IGNORECASE)
+_OUTCOMES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "qol", "duration_of_response"}
+_PREDICTS = re.compile(r"\bpredict\w*|\buseful\b|\bprognos\w*|\bbenefit\w* (?:by|according to)\b", re.IGNORECASE)
+_ASKS_SELECTION = re.compile(r"\bselect\w*|\benrol\w*|\bcut-?offs?\b|\bthreshold|\bassays?\b|\bmeasured\b|\btested\b",
+                             re.IGNORECASE)
+_ORDINAL = re.compile(r"\bthe (?P<nth>first|second|third|former|latter|last) (?P<kind>drug|agent|trial|study|one|biomarker)\b",
+                      re.IGNORECASE)
+_ORDINAL_KINDS = {"drug": "agent", "agent": "agent", "trial": "trial", "study": "trial", "biomarker": "biomarker"}
+_ORDINAL_AT = {"first": 0, "former": 0, "second": 1, "latter": 1, "third": 2, "last": -1}
+_BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
+_ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
+_THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound)\b",
+                        re.IGNORECASE)
+_WITH_IT = re.compile(r"\b(?:combin\w*|pair\w*|gave|giv\w*|add\w*|test\w*|us\w+)\s+(?:it|them)\s+(?:with|plus|to|and|"
+                      r"alongside)\b", re.IGNORECASE)
+_TRIAL_OF_IT = re.compile(r"\bthe (?:other )?(?:trial|study|one) (?:that|which|where|in which)\s+(?:\w+\s+){0,2}?(?:it|them)\b",
+                          re.IGNORECASE)
+ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
+                   r"\bmonotherapy\b", re.IGNORECASE)
 _OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
                        re.IGNORECASE)
 _FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|role|"

@@ -41,6 +41,15 @@ SHORTHAND: dict[str, list[str]] = {
     "mpm": ["malignant pleural mesothelioma"],
     "tumour": ["tumor"],
     "tumor": ["tumour"],
+    # "what is resistance mainly due to?": the abstract says "attributed to"
+    "due": ["attributed"],
+    "because": ["attributed"],
+    "caused": ["attributed"],
+    "cause": ["attributed"],
+    "causes": ["attributed"],
+    "reason": ["attributed"],
+    "reasons": ["attributed"],
+    "explains": ["attributed"],
 }
 
 STOPWORDS = kernel_text.STOPWORDS | QUESTION_WORDS

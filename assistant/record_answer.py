@@ -15,9 +15,10 @@ from typing import Any
 
 from assistant.answer import and_list
 from assistant.attributes import BY_KEY, RECORD_ONLY
-from assistant.list_filters import agents_of_class, filter_trials, qualifiers, says_all, tested_in
-from assistant.plan import QuestionPlan
+from assistant.list_filters import agents_of_class, filter_trials, gives_alone, qualifiers, says_all, tested_in
+from assistant.plan import ALONE, QuestionPlan
 from assistant.query import compact
+from kernel.text import stem
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
@@ -31,8 +32,6 @@ SAYING_ORDER = ("summary", "description", "setting", "population", "design", "ar
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
 SELECTED_BY = re.compile(r"\bselect\w*|\benrol\w* .{0,30}\b(?:by|based on|with)\b|\bbased on (?:that|this|the)\b|"
                          r"\bby (?:that|this|the) (?:bio)?marker", re.IGNORECASE)
-ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
-                   r"\bmonotherapy\b", re.IGNORECASE)
 BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
 ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent|\bexact\b", re.IGNORECASE)
 ASKS_CI = re.compile(r"(?i:\bconfidence intervals?\b)|\bCIs?\b")  # "CI" in capitals: "cis/pem" is not one
@@ -112,6 +111,8 @@ class RecordFacts:
         missing: list[str] = []
         for key in sorted(attributes or ["overview"], key=lambda k: k != "headline"):
             found = self._quotes_for(rec, key, plan)
+            if key not in ("overview", "definition", "headline", "item", "list_item"):
+                found = [q for q in found if not self._says_absent(q, plan.question)]
             if found:
                 quotes.extend(q for q in found if q not in quotes)
             elif key not in ("overview", "item", "list_item"):
@@ -125,6 +126,16 @@ class RecordFacts:
         if missing:
             part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
         return part
+
+    def _says_absent(self, quote: Quote, question: str) -> bool:
+        """The quote says the asked fact is missing ("grade 3-4 event rates were not available"): no answer."""
+        text = self.text_of(quote.record_id)[quote.start:quote.end]
+        asked = {w for w in stem(re.findall(r"[a-z0-9-]+", question.lower())) if len(w) >= 4 or re.search(r"\d", w)}
+        for m in _ABSENT.finditer(text):
+            before = stem(re.findall(r"[a-z0-9-]+", text[max(0, m.start() - 60):m.start()].lower()))
+            if asked & set(before):
+                return True
+        return False
 
     def _span(self, rec: Any, key: str) -> FieldSpan | None:
         return next((f for f in self.fields[rec.id] if f.key == key), None)
@@ -198,13 +209,17 @@ class RecordFacts:
             return out[:2]
         if key == "approval":  # "the EMA approval": only that agency's decisions answer it
             agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
+            agencies += ["FDA"] if _NAMES_US.search(plan.question) else []
             found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
             if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
                 wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
                                                                                      re.IGNORECASE) else set())
+                wanted |= {"FDA"} if _NAMES_US.search(plan.question) else set()
                 found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
             return found
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
+        if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
+            needs = next((rx for asked, rx in _REGISTRIES if re.search(asked, plan.question, re.IGNORECASE)), needs)
         text = self.text_of(rec.id)
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
             drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records]
@@ -213,6 +228,9 @@ class RecordFacts:
                                                         plan.question.lower())]  # "the gemcitabine dose"
             if names:
                 needs = rf"(?:{'|'.join(names)})[^;]{{0,40}}?(?:{needs})"
+            arms = _arms_asked(rec, plan.question)
+            if arms and not any(re.search(attr.extra["requires"], a.regimen or "") for a in arms):
+                return []  # "what chemo doses did the control arm get?": that arm's regimen names no dose
         for fkey in attr.fields:
             out += [self._quote(rec, f) for f in self.fields[rec.id] if (f.key == fkey or f.key.startswith(fkey + ":"))
                     and (not needs or re.search(needs, text[f.start:f.end], re.IGNORECASE))]
@@ -279,7 +297,7 @@ class RecordFacts:
         out = []
         for tid in plan.terms:
             term = self.records.get(tid)
-            if term is not None:
+            if term is not None and not _names_the_disease(term):  # "biomarkers ... in MPM": every record is about it
                 out += [r for r in term.related if r in self.records and self.records[r].type == (rtype or plan.list_type)]
         return list(dict.fromkeys(out))
 
@@ -290,10 +308,7 @@ class RecordFacts:
                                                                    *self.records[m].synonyms] if len(compact(n)) >= 3)
 
     def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
-        """A trial with an arm of the drug alone (its arm name is the drug's name or synonym)."""
-        names = {compact(n) for e in drugs if e.record_id in self.records
-                 for n in [self.records[e.record_id].name, *self.records[e.record_id].synonyms]}
-        return any(compact(a.name) in names for a in self.records[trial_id].arms)
+        return any(gives_alone(self.records[trial_id], self.records[e.record_id]) for e in drugs if e.record_id in self.records)
 
     def _targets_entity(self, agent_id: str, record_id: str) -> bool:
         names = {compact(n) for n in [self.records[record_id].name, *self.records[record_id].synonyms]}
@@ -382,16 +397,27 @@ class RecordFacts:
             markers = [b for e in plan.entities if e.type == "agent" for b in self._linked(e.record_id, "biomarker")]
             if markers:
                 return [self.part(b, ["relevance", "measurement"], plan) for b in dict.fromkeys(markers)]
-        if plan.entities and "drugs" in plan.attributes:  # "which drug exploits ASS1 deficiency?"
+        acted_on = plan.list_type == "agent" and all(e.type in ("biomarker", "mechanism", "term") for e in plan.entities)
+        if plan.entities and ("drugs" in plan.attributes or acted_on):  # "which drug exploits ASS1 deficiency?"
             agents = list(dict.fromkeys(a for e in plan.entities for a in self.agents_for(e.record_id)))
             if BLOCKS.search(plan.question):  # "which drugs block PD-L1?": the drugs whose target it is
                 agents = [a for a in agents if any(self._targets_entity(a, e.record_id) for e in plan.entities)] or agents
+            named = {w for e in plan.entities for w in qualifiers(self.records[e.record_id].name)}
+            words = [w for w in qualifiers(plan.question) if len(w) >= 4 and w not in named and not BLOCKS.search(w)]
+            if words:  # "which engineered T-cell therapies target mesothelin?": the ones described so
+                agents = [a for a in agents if says_all(self.text_of(a), words)] or agents
             if agents:
                 return [self.part(a, ["list_item"], plan) for a in agents]
         if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
             drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
             trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+            if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
+                trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
+                                                   if d.record_id in self.records)] or trials
+            partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
+            if partners:  # "which trial combined that drug with a checkpoint inhibitor?"
+                trials = [t for t in trials if any(tested_in(self.records[a], self.records[t]) for a in partners)] or trials
             markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
             if markers and SELECTED_BY.search(plan.question):  # "which trial selected patients by that biomarker?"
                 trials = [t for t in trials if self._selects(t, markers)] or trials
@@ -420,6 +446,7 @@ class RecordFacts:
         if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
             # "what was the OS with pegargiminase?": the trials that tested it hold the figure
             trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+            trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "the phase 3 with the same drug"
             in_context = [t for t in trials if t in plan.context]  # "bevacizumab dose?" after a turn on MAPS
             trials = in_context or (self._single_out(trials, plan) if len(trials) > 1 else trials)
             targets = trials or targets
@@ -467,6 +494,38 @@ def _same_publication(pub: Any, ref_text: str) -> bool:
         return True
     first = (pub.authors or "").split(",")[0].split()[:1]
     return bool(first) and first[0] in ref_text and str(pub.year) in ref_text
+
+
+TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b", re.IGNORECASE)
+_ABSENT = re.compile(r"\b(?:were|was|are|is|have|has been|have been) not (?:available|reported|confirmed|retrieved|"
+                     r"published|disclosed)\b", re.IGNORECASE)
+_NAMES_US = re.compile(r"\b(?:US|USA|U\.S\.?|United States|[Aa]merica\w*)\b")
+_REGISTRIES = ((r"\bNCT\b|clinicaltrials", r"NCT\d{8}"), (r"\beudract\b", r"(?i:eudract)"), (r"\bisrctn\b", r"ISRCTN"),
+               (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"))
+
+
+_ARM_WORDS = re.compile(r"\b(?P<which>control|comparator|chemo\w*|placebo|standard|experimental|investigational)\s+"
+                        r"(?:arm|group)\b", re.IGNORECASE)
+
+
+def _arms_asked(trial: Any, question: str) -> list[Any]:
+    """The arms a question singles out ("the control arm", "the chemo arm"); [] when it names none."""
+    m = _ARM_WORDS.search(question)
+    arms = list(getattr(trial, "arms", []) or [])
+    if not m or len(arms) < 2:
+        return []
+    which = m.group("which").lower()
+    if which in ("experimental", "investigational"):
+        return arms[:1]
+    if which.startswith("chemo") or which == "placebo":
+        word = "chemo" if which.startswith("chemo") else "placebo"
+        named = [a for a in arms[1:] if word in f"{a.name} {a.regimen}".lower()]
+        return named or arms[1:]
+    return arms[1:]
+
+
+def _names_the_disease(term: Any) -> bool:
+    return any("mesothelioma" in n.lower() for n in [term.name, *term.synonyms, getattr(term, "expansion", "") or ""])
 
 
 def _singular_trial(question: str) -> bool:
@@ -518,6 +577,9 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
     if key == "approval" and agencies:
         return f"an {and_list([a.upper() for a in agencies], 'or')} decision"
+    markers = [e.name for e in plan.entities if e.type == "biomarker"]
+    if key in ("os", "pfs", "orr", "dcr") and markers:
+        return f"{label} by {and_list(markers)}"
     if key in ("os", "pfs", "orr", "dcr", "safety") and SUBGROUP_WORDS.search(plan.question):
         return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:

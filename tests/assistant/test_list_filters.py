@@ -51,3 +51,17 @@ def test_qualifiers_are_what_is_left_to_match():
 def test_says_all_matches_stems_and_journal_abbreviations():
     assert says_all("Fennell DA, et al. Lancet Oncol 2021", ["lancet", "oncolog"])
     assert not says_all("Baas P, et al. Lancet 2021", ["lancet", "oncolog"])
+
+
+def test_sponsor_and_the_groups_other_trials():
+    from assistant.list_filters import run_by_same_group, sponsor_of
+
+    beat = R(id="trial:a", type="trial", design="randomised phase III trial run by the European Thoracic Oncology Platform",
+             summary="European trial.")
+    promise = R(id="trial:b", type="trial", design="phase 3 trial run by the European Thoracic Oncology Platform in Spain",
+                summary="")
+    other = R(id="trial:c", type="trial", design="trial run by PrECOG", summary="")
+    records = {r.id: r for r in (beat, promise, other)}
+    assert sponsor_of(beat) == "European Thoracic Oncology Platform"
+    assert run_by_same_group(beat, records) == ["trial:b"]
+    assert run_by_same_group(other, records) == []

@@ -139,3 +139,58 @@ def test_several_time_points_and_same_question_follow_ups(planner) -> None:
     assert follow.entity_ids == ["trial:confirm"] and follow.attributes == ["registration"]
     again = planner.plan("same question for DENIM", first)
     assert again.entity_ids == ["trial:denim"] and again.attributes == ["registration"]
+
+
+@pytest.mark.parametrize(
+    ("question", "entities", "attributes"),
+    [
+        ("what does CDKN2A stand for", ["term:cdkn2a"], ["definition"]),  # the expansion, not the biomarker
+        ("what's PheraLys?", ["term:pheralys"], ["definition"]),
+        ("cm743 n?", ["trial:checkmate-743"], ["sample_size"]),
+        ("which was bigger, MAPS or LUME-Meso?", ["trial:maps", "trial:lume-meso"], ["sample_size"]),
+        ("what share of CM743 patients had epithelioid histology?", ["trial:checkmate-743",
+                                                                     "biomarker:histologic-subtype"], ["population"]),
+        ("what drug was LUME-Meso testing?", ["trial:lume-meso"], ["tested"]),
+        ("what cells make the meso tumour microenvironment immunosuppressive?", ["mechanism:immunosuppressive-tme"],
+         ["examples"]),
+    ],
+)
+def test_more_ways_of_asking(planner, question, entities, attributes) -> None:
+    plan = planner.plan(question)
+    assert plan.entity_ids == entities and plan.attributes == attributes
+
+
+def test_kinds_of_resistance_list_the_mechanisms(planner) -> None:
+    assert planner.plan("What are the three layers of resistance to immunotherapy in MPM?").list_type == "mechanism"
+
+
+def test_follow_ups_that_name_their_record_by_a_relation(planner) -> None:
+    # "the second drug": the conversation's drugs in the order named
+    two = planner.plan("which trial combined tremelimumab with durvalumab?")
+    assert planner.plan("what does the second drug target?", two).entity_ids == ["agent:durvalumab"]
+    # "they both": the last two trials; the drug both tested
+    first = planner.plan("PFS in ATOMIC-Meso?")
+    second = planner.plan("and in ADAM?", first)
+    assert second.entity_ids == ["trial:adam"] and "trial:atomic-meso" in second.context
+    assert planner.plan("what's the drug they both tested?", second).entity_ids == ["agent:pegargiminase"]
+    # "that group": the other trials its sponsor ran
+    beat = planner.plan("who sponsored BEAT-meso?")
+    group = planner.plan("did that group run any other trial?", beat)
+    assert group.entity_ids == ["trial:promise-meso"] and group.attributes == ["sponsor"]
+    # "that drug" after a turn on a trial: the drug it tested
+    maps = planner.plan("what did the MAPS trial add to cisplatin-pemetrexed?")
+    drug = planner.plan("which later trial combined that drug with a checkpoint inhibitor?", maps, ["trial:maps"])
+    assert drug.entity_ids[0] == "agent:bevacizumab" and "trials" in drug.attributes
+    # "the trial that gave it alone": the conversation's drug for which such a trial exists
+    treme = planner.plan("What class of drug is tremelimumab?")
+    alone = planner.plan("and the trial that gave it alone - what was its OS hazard ratio?", treme)
+    assert alone.entity_ids == ["agent:tremelimumab"] and "trials" in alone.attributes
+
+
+def test_a_biomarker_asked_of_a_trial_in_the_conversation(planner) -> None:
+    design = planner.plan("what was the design of IND.227?")
+    follow = planner.plan("did PD-L1 expression predict benefit in it?", design)
+    assert follow.entity_ids == ["trial:ind227-keynote-483", "biomarker:pd-l1"] and follow.attributes == ["os", "pfs"]
+    useful = planner.plan("is PD-L1 a useful biomarker in meso?")
+    dream = planner.plan("what about in DREAM?", useful)
+    assert dream.entity_ids == ["trial:dream", "biomarker:pd-l1"] and dream.attributes == ["os", "pfs"]

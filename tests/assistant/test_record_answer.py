@@ -12,14 +12,15 @@ from assistant.plan import Planner
 from assistant.query import QueryAnalyzer, compact
 from assistant.record_answer import RecordFacts
 from corpus import load_records
-from indexing.render import render_fields
+from indexing.render import record_names, render_fields
 from kernel.chunk import Chunk
 
 
 @pytest.fixture(scope="module")
 def world():
     records = load_records()
-    texts = {r.id: render_fields(r).text for r in records if r.type != "ref"}
+    names = record_names(records)  # rendered as the index renders them, links by name
+    texts = {r.id: render_fields(r, names).text for r in records if r.type != "ref"}
     facts = RecordFacts(records, texts.get)
     planner = Planner(QueryAnalyzer(records), " ".join(texts.values()))
     return records, texts, facts, planner
@@ -162,3 +163,41 @@ def test_chemotherapy_shorthand_is_not_a_confidence_interval(world) -> None:
 def test_hazard_ratio_asked_but_missing_is_not_answered_with_medians(world) -> None:
     _, parts, composed = _answer(world, "PFS hazard ratio for bevacizumab in the MAPS trial")
     assert not composed.answered and parts[0].quotes == [] and "hazard ratio" in composed.text
+
+
+def test_a_registry_asked_by_name_is_that_registry(world) -> None:
+    _, parts, composed = _answer(world, "What is DENIM's ClinicalTrials.gov NCT number?")
+    assert parts[0].missing and not parts[0].quotes and "2017-001774-41" not in composed.text
+    _, parts, composed = _answer(world, "what is DENIM's registration number?")
+    assert "2017-001774-41" in composed.text and not parts[0].missing
+
+
+def test_the_arm_asked_must_hold_the_dose(world) -> None:
+    # PROMISE-meso's chemotherapy arm is "investigator's choice" with no dose: the pembrolizumab dose is no answer
+    _, parts, _ = _answer(world, "what chemo doses did the control arm get in PROMISE-meso?")
+    assert parts[0].missing and not parts[0].quotes
+    _, parts, composed = _answer(world, "what pembrolizumab dose was given in PROMISE-meso?")
+    assert "200 mg" in composed.text
+
+
+def test_a_field_that_says_the_asked_figure_is_unavailable_is_no_answer(world) -> None:
+    _, parts, _ = _answer(world, "grade 3-4 treatment-related AEs in DREAM?")
+    assert parts[0].missing and not parts[0].quotes
+    _, parts, composed = _answer(world, "was DREAM safe?")
+    assert "dose-limiting toxicity" in composed.text
+
+
+def test_us_and_eu_approvals_both_answer(world) -> None:
+    _, _, composed = _answer(world, "when was nivo/ipi approved for mesothelioma in the US and in the EU?")
+    assert "October 2020" in composed.text and "June 2021" in composed.text
+
+
+def test_trials_that_combined_two_drugs_are_those_that_tested_both(world) -> None:
+    _, parts, _ = _answer(world, "which trial combined tremelimumab with durvalumab?")
+    assert [p.record_id for p in parts] == ["trial:nibit-meso-1"]
+
+
+def test_predicting_benefit_in_a_trial_that_reports_no_subgroup_is_said_missing(world) -> None:
+    _, parts, composed = _answer(world, "did PD-L1 expression predict benefit in IND.227?")
+    assert [p.record_id for p in parts] == ["trial:ind227-keynote-483"] and not parts[0].quotes
+    assert "by PD-L1 expression" in composed.text
