@@ -24,7 +24,15 @@ from assistant import extractive as ex
 from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.compose import compose_parts
 from assistant.conversation import Turn, entities_in, rewrite_followup, turn_entities
-from assistant.plan import WHICH_TRIAL, PlanEntity, Planner, QuestionPlan, is_acronym, is_code_name, is_drug_name
+from assistant.plan import (
+    WHICH_TRIAL,
+    PlanEntity,
+    Planner,
+    QuestionPlan,
+    is_acronym,
+    is_code_name,
+    is_drug_name,
+)
 from assistant.query import QueryAnalyzer, QueryPlan, compact
 from assistant.record_answer import RecordFacts
 from assistant.review_answer import ReviewFacts

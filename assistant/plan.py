@@ -177,8 +177,7 @@ class Planner:
         if not list_type and not entities and _KINDS_OF_RESISTANCE.search(question):
             list_type = "mechanism"  # "what are the three layers of resistance the review describes?"
         carried_attrs = False
-        if previous is not None and _THAT_DRUG.search(question) and \
-                not any(e.type == "agent" and e.surface and _THAT_DRUG.search(e.surface) is None for e in entities[:0]):
+        if previous is not None and _THAT_DRUG.search(question):
             # "which later trial combined that drug with a checkpoint inhibitor?" after a turn on MAPS: bevacizumab
             drugs = []
             for rid in list(previous_answer_entities) + previous.entity_ids:
@@ -209,7 +208,7 @@ class Planner:
             named = [e.record_id for e in entities]
             entities = [PlanEntity(rid, self.analyzer.name_of(rid), "agent", "", True) for rid in previous.entity_ids
                         if rid.startswith("agent:") and rid not in named] + entities
-        if previous is not None and (trial_of := _TRIAL_OF_IT.search(question)) and not entities:
+        if previous is not None and _TRIAL_OF_IT.search(question) and not entities:
             # "and the trial that gave it alone - its OS HR?": "it" is a drug of the conversation, the one such a trial gave
             drugs = [r for r in previous.entity_ids + previous.context if r.startswith("agent:") and r in self._records]
             if ALONE.search(question):

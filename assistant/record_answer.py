@@ -15,11 +15,18 @@ from typing import Any
 
 from assistant.answer import and_list
 from assistant.attributes import BY_KEY, RECORD_ONLY
-from assistant.list_filters import agents_of_class, filter_trials, gives_alone, qualifiers, says_all, tested_in
+from assistant.list_filters import (
+    agents_of_class,
+    filter_trials,
+    gives_alone,
+    qualifiers,
+    says_all,
+    tested_in,
+)
 from assistant.plan import ALONE, QuestionPlan
 from assistant.query import compact
-from kernel.text import stem
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
+from kernel.text import stem
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
 MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),

@@ -26,9 +26,9 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
         ("keywords", r"\bkey ?words?\b|\bindex terms\b", r"^Keywords:"),
         # "who are the authors?", not "what do the authors see as its contribution?"
-        ("authors", r"(?<!according to the )\bauthors?\b(?!\s+(?:see|say|think|argue|consider|propose|conclude|suggest|"
-                    r"believe|view|describe|call|mean|claim|highlight|emphasi[sz]e|note|state|identify|recommend)\b)|"
-                    r"\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b", r"^Authors:"),
+        ("authors", (r"(?<!according to the )\bauthors?\b(?!\s+(?:see|say|think|argue|consider|propose|conclude|suggest|"
+                     r"believe|view|describe|call|mean|claim|highlight|emphasi[sz]e|note|state|identify|recommend)\b)|"
+                     r"\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
         ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
         ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
         ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcitation\b|"
