@@ -256,7 +256,8 @@ class Planner:
             entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
                         if e.type == "agent"] + entities
             keys = list(dict.fromkeys(previous.attributes + keys))
-        if previous is not None and (_ANAPHOR.search(question) or _elliptical(question)) and entities and \
+        if previous is not None and entities and \
+                (_ANAPHOR.search(question) or (_elliptical(question) and all(e.type == "trial" for e in entities))) and \
                 not any(e.type == "biomarker" for e in entities) and any(e.type == "biomarker" for e in previous.entities):
             # "did it predict PFS in DREAM?" after a turn on PD-L1: DREAM's PFS by PD-L1
             entities = entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities

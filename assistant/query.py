@@ -204,6 +204,16 @@ class QueryAnalyzer:
             for a in [r.name, *_name_parts(r.name)[:1], getattr(r, "abbreviation", None), getattr(r, "expansion", None)]:
                 for key in _spellings(compact(a)) if a else ():
                     self.name_index.setdefault(key, set()).add(r.id)
+        # "the Adusumilli phase 1": a trial's first author names it, when no other trial shares the name
+        by_author: dict[str, set[str]] = {}
+        for r in records:
+            authors = getattr(getattr(r, "publication", None), "authors", None) if r.type == "trial" else None
+            if authors and (m := re.match(r"\s*([A-Z][A-Za-z'-]{3,})\s", authors)):
+                by_author.setdefault(compact(m.group(1)), set()).add(r.id)
+        for key, ids in by_author.items():
+            if len(ids) == 1 and key not in self.alias_index:
+                self.alias_index[key] = set(ids)
+                exact_only.add(key)
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():

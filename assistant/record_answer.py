@@ -426,7 +426,8 @@ class RecordFacts:
             if partners:  # "which trial combined that drug with a checkpoint inhibitor?"
                 trials = [t for t in trials if any(tested_in(self.records[a], self.records[t]) for a in partners)] or trials
             markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
-            if markers and SELECTED_BY.search(plan.question):  # "which trial selected patients by that biomarker?"
+            if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
+                # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
                 trials = [t for t in trials if self._selects(t, markers)] or trials
             if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
                 trials = [t for t in trials if self._alone(t, drugs)] or trials
@@ -465,7 +466,18 @@ class RecordFacts:
             others = [e.record_id for e in plan.entities if e.record_id not in targets and self.covers(e.record_id)]
             answered = [p for p in (self.part(o, attrs, plan) for o in others) if p.quotes and not p.missing]
             parts = answered or parts
+        if len(parts) > 1 and plan.form not in ("comparison", "list", "definition") and \
+                not any(p.record_id.startswith("term:") for p in parts):
+            # "how is ASS1 tested, and what threshold did ADAM use?": the ASS1 record says both, naming ADAM
+            whole = [p for p in parts if p.quotes and not p.missing and all(
+                self._quotes_name(p.quotes, o.record_id) for o in parts if o is not p)]
+            parts = whole[:1] or parts
         return parts
+
+    def _quotes_name(self, quotes: list[Quote], record_id: str) -> bool:
+        said = compact(" ".join(self.text_of(q.record_id)[q.start:q.end] for q in quotes))
+        rec = self.records[record_id]
+        return any(len(compact(n)) >= 3 and compact(n) in said for n in [*_name_parts_of(rec.name), *rec.synonyms])
 
 
 def _name_parts_of(name: str) -> list[str]:
