@@ -18,7 +18,7 @@ from assistant.record_answer import Part, Quote
 from kernel.chunk import Chunk
 from kernel.sentences import split_sentences
 
-_NO_ARTICLE = ("how often", "an ", "grade", "overall survival at", "progression-free survival at", "quality", "regulatory", "trials",
+_NO_ARTICLE = ("a ", "how often", "an ", "grade", "overall survival at", "progression-free survival at", "quality", "regulatory", "trials",
                "code names", "examples", "how", "survival", "arms")
 
 

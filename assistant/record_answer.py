@@ -596,6 +596,9 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA)\b", plan.question, re.IGNORECASE)
     if key == "approval" and agencies:
         return f"an {and_list([a.upper() for a in agencies], 'or')} decision"
+    if key == "registration" and re.search(r"\bNCT\b|clinicaltrials", plan.question, re.IGNORECASE) and \
+            not re.search(r"\bnot\b|n't\b", plan.question):
+        return "a ClinicalTrials.gov (NCT) number"
     markers = [e.name for e in plan.entities if e.type == "biomarker"]
     if key in ("os", "pfs", "orr", "dcr") and markers:
         return f"{label} by {and_list(markers)}"
