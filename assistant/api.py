@@ -52,6 +52,7 @@ _ASKS_MEANING = re.compile(r"\bmean(?:s|t|ing)?\b|\bstands? for\b|\bdefin", re.I
 GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
 # A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
 # much: on v1+v2 dev and our own probes, such unanswerable questions scored at most 0.534 (threshold 0.496).
+REVIEW_LEXICAL, REVIEW_SLACK = 0.25, 0.15  # tuned on the v2 dev and probe dev sets
 UNSEEN_MARGIN = 0.1  # per named record: records are short, this is all of them in practice
 _LLM_KEYS = {"base_url", "model", "api_key", "gguf", "temperature", "max_tokens", "timeout", "context_window",
              "unsupported", "support_threshold"}
@@ -459,7 +460,14 @@ class Assistant:
         # belongs to DENIM does not count as an answer to "what proportion of DENIM patients were women?"
         bonus = self.answer_config.named_bonus if intent.entities and not review_only else 0.0
         plain = max((evidence[i].score - (bonus if evidence[i].named else 0.0) for i in pool), default=0.0)
-        picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) if plain >= self.threshold else []
+        # a question put to the review is answered by the abstract sentence that shares its words, even when
+        # worded unlike it ("what does the review blame for...?" / "largely attributed to")
+        close = [i for i in pool if review_only and evidence[i].lexical >= REVIEW_LEXICAL
+                 and evidence[i].score >= self.threshold - REVIEW_SLACK]
+        if plain < self.threshold and close:
+            pool = close  # only the sentences that share the question's words
+        picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) \
+            if plain >= self.threshold or close else []
         picked = forced + [e for e in picked if e not in forced][: max(0, self.answer_config.max_sentences - len(forced))]
         prepared.extra.update(evidence_score=round(best, 4), direct_lookup=bool(forced))
         if picked:

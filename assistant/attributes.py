@@ -46,6 +46,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bcontraindicat", r"\bdrug interactions?\b", r"\binteract with\b", r"\bpregnan", r"\bbreast-?feeding\b",
               r"\b(?:renal|hepatic|kidney|liver) impairment\b"), types=("agent", "trial")),
     Attribute("manufacturing", "manufacturing (production time, vein-to-vein time)", _rx(r"\bmanufactur",
+              r"\bwho (?:made|makes|produces|produced|markets|developed|develops)\b", r"\bwhich company\b",
               r"\bvein-to-vein\b", r"\bproduction time\b", r"\bhow long does it take to (?:make|produce)\b"),
               types=("agent", "trial")),
     Attribute("infusion_time", "infusion time", _rx(r"\binfusion (?:time|duration)\b",
@@ -78,7 +79,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bttf\b", r"\bttnt\b"), types=("trial",)),
     Attribute("demographics", "patients' sex or ethnicity", _rx(r"\b(?:women|men|female|male|sex|gender|ethnic\w*|race)\b"),
               types=("trial",)),
-    Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:centres|centers|sites|countries|hospitals)\b",
+    Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:[A-Z]{2,3} |\w+ )?(?:centres|centers|sites|countries|"
+              r"hospitals)\b",
               r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b"),
               fields=("design",), types=("trial",),
               extra={"requires": r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:\w+\s+)?"
@@ -116,7 +118,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               types=("trial",), hr_only=True),
     Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free(?: survival)?\b", r"\bpfs\b", r"\bprogression\b"),
               measures=("pfs",), types=("trial",)),
-    Attribute("orr", "objective response rate", _rx(r"\bresponse rates?\b", r"\borr\b", r"\bobjective responses?\b",
+    Attribute("orr", "objective response rate", _rx(r"\bresponse rates?\b", r"\b(?:ir-?)?orr\b", r"\bobjective responses?\b",
               r"\bresponded\b", r"\bhow many (?:patients )?responded\b", r"\bresponses\b"), measures=("orr",),
               types=("trial",)),
     Attribute("dcr", "disease control rate", _rx(r"\bdisease control\b", r"\bdcr\b"), measures=("dcr",),
@@ -145,7 +147,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
         extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d",
                "all_fields": True}),
-    Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b",
+    Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b", r"\beudract\b",
+              r"\bisrctn\b",
               r"\bnct (?:number|id)\b", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
               fields=("registration",), types=("trial",)),
     Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
@@ -164,6 +167,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
+              r"\bwhat (?:operation|surgery|procedure|treatment|regimen|drugs?) did (?:the )?[\w-]+ (?:arm|group)\b",
               r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
               fields=("arms",), types=("trial",)),
     Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study|add)\b",
@@ -179,7 +183,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
                                                    r"intratumou?ral|infusion|injection|intradermal"}),
     Attribute("phase", "phase", _rx(r"\b(?:what|which)\s+phase\b", r"\bphase\s*\?", r"\bphase (?:of|was|is|did)\b"),
               fields=("design",), types=("trial",)),
-    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
+    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bamend\w*", r"(?<!hazard )(?<!odds )\bratio\b(?!s)", r"\ballocat", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
               r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
     Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b", r"\b[123]L\b",
               r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
@@ -223,7 +227,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
               r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b",
-              r"\b(?:what|which) (?:gene|transgene|payload|cytokine)s? does\b", r"\b(?:carry|carries|encode|encodes|express|expresses)\b"),
+              r"\b(?:what|which) (?:gene|transgene|payload|cytokine)s? does\b", r"\bfused\b", r"\bbinders?\b", r"\b(?:carry|carries|encode|encodes|express|expresses)\b"),
               fields=("mechanism", "targets", "modality"), types=("agent",),
               extra={"all_fields": True}),
     Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
@@ -244,7 +248,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b",
               r"\bwhich (?:pathways|genes|cells|"
               r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
-    Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)",
+    Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)(?!.*\w's\b)",
               r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
               r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b"),
               fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
@@ -289,7 +293,7 @@ def find_attributes(text: str) -> list[Attribute]:
         drop.add("arms")
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
         drop |= {"measurement", "relevance"}
-    if "sample_size" in keys:
+    if "sample_size" in keys and not re.search(r"\bdesign|\bratio\b|\ballocat|\bcompar", text, re.IGNORECASE):
         drop |= {"design"}
     if keys & {"ttf", "follow_up", "cutoff", "crossover", "demographics"}:
         drop |= {"headline", "sample_size", "population"}  # "time to treatment failure" is not the main result

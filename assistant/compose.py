@@ -61,9 +61,8 @@ def compose_parts(parts: list[Part], doc_text: Callable[[str], str], chunk_of: C
     multi = len(parts) > 1 or (headed and len(parts) == 1)
     pieces: list[str] = []
     for part in parts:
-        n = numbers.setdefault(part.record_id, len(numbers) + 1)
         said: list[str] = []
-        markers = [n]
+        markers: list[int] = []  # numbered as first cited: a part answered from its reference entry cites only that
         for q in part.quotes:  # a quote may come from a record the part's record cites (its reference entry)
             qn = numbers.setdefault(q.record_id, len(numbers) + 1)
             markers += [qn] if qn not in markers else []
@@ -72,6 +71,8 @@ def compose_parts(parts: list[Part], doc_text: Callable[[str], str], chunk_of: C
             citations.append(_citation(qn, chunk_of(q.record_id, q.start, q.end), q, text, locate))
             answered = True
         if part.missing:
+            n = numbers.setdefault(part.record_id, len(numbers) + 1)
+            markers += [n] if n not in markers else []
             said.append(missing_sentence(part, n))
             if not part.quotes and part.anchor is not None:
                 q = part.anchor

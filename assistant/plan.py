@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoints
-from assistant.list_filters import agents_in_trial, filter_trials, gives_alone, run_by_same_group
+from assistant.list_filters import agents_in_trial, filter_trials, gives_alone, run_by_same_group, tested_in
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -42,7 +42,8 @@ _LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|stu
                         r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
 _KINDS_OF_RESISTANCE = re.compile(r"\b(?:layers|causes|drivers|sources|types|kinds|categories|forms|mechanisms|pillars)\s+"
                                   r"of\s+(?:\w+\s+)?(?:immuno\w*\s+)?resistance\b", re.IGNORECASE)
-_DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|\bwhat does .{1,40} mean\b|"
+_DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|"
+                     r"\bwhat does (?!(?:that|this|it) mean for\b).{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
 _WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
                     r"(?:\?|$|\s+(?:when|in|for|with|as|used)\b)", re.IGNORECASE)
@@ -169,6 +170,7 @@ class Planner:
                 entities.append(PlanEntity(m.record_id, m.name, rtype, m.surface))
             elif rtype == "term" and m.record_id not in terms:
                 terms.append(m.record_id)
+        entities = self._combined(entities, question)
         attrs = find_attributes(question)
         keys = [a.key for a in attrs]
         refs = self.analyzer.find_ref_numbers(question)
@@ -176,7 +178,7 @@ class Planner:
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         if not list_type and not entities and _KINDS_OF_RESISTANCE.search(question):
             list_type = "mechanism"  # "what are the three layers of resistance the review describes?"
-        carried_attrs = False
+        carried_attrs = switched = False
         if previous is not None and _THAT_DRUG.search(question):
             # "which later trial combined that drug with a checkpoint inhibitor?" after a turn on MAPS: bevacizumab
             drugs = []
@@ -190,8 +192,10 @@ class Planner:
             if drugs:
                 entities = [PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "", True)] + \
                     [e for e in entities if e.type != "agent"]
+                asks_for_trial = re.search(r"\b(?:is|are|was|were) there\b.*\b(?:trial|study)\b|\bany\b.*\b(?:trial|study)\b", question,
+                                           re.IGNORECASE)
                 if re.search(r"\b(?:trial|study|one)\b", question, re.IGNORECASE) and "trials" not in keys and \
-                        not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in keys):
+                        (asks_for_trial or not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in keys)):
                     keys = keys + ["trials"]
         if not entities and terms and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
                 all(BY_KEY[k].types == ("trial",) for k in keys):
@@ -281,27 +285,68 @@ class Planner:
                 # a glossary term named beside its record ("What are CAR-NK cells?") is not what "they" refers to
                 carried = pool[:1] if pool else ([r for r in previous.entity_ids if not r.startswith("term:")]
                                                  or previous.entity_ids)
+                if (typed := _TYPED_ANAPHOR.search(question)) is not None:
+                    # "how is that biomarker measured?" after a turn on ADAM's selection: the biomarker, not ADAM
+                    kind = _ORDINAL_KINDS.get(typed.group("kind").lower().rstrip("s"), "biomarker")
+                    of_kind = [r for r in dict.fromkeys(previous.entity_ids + list(previous_answer_entities) + previous.context)
+                               if r.startswith(kind + ":")]
+                    linked = list(dict.fromkeys(r for e in previous.entity_ids if e in self._records
+                                                for r in getattr(self._records[e], "related", []) if r.startswith(kind + ":")))
+                    carried = of_kind[:1] or (linked if len(linked) == 1 else []) or carried
                 asked_of_drug = [k for k in keys if k not in _DESCRIBING]
                 if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
                         all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in asked_of_drug):
                     # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
                     carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records, question)
                                ] or carried
+                kind = _KIND_ASKED.search(question)
+                kind = _ORDINAL_KINDS.get(kind.group("kind").lower()) if kind else None
+                asked_of_marker = [k for k in keys if k not in _DESCRIBING and k in BY_KEY
+                                   and "biomarker" in BY_KEY[k].types and "trial" not in BY_KEY[k].types]
+                if kind is None and asked_of_marker and all(rid.startswith("trial:") for rid in carried):
+                    kind = "biomarker"  # "how is it measured?" after "what biomarker selected patients for ADAM?"
+                if kind and not all(rid.startswith(kind + ":") for rid in carried):
+                    # "and what's the underlying mechanism called?": the record of that kind the last one links to
+                    linked = list(dict.fromkeys(r for c in carried if c in self._records
+                                                for r in getattr(self._records[c], "related", []) if r.startswith(kind + ":")))
+                    if len(linked) > 1:  # ASS1 deficiency -> "Arginine auxotrophy (ASS1 loss)", the one naming it
+                        heads = [compact(self.analyzer.name_of(c).split()[0]) for c in carried]
+                        linked = [r for r in linked if any(h in compact(self.analyzer.name_of(r)) for h in heads)]
+                    if len(linked) == 1:
+                        own = [k for k in keys if k in BY_KEY and kind in BY_KEY[k].types]
+                        carried, keys, switched = linked, own or ["definition"], True
                 entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
                             for rid in carried]
-            if entities and previous.attributes and _elliptical(question) and \
+            if entities and previous.attributes and _elliptical(question) and not switched and \
                     (not keys or (set(keys) <= _DESCRIBING and not set(keys) & set(previous.attributes))):
                 # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
                 keys, carried_attrs = list(previous.attributes), True
                 if timepoints(question):  # "and at one year?" after overall survival: survival at that time
                     keys = [{"os": "os_rate", "pfs": "pfs_rate"}.get(k, k) for k in keys]
+        if previous is not None and _OTHER_TRIAL_OF_DRUG.search(question) and \
+                all(e.carried for e in entities) and (ran := [r for r in previous.entity_ids if r.startswith("trial:")]):
+            # "same in the first-line chemo trial?" after a turn on ADAM: pegargiminase's other trial that fits
+            drugs = [a for r in ran for a in agents_in_trial(self._records[r], self._records)]
+            others = [t for t, rec in self._records.items() if rec.type == "trial" and t not in ran and
+                      any(tested_in(self._records[d], rec) for d in drugs)]
+            kept, shown = filter_trials(others, self._records, question)
+            if shown and len(kept) == 1:
+                entities = [PlanEntity(kept[0], self.analyzer.name_of(kept[0]), "trial", "", True)]
+                if previous.attributes and not set(keys) - _DESCRIBING:
+                    keys, carried_attrs = list(previous.attributes), True
+        if _HISTOLOGY_BENEFIT.search(question) and not any(e.type == "trial" for e in entities) and \
+                "biomarker:histologic-subtype" in self._records:
+            # "which histology gets the most out of nivo ipi?": the histologic subtype's record says who gains most
+            entities = [PlanEntity("biomarker:histologic-subtype", self.analyzer.name_of("biomarker:histologic-subtype"),
+                                   "biomarker", "")] + [e for e in entities if e.record_id != "biomarker:histologic-subtype"]
+            keys = ["relevance"]
         asked = _WHATS.search(question)
         named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
         if named and any(m.record_id not in named for m in matches):  # "carboplatin AUC 5 - what's AUC?"
             entities = [e for e in entities if e.record_id in named]
             terms = [t for t in terms if t in named]
             keys = ["definition"]
-        if _DEFINE.search(question) or (not entities and terms and _BARE_WHAT.match(question)):
+        if _DEFINE.search(question) or (not entities and terms and (_BARE_WHAT.match(question) or _bare(question, matches))):
             keys = ["definition"]
         if not entities and terms and keys == ["definition"]:
             entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in terms[:2]]
@@ -353,6 +398,20 @@ class Planner:
             context=[rid for rid in dict.fromkeys(previous.entity_ids + previous.context if previous is not None else [])
                      if rid not in [e.record_id for e in entities]][:6],
         )
+
+    def _combined(self, entities: list[PlanEntity], question: str) -> list[PlanEntity]:
+        """"opdivo + yervoy": two drugs joined by "+", "plus" or "/" are their combination's record when there is one."""
+        ids = [e.record_id for e in entities if e.type == "agent"]
+        if len(ids) < 2 or not _JOINED.search(question):
+            return entities
+        for rid, rec in self._records.items():
+            parts = [r for r in getattr(rec, "related", []) if r.startswith("agent:")
+                     and r.partition(":")[2] in rid.partition(":")[2].split("-plus-")]
+            if "-plus-" in rid and len(parts) >= 2 and set(parts) <= set(ids):
+                first = min(i for i, e in enumerate(entities) if e.record_id in parts)
+                kept = [e for e in entities if e.record_id not in parts]
+                return kept[:first] + [PlanEntity(rid, rec.name, "agent", "")] + kept[first:]
+        return entities
 
     def _unknown_names(self, question: str, matches: list) -> list[str]:
         covered = [(m.start, m.end) for m in matches]
@@ -424,12 +483,23 @@ _ASKS_SELECTION = re.compile(r"\bselect\w*|\benrol\w*|\bcut-?offs?\b|\bthreshold
                              re.IGNORECASE)
 _ORDINAL = re.compile(r"\bthe (?P<nth>first|second|third|former|latter|last) (?P<kind>drug|agent|trial|study|one|biomarker)\b",
                       re.IGNORECASE)
-_ORDINAL_KINDS = {"drug": "agent", "agent": "agent", "trial": "trial", "study": "trial", "biomarker": "biomarker"}
+_ORDINAL_KINDS = {"drug": "agent", "agent": "agent", "trial": "trial", "study": "trial", "biomarker": "biomarker",
+                  "marker": "biomarker", "mechanism": "mechanism"}
 _ORDINAL_AT = {"first": 0, "former": 0, "second": 1, "latter": 1, "third": 2, "last": -1}
+_TYPED_ANAPHOR = re.compile(r"\b(?:that|this|the same) (?P<kind>biomarker|marker|drug|agent|trial|study|mechanism)\b",
+                            re.IGNORECASE)
+_KIND_ASKED = re.compile(r"\b(?:what|which)(?:'s| is| was| are)? (?:the )?(?:underlying |resistance |main )?"
+                         r"(?P<kind>mechanism|biomarker|marker)s?\b(?! (?:of action|did|does|was|were))", re.IGNORECASE)
+_OTHER_TRIAL_OF_DRUG = re.compile(r"\b(?:in|for|from) the (?:other |later |earlier )?(?:[\w-]+ ){1,3}(?:trial|study)\b",
+                                  re.IGNORECASE)
+_HISTOLOGY_BENEFIT = re.compile(r"\b(?:which|what) (?:histolog\w*|subtypes?|histologic subtypes?)\b.{0,40}\b(?:benefit\w*|most|best|"
+                                r"better|respond\w*|gain\w*)\b", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
 _ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
-_THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound)\b",
+_THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"
+                        r"combo|regimen)\b",
                         re.IGNORECASE)
+_JOINED = re.compile(r"\w\s*(?:\+|/)\s*\w|\bplus\b|\bcombined with\b", re.IGNORECASE)
 _WITH_IT = re.compile(r"\b(?:combin\w*|pair\w*|gave|giv\w*|add\w*|test\w*|us\w+)\s+(?:it|them)\s+(?:with|plus|to|and|"
                       r"alongside)\b", re.IGNORECASE)
 _TRIAL_OF_IT = re.compile(r"\bthe (?:other )?(?:trial|study|one) (?:that|which|where|in which)\s+(?:\w+\s+){0,2}?(?:it|them)\b",
@@ -439,6 +509,7 @@ ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single ag
 _OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
                        re.IGNORECASE)
 _FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|role|"
+                     r"exactly|actually|precisely|again|briefly|simply|really|"
                      r"meant|by|mean|means|meaning|"
                      r"were|tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
 

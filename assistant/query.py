@@ -50,6 +50,17 @@ SHORTHAND: dict[str, list[str]] = {
     "reason": ["attributed"],
     "reasons": ["attributed"],
     "explains": ["attributed"],
+    "blame": ["attributed"],
+    "blames": ["attributed"],
+    # "which drugs does the review suggest pairing with ICIs?": the abstract says "integrating"
+    "pairing": ["integrating"],
+    "pair": ["integrating"],
+    "paired": ["integrating"],
+    "combining": ["integrating"],
+    "combine": ["integrating"],
+    "partners": ["integrating"],
+    "strategies": ["integrating"],
+    "overcome": ["dismantle"],
 }
 
 STOPWORDS = kernel_text.STOPWORDS | QUESTION_WORDS

@@ -82,6 +82,7 @@ class RecordFacts:
         self._texts: dict[str, str] = {}
         records = list(records)
         names = record_names(records)
+        self._review = compact(doc_text("review") or "")
         for r in records:
             if r.type == "ref" and not getattr(r, "captured", False):
                 continue
@@ -213,6 +214,9 @@ class RecordFacts:
                 ref = self.records.get(rid)
                 if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
                     out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
+            entries = [q for q in out if q.record_id.startswith("ref:")]
+            if entries and ASKS_REFERENCE.search(plan.question):  # "which numbered reference is the ATOMIC-Meso paper?"
+                return entries[:1]
             return out[:2]
         if key == "approval":  # "the EMA approval": only that agency's decisions answer it
             agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
@@ -230,11 +234,16 @@ class RecordFacts:
         text = self.text_of(rec.id)
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
             drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records]
+            drugs += [self.records[r] for d in drugs if "-plus-" in d.id for r in d.related  # "nivo + ipi": each drug's dose
+                      if r.startswith("agent:") and r in self.records and r in d.id]
             names = [re.escape(n) for d in drugs for n in [d.name, *d.synonyms] if len(n) >= 4]
             names += [re.escape(w) for w in re.findall(r"[a-z]{3,}(?:citabine|bine|platin|trexed|taxel|mab|nib)\b",
                                                         plan.question.lower())]  # "the gemcitabine dose"
             if names:
-                needs = rf"(?:{'|'.join(names)})[^;]{{0,40}}?(?:{needs})"
+                named = rf"(?:{'|'.join(names)})"
+                if not any(_doses_drug(a, named, needs) for a in getattr(rec, "arms", []) or []):
+                    return []  # "what pembrolizumab dose was given after the CAR T cells?": no figure for it
+                needs = None
             arms = _arms_asked(rec, plan.question)
             if arms and not any(re.search(attr.extra["requires"], a.regimen or "") for a in arms):
                 return []  # "what chemo doses did the control arm get?": that arm's regimen names no dose
@@ -258,6 +267,11 @@ class RecordFacts:
                                                       for r in results):
             asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
         wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
+        if wants_subgroup and asked_text == plan.question and \
+                not any(r.subgroup and _same_subgroup(asked_text, r) for r in results) and all(
+                w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in SUBGROUP_WORDS.finditer(
+                    compact(asked_text))):
+            wants_subgroup = False  # "ADI-PEG 20 in nonepithelioid MPM: PFS?": ATOMIC-Meso enrolled only them
         picked = []
         asked = {w for w in plan.trial_words if w not in _COMMON}
         # a trial that reports a measure only for a subgroup ("18 patients who also received pembrolizumab")
@@ -313,6 +327,20 @@ class RecordFacts:
         text = compact(f"{self.records[trial_id].population or ''} {self.records[trial_id].setting or ''}")
         return any(compact(n) in text for m in markers for n in [*_name_parts_of(self.records[m].name),
                                                                    *self.records[m].synonyms] if len(compact(n)) >= 3)
+
+    def _in_review(self, record_id: str) -> bool:
+        """The review's own text names the record (its name before any parenthesis, or a synonym)."""
+        rec = self.records[record_id]
+        return any(len(compact(n)) >= 5 and compact(n) in self._review for n in [_name_parts_of(rec.name)[0], *rec.synonyms])
+
+    def _given_with(self, trials: list[str], plan: QuestionPlan) -> list[str]:
+        """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
+        if not WITH_CHEMO.search(plan.question):
+            return []
+        names = [compact(n) for e in plan.entities if e.type == "agent" and e.record_id in self.records
+                 for n in [self.records[e.record_id].name, *self.records[e.record_id].synonyms] if len(compact(n)) >= 4]
+        return [t for t in trials if any(any(n in compact(a.name) for n in names) and CHEMO_WORDS.search(a.name)
+                                         for a in self.records[t].arms)]
 
     def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
         return any(gives_alone(self.records[trial_id], self.records[e.record_id]) for e in drugs if e.record_id in self.records)
@@ -374,6 +402,8 @@ class RecordFacts:
         members = self._class_members(plan) or [a for a in agents if self.records[a].type == plan.list_type]
         if not members:
             members = self.of_type(plan.list_type)
+            named = [m for m in members if self._in_review(m)] if REVIEW_NAMES.search(plan.question) else []
+            members = named if len(named) >= 2 else members  # "the three layers of resistance the review describes"
             words = qualifiers(plan.question, drug_classes=plan.list_type == "agent")
             if words:  # "which resistance mechanisms are metabolic?", "which biomarkers are measured by IHC?"
                 return self._saying(members, words, [], prefer=[f for a in attrs if a in BY_KEY for f in BY_KEY[a].fields])
@@ -419,6 +449,7 @@ class RecordFacts:
             drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
             trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+            trials = self._given_with(trials, plan) or trials
             if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
                 trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
                                                    if d.record_id in self.records)] or trials
@@ -455,6 +486,7 @@ class RecordFacts:
             # "what was the OS with pegargiminase?": the trials that tested it hold the figure
             trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "the phase 3 with the same drug"
+            trials = self._given_with(trials, plan) or trials  # "keytruda + chemo trial"
             in_context = [t for t in trials if t in plan.context]  # "bevacizumab dose?" after a turn on MAPS
             trials = in_context or (self._single_out(trials, plan) if len(trials) > 1 else trials)
             targets = trials or targets
@@ -515,6 +547,11 @@ def _same_publication(pub: Any, ref_text: str) -> bool:
     return bool(first) and first[0] in ref_text and str(pub.year) in ref_text
 
 
+ASKS_REFERENCE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:reference|ref)\b|\breference (?:number|no)\b", re.IGNORECASE)
+REVIEW_NAMES = re.compile(r"\b(?:the|this|xia)(?:'s)? review\b|\baccording to the (?:review|abstract|authors)\b", re.IGNORECASE)
+WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum|"
+                        r"pemetrexed|cisplatin|carboplatin)", re.IGNORECASE)
+CHEMO_WORDS = re.compile(r"chemo|platin|pemetrexed", re.IGNORECASE)
 TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b", re.IGNORECASE)
 _ABSENT = re.compile(r"\b(?:were|was|are|is|have|has been|have been) not (?:available|reported|confirmed|retrieved|"
                      r"published|disclosed)\b", re.IGNORECASE)
@@ -525,6 +562,15 @@ _REGISTRIES = ((r"\bNCT\b|clinicaltrials", r"NCT\d{8}"), (r"\beudract\b", r"(?i:
 
 _ARM_WORDS = re.compile(r"\b(?P<which>control|comparator|chemo\w*|placebo|standard|experimental|investigational)\s+"
                         r"(?:arm|group)\b", re.IGNORECASE)
+
+
+def _doses_drug(arm: Any, named: str, dose: str) -> bool:
+    """The arm gives a dose of the drug: written next to the drug in the regimen, or the regimen's own dose when
+    the drug is named only in the arm's name ("MesoPher + best supportive care: ... 25 x 10^6 cells")."""
+    regimen = arm.regimen or ""
+    if re.search(named, regimen, re.IGNORECASE):
+        return bool(re.search(rf"{named}[^;]{{0,40}}?(?:{dose})", regimen, re.IGNORECASE))
+    return bool(re.search(named, arm.name or "", re.IGNORECASE) and re.search(dose, regimen, re.IGNORECASE))
 
 
 def _arms_asked(trial: Any, question: str) -> list[Any]:

@@ -26,7 +26,7 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
         ("keywords", r"\bkey ?words?\b|\bindex terms\b", r"^Keywords:"),
         # "who are the authors?", not "what do the authors see as its contribution?"
-        ("authors", (r"(?<!according to the )\bauthors?\b(?!\s+(?:see|say|think|argue|consider|propose|conclude|suggest|"
+        ("authors", (r"(?<!according to the )\bauthors?\b(?!['’]|\s+(?:see|say|think|argue|consider|propose|conclude|suggest|"
                      r"believe|view|describe|call|mean|claim|highlight|emphasi[sz]e|note|state|identify|recommend)\b)|"
                      r"\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
         ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
@@ -47,6 +47,14 @@ _FILLER = re.compile(r"\b(?:what|which|is|are|was|were|does|do|did|the|this|its|
                      r"present\w*|lays?|out|give|gives|offer\w*|s)\b", re.IGNORECASE)
 AIM_SAID = re.compile(r"\bthis review\b|\bcore contribution\b|\bframework\b|\broadmap\b|\bcritically evaluates\b",
                       re.IGNORECASE)
+
+
+# "why do so many MPM patients not respond to ICIs, according to the review?": the sentence that gives the cause
+CAUSE_ASKED = re.compile(r"\bwhy\b|\bdue to\b|\bcaus\w*|\bblame\w*|\breasons?\b|\bexplains?\b|\bbehind\b|"
+                         r"\bunderl\w*|\battribut\w*", re.IGNORECASE)
+RESISTANCE = re.compile(r"\bresist\w*|\bnot respond\w*|\bnon-?respon\w*|\bfail\w*|\brefractory\b|\bdon'?t respond\b|"
+                        r"\bdo not (?:respond|benefit|work)\b|\bbottleneck\b", re.IGNORECASE)
+CAUSE_SAID = re.compile(r"\battributed to\b|\bdue to\b|\bcaused by\b|\bbecause\b", re.IGNORECASE)
 
 
 class ReviewFacts:
@@ -82,6 +90,11 @@ class ReviewFacts:
                 found += [u for u in self.units if line.search(u[3]) and u not in found][:1]
         if found:
             return sorted(found, key=lambda u: u[1])
+        if CAUSE_ASKED.search(question) and RESISTANCE.search(question):
+            # "why do so many patients not respond?", "what is resistance due to?": the abstract's stated cause
+            said = [u for u in self.units if CAUSE_SAID.search(u[3])]
+            if said:
+                return said[:2]
         if AIM_ASKED.search(question) and not _FILLER.sub(" ", AIM_ASKED.sub(" ", question)).strip(" ?.,!-"):
             # "what does the review conclude?" (not "what do the combination strategies aim to achieve?")
             asked = {m.group(0).lower() for m in AIM_ASKED.finditer(question)}

@@ -25,6 +25,7 @@ significant significantly compare compared comparison versus difference differen
 worst good bad high higher low lower major minor main key first second third new novel latest early late future
 become became becomes according accordingly hard difficult easy treat treated treating so why how what which
 indicate indicates indicated mean means meant meaning suggestive predict predicts predicted tell tells told give gives given
+exactly actually precisely really basically briefly simply quick quickly again
 """
 GENERIC_STEMS = frozenset(stem(_GENERIC.split()))
 

@@ -194,3 +194,27 @@ def test_a_biomarker_asked_of_a_trial_in_the_conversation(planner) -> None:
     useful = planner.plan("is PD-L1 a useful biomarker in meso?")
     dream = planner.plan("what about in DREAM?", useful)
     assert dream.entity_ids == ["trial:dream", "biomarker:pd-l1"] and dream.attributes == ["os", "pfs"]
+
+
+def test_two_drugs_joined_are_their_combination(planner) -> None:
+    assert planner.plan("is opdivo + yervoy approved in europe?").entity_ids == ["agent:nivolumab-plus-ipilimumab"]
+    # named side by side, they stay two drugs
+    assert planner.plan("compare nivolumab and ipilimumab").entity_ids == ["agent:nivolumab", "agent:ipilimumab"]
+
+
+def test_which_histology_benefits_asks_the_histology_record(planner) -> None:
+    plan = planner.plan("which histology gets the most out of nivo ipi?")
+    assert plan.entity_ids[0] == "biomarker:histologic-subtype" and plan.attributes == ["relevance"]
+
+
+def test_follow_ups_that_ask_a_record_of_another_kind(planner) -> None:
+    adam = planner.plan("what biomarker selected pts for ADAM?")
+    measured = planner.plan("how is it measured?", adam, ["trial:adam"])
+    assert measured.entity_ids == ["biomarker:ass1"] and measured.attributes == ["measurement"]
+    mechanism = planner.plan("and what's the underlying mechanism called?", measured, ["biomarker:ass1"])
+    assert mechanism.entity_ids == ["mechanism:arginine-auxotrophy"] and mechanism.attributes == ["definition"]
+    selected = planner.plan("Which biomarker was used to select patients for the ADAM trial?")
+    assert planner.plan("How is that biomarker measured?", selected, ["trial:adam"]).entity_ids == ["biomarker:ass1"]
+    dose = planner.plan("what dose of pegargiminase was used in ADAM?")
+    other = planner.plan("same in the first-line chemo trial?", dose, ["trial:adam"])
+    assert other.entity_ids == ["trial:atomic-meso"] and other.attributes == ["dose"]

@@ -13,6 +13,7 @@ from assistant.query import QueryAnalyzer, compact
 from assistant.record_answer import RecordFacts
 from corpus import load_records
 from indexing.render import record_names, render_fields
+from indexing.sources import corpus_documents
 from kernel.chunk import Chunk
 
 
@@ -20,7 +21,8 @@ from kernel.chunk import Chunk
 def world():
     records = load_records()
     names = record_names(records)  # rendered as the index renders them, links by name
-    texts = {r.id: render_fields(r, names).text for r in records if r.type != "ref"}
+    texts = {r.id: render_fields(r, names).text for r in records if r.type != "ref" or getattr(r, "captured", False)}
+    texts["review"] = next(d.text for d in corpus_documents() if d.doc_id == "review")
     facts = RecordFacts(records, texts.get)
     planner = Planner(QueryAnalyzer(records), " ".join(texts.values()))
     return records, texts, facts, planner
@@ -201,3 +203,25 @@ def test_predicting_benefit_in_a_trial_that_reports_no_subgroup_is_said_missing(
     _, parts, composed = _answer(world, "did PD-L1 expression predict benefit in IND.227?")
     assert [p.record_id for p in parts] == ["trial:ind227-keynote-483"] and not parts[0].quotes
     assert "by PD-L1 expression" in composed.text
+
+
+def test_a_dose_is_the_asked_drugs_own(world) -> None:
+    # the CAR-T trial's figures are cell doses; pembrolizumab's dose is not given
+    _, parts, _ = _answer(world, "what pembrolizumab dose was given after the CAR T cells in the MSKCC intrapleural trial?")
+    assert parts[0].missing and not parts[0].quotes
+    # a drug named in the arm's name takes the regimen's dose; a combination takes each drug's
+    _, _, composed = _answer(world, "how is MesoPher given in DENIM - dose and schedule?")
+    assert "25 x 10^6" in composed.text
+    _, _, composed = _answer(world, "whats the dosing schedule for nivo + ipi in checkmate 743?")
+    assert "3 mg/kg" in composed.text and "1 mg/kg" in composed.text
+
+
+def test_which_reference_is_a_paper_quotes_the_reference_entry(world) -> None:
+    _, parts, _ = _answer(world, "Which numbered reference is the ATOMIC-Meso paper?")
+    assert [q.record_id for q in parts[0].quotes] == ["ref:36"]
+
+
+def test_a_list_of_what_the_review_describes_keeps_the_records_it_names(world) -> None:
+    _, parts, _ = _answer(world, "What are the three layers of resistance to immunotherapy in MPM that the review describes?")
+    assert [p.record_id for p in parts] == ["mechanism:immunosuppressive-tme", "mechanism:aberrant-signalling",
+                                            "mechanism:metabolic-reprogramming"]

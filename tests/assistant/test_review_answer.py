@@ -46,3 +46,16 @@ def test_other_questions_about_the_review_are_left_to_sentence_selection(review)
 ])
 def test_what_counts_as_a_question_about_the_review(question, named, about):
     assert ReviewFacts.about_review(question, named) is about
+
+
+def test_a_cause_asked_of_the_review_quotes_the_sentence_that_gives_it(review):
+    for question in ("according to the review, why do so many MPM pts not respond to ICIs?",
+                     "according to the review, what is the high rate of ICI resistance in MPM mainly due to?"):
+        units = review.answer_units(question)
+        assert units and "largely attributed to" in units[0][3]
+
+
+def test_what_the_authors_think_is_not_the_author_list(review):
+    units = review.answer_units("what do the authors see as the review's core contribution?")
+    assert not any(u[3].startswith("Authors:") for u in units)
+    assert not any(u[3].startswith("Authors:") for u in review.answer_units("What end point does the authors' roadmap aim for?"))
