@@ -212,7 +212,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bon the basis of which\b", r"\bbased on which\b",
               r"\bauthori[sz]ed\b", r"\bnice\b", r"\bpmda\b", r"\breimburs", r"\brecommendation\b"),
               fields=("approval",), types=("agent",)),
-    Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:trials?|stud(?:y|ies))\b",
+    Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:(?!(?:was|is|were|are|the|did|does|do)\b)[\w-]+ ){0,2}(?:trials?|stud(?:y|ies))\b",
               r"\btrials? (?:tested|studied|evaluated|used)\b", r"\btested in\b", r"\bstudied in\b",
               r"\b(?:any|a) (?:trials?|stud(?:y|ies)) (?:of|with|testing|on)\b",
               r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),

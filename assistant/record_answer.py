@@ -328,6 +328,11 @@ class RecordFacts:
         return any(compact(n) in text for m in markers for n in [*_name_parts_of(self.records[m].name),
                                                                    *self.records[m].synonyms] if len(compact(n)) >= 3)
 
+    def _arm_gives(self, arm: Any, agents: list[str]) -> bool:
+        said = compact(f"{arm.name} {arm.regimen or ''}")
+        return any(len(compact(n)) >= 4 and compact(n) in said for a in agents if a in self.records
+                   for n in [self.records[a].name, *self.records[a].synonyms, *getattr(self.records[a], "code_names", [])])
+
     def _in_review(self, record_id: str) -> bool:
         """The review's own text names the record (its name before any parenthesis, or a synonym)."""
         rec = self.records[record_id]
@@ -335,10 +340,11 @@ class RecordFacts:
 
     def _given_with(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
-        if not WITH_CHEMO.search(plan.question):
+        drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records
+                 and "chemotherapy" not in (getattr(self.records[e.record_id], "agent_class", "") or "")]
+        if not WITH_CHEMO.search(plan.question) or not drugs:
             return []
-        names = [compact(n) for e in plan.entities if e.type == "agent" and e.record_id in self.records
-                 for n in [self.records[e.record_id].name, *self.records[e.record_id].synonyms] if len(compact(n)) >= 4]
+        names = [compact(n) for d in drugs for n in [d.name, *d.synonyms] if len(compact(n)) >= 4]
         return [t for t in trials if any(any(n in compact(a.name) for n in names) and CHEMO_WORDS.search(a.name)
                                          for a in self.records[t].arms)]
 
@@ -454,8 +460,13 @@ class RecordFacts:
                 trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
                                                    if d.record_id in self.records)] or trials
             partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
-            if partners:  # "which trial combined that drug with a checkpoint inhibitor?"
-                trials = [t for t in trials if any(tested_in(self.records[a], self.records[t]) for a in partners)] or trials
+            partners = [a for a in partners if "chemotherapy" not in (getattr(self.records[a], "agent_class", "") or "")] \
+                or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
+            if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
+                together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
+                                                     self._arm_gives(arm, partners) for arm in self.records[t].arms)]
+                trials = together or [t for t in trials if any(tested_in(self.records[a], self.records[t])
+                                                               for a in partners)] or trials
             markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
             if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
                 # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
