@@ -451,7 +451,8 @@ class Assistant:
         best = max((evidence[i].score for i in pool), default=0.0)
         unseen = [] if forced or (intent.entities and not review_only) else self._unseen_terms(plan)
         prepared.extra.update(unseen=unseen)
-        if unseen and best < self.threshold + UNSEEN_MARGIN:
+        lexical_review = review_only and any(evidence[i].lexical >= REVIEW_LEXICAL for i in pool)
+        if unseen and best < self.threshold + UNSEEN_MARGIN and not lexical_review:
             # "tumour treating fields": the thing asked about appears in no indexed passage, and no passage
             # answers the rest of the question well (a clear answer outweighs an odd word: "blame")
             prepared.extra.update(evidence_score=round(best, 4))

@@ -77,6 +77,14 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               types=("trial",), extra={"requires": r"follow-up"}),
     Attribute("ttf", "time to treatment failure or next treatment", _rx(r"\btime to (?:treatment failure|next treatment)\b",
               r"\bttf\b", r"\bttnt\b"), types=("trial",)),
+    # "what share of CM743 patients had epithelioid histology?": who was enrolled, stated as a share
+    Attribute("histology_mix", "share of patients by histology", _rx(
+              r"\b(?:share|proportion|percentage|fraction|how many) of (?:the )?(?:\w+ )?(?:patients|participants|pts) "
+              r"(?:had|were|with) (?:an? )?(?:\w+ )?(?:histolog\w*|epithelioid|non-?epithelioid|sarcomatoid|biphasic)",
+              r"\bwhat (?:%|percent\w*) (?:of (?:the )?(?:\w+ )?(?:patients|pts) )?(?:had|were) (?:\w+ )?(?:epithelioid|non-?epithelioid|"
+              r"sarcomatoid|biphasic)"),
+              fields=("population", "design"), types=("trial",),
+              extra={"requires": r"\d+\s*%[^;.]{0,40}epithelioid|epithelioid[^;.]{0,40}\d+\s*%"}),
     Attribute("demographics", "patients' sex or ethnicity", _rx(r"\b(?:women|men|female|male|sex|gender|ethnic\w*|race)\b"),
               types=("trial",)),
     Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:[A-Z]{2,3} |\w+ )?(?:centres|centers|sites|countries|"
@@ -162,7 +170,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bduration of (?:treatment|therapy)\b",
               r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
               r"\b(?:tested|compared) against\b",
-              r"\b(?:which|what) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|were|did) .{0,30}\b(?:tested|given|used|"
+              r"\b(?:which|what) (?:[\w-]+ )?(?:drugs?|agents?|treatments?|therap(?:y|ies)|antibod(?:y|ies)|inhibitors?) (?:was|were|did) "
+              r".{0,30}\b(?:tested|given|used|"
               r"evaluated|test)\b",
               r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
@@ -183,7 +192,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
                                                    r"intratumou?ral|infusion|injection|intradermal"}),
     Attribute("phase", "phase", _rx(r"\b(?:what|which)\s+phase\b", r"\bphase\s*\?", r"\bphase (?:of|was|is|did)\b"),
               fields=("design",), types=("trial",)),
-    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bamend\w*", r"(?<!hazard )(?<!odds )\bratio\b(?!s)", r"\ballocat", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
+    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bamend\w*",
+              r"\b(?:arm|design|protocol|eligibility)\b.{0,30}\b(?:changed|modified|switched)\b", r"(?<!hazard )(?<!odds )\bratio\b(?!s)", r"\ballocat", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
               r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
     Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b", r"\b[123]L\b",
               r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
@@ -197,13 +207,10 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
               r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
               r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog",
-              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b",
-              # "what share of CM743 patients had epithelioid histology?": who was enrolled, not an outcome
-              r"\b(?:share|proportion|percentage|fraction) of (?:the )?(?:\w+ )?(?:patients|participants) (?:had|were|with) "
-              r"(?:an? )?(?:\w+ )?(?:histolog\w*|epithelioid|non-?epithelioid|sarcomatoid|biphasic|women|men|female|male|"
-              r"smokers?|asbestos)"),
+              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b"),
               fields=("population",), types=("trial",)),
-    Attribute("status", "status", _rx(r"\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
+    Attribute("status", "status", _rx(r"(?<!BAP1 )(?<!PD-L1 )(?<!ASS1 )(?<!MTAP )(?<!CDKN2A )(?<!mutation )(?<!mutational )"
+              r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
               r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
     Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
               r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
@@ -237,6 +244,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
               r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
     Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect", r"\brole\b",
+              r"\blinked (?:to|with)\b", r"\bassociated with\b", r"\btied to\b",
               r"\bany use\b", r"\buseful", r"\bvalue\b", r"\bas a (?:bio)?marker\b",
               r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
               r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
@@ -246,11 +254,12 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               types=("biomarker", "term", "mechanism"),
               extra={"requires": r"\b(?:high|low|common|frequent|rare|few|most|often|\d+%)", "all_fields": True}),
     Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b",
+              r"\b(?:which|what) (?:cell|immune cell) types\b", r"\btypes of (?:immune )?cells\b",
               r"\bwhich (?:pathways|genes|cells|"
               r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
     Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)(?!.*\w's\b)",
               r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
-              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b"),
+              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b"),
               fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
     Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
               r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
@@ -265,7 +274,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}
 # Attributes a record can lack; asking for one of these about a named record never falls back to prose.
-RECORD_ONLY = {"location", "screened", "assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
+RECORD_ONLY = {"histology_mix", "location", "screened", "assay", "time_to_response", "pk", "prescribing", "manufacturing", "infusion_time", "germline", "cutoff", "follow_up", "ttf", "demographics", "specific_ae", "subgroup_size", "accuracy", "dose", "qol", "duration_of_response", "age", "sponsor", "cost", "crossover", "os_rate", "pfs_rate", "hr",
                "pfs", "orr", "dcr", "safety", "os", "primary_endpoint", "sample_size", "registration", "arms",
                "phase", "approval", "status"}
 
@@ -291,6 +300,13 @@ def find_attributes(text: str) -> list[Attribute]:
         drop.add("headline")
     if keys & _MEASURES and not _ASKS_ARMS.search(text):  # "ORR, tremelimumab vs placebo", "OS in the atezolizumab arm"
         drop.add("arms")
+    if "primary_endpoint" in keys and re.search(r"\b(?:meet|met|achiev\w*|reach\w*|hit)\b", text, re.IGNORECASE):
+        found += [a for a in ATTRIBUTES if a.key == "headline" and a not in found]  # "...and did it meet it?": its result
+    if "measurement" in keys and re.match(r"\s*how\b", text, re.IGNORECASE):
+        drop.add("trials")  # "how is CDKN2A deletion tested in pathology?" asks how it is measured
+    if "sites" in keys and not re.search(r"\b(?:patients|participants|people|pts|subjects|randomi[sz]ed\s*(?:,|and|$))\b", text,
+                                         re.IGNORECASE):
+        drop.add("sample_size")  # "how many centres took part in the randomised phase II?"
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
         drop |= {"measurement", "relevance"}
     if "sample_size" in keys and not re.search(r"\bdesign|\bratio\b|\ballocat|\bcompar", text, re.IGNORECASE):
@@ -305,13 +321,14 @@ def find_attributes(text: str) -> list[Attribute]:
         drop |= {"headline", "trials"}  # an approval names the trial it rests on
     if "trials" in keys:  # ("which trial showed it helps?" asks the result)
         drop |= {"definition", "design"} | (set() if _SHOWED.search(text) else {"headline"})
+    keys = {a.key for a in found}
     if len(keys - {"definition"}) > 0 and "definition" in keys and not _WHAT_IS_AND.search(text):
         drop.add("definition")  # (kept in "what is tecentriq and what does it bind?")
     return [a for a in found if a.key not in drop]
 
 
 _WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+){0,5}?\s*(?:,\s*)?and\b|"
-                          r"\b(?:which|what) (?:drug|agent|trial) is (?:that|this|it)\b", re.IGNORECASE)
+                          r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b", re.IGNORECASE)
 _SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|work|worked)\b",
                      re.IGNORECASE)
 _MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoints
-from assistant.list_filters import agents_in_trial, filter_trials, gives_alone, run_by_same_group, tested_in
+from assistant.list_filters import agents_in_trial, agents_of_class, filter_trials, gives_alone, run_by_same_group, tested_in
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -38,7 +38,8 @@ _LIST_EVERY = re.compile(r"\b(?:every|each|all)\s+(?:[\w/-]+\s+){0,3}?(?P<noun>t
 _LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
                         r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
                         r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
-                        r"described)?\s*\??\s*$|(?:published|testing|tested|using|that|run|conducted|enrolling|"
+                        r"described)?\s*\??\s*$|(?:published|testing|tested|studied|evaluated|investigated|used|given|"
+                        r"approved|using|that|run|conducted|enrolling|"
                         r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
 _KINDS_OF_RESISTANCE = re.compile(r"\b(?:layers|causes|drivers|sources|types|kinds|categories|forms|mechanisms|pillars)\s+"
                                   r"of\s+(?:\w+\s+)?(?:immuno\w*\s+)?resistance\b", re.IGNORECASE)
@@ -46,7 +47,7 @@ _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|
                      r"\bwhat does (?!(?:that|this|it) mean for\b).{1,40} mean\b|"
                      r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
 _WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
-                    r"(?:\?|$|\s+(?:when|in|for|with|as|used)\b)", re.IGNORECASE)
+                    r"(?:\?|$|\s+(?:when|in|for|with|as|used|here|there)\b)", re.IGNORECASE)
 _WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
 _STANDS_FOR = re.compile(r"\bstands? for\b|\babbreviat|\bacronym\b|\bshort for\b|\bexpan(?:d|sion)\b|\bspelled out\b|"
                          r"\bfull (?:name|form)\b", re.IGNORECASE)
@@ -364,6 +365,21 @@ class Planner:
         if keys == ["definition"] and _STANDS_FOR.search(question) and \
                 (spelled := [e for e in entities if e.type == "term"]):
             entities = spelled  # "what does CDKN2A stand for?": the expansion, not the biomarker's record
+        trials_named = [e for e in entities if e.type == "trial"]
+        if len(trials_named) == 1 and len(entities) == 1 and _CLASS_IN_TRIAL.search(question):
+            # "which anti-PD-L1 antibody was used in BEAT-meso?": the trial's drug of that class, with the trial's arms
+            named = [r for t in terms if t in self._records for r in self._records[t].related if r.startswith("agent:")]
+            of_class = set(named or agents_of_class(question, self._records))  # "anti-PD-L1": the term's drugs
+            used = [a for a in agents_in_trial(self._records[trials_named[0].record_id], self._records) if a in of_class]
+            if used:
+                entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in used] + entities
+                keys = ["class", "arms"]
+        if "selection" in keys and entities and all(e.type == "biomarker" for e in entities) and \
+                not re.search(r"\bselect|\benrich|\bpick|\bchoos|\bchose", question, re.IGNORECASE):
+            keys.remove("selection")  # "what is the ASS1 biomarker?": "biomarker" names it, it does not ask who was selected
+            keys = keys or (["definition"] if _BARE_WHAT.match(question) else [])
+        if entities and not keys and all(e.type == "mechanism" for e in entities) and _WHY_HOW.match(question):
+            keys = ["definition"]  # "how does the immunosuppressive TME make MPM resistant?": what the record says it is
         if list_type and not entities:
             keys = [k for k in keys if k not in ("definition", "headline")]
         keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
@@ -494,6 +510,8 @@ _OTHER_TRIAL_OF_DRUG = re.compile(r"\b(?:in|for|from) the (?:other |later |earli
                                   re.IGNORECASE)
 _HISTOLOGY_BENEFIT = re.compile(r"\b(?:which|what) (?:histolog\w*|subtypes?|histologic subtypes?)\b.{0,40}\b(?:benefit\w*|most|best|"
                                 r"better|respond\w*|gain\w*)\b", re.IGNORECASE)
+_CLASS_IN_TRIAL = re.compile(r"\b(?:which|what) (?:[\w-]+ ){1,3}(?:antibody|antibodies|inhibitors?|drugs?|agents?) "
+                             r"(?:was|were|is) (?:used|given|tested|evaluated|added)\b", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
 _ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
 _THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"

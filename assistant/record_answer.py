@@ -114,6 +114,9 @@ class RecordFacts:
     def part(self, record_id: str, attributes: list[str], plan: QuestionPlan) -> Part:
         rec = self.records[record_id]
         own = [a for a in attributes if a not in BY_KEY or rec.type in BY_KEY[a].types or a in RECORD_ONLY]
+        typed = [a for a in attributes if a in BY_KEY and rec.type in BY_KEY[a].types]
+        if typed and len({e.type for e in plan.entities}) > 1 and len(plan.entities) > 1:
+            own = typed  # "which anti-PD-L1 antibody was used in BEAT-meso?": the drug's class, the trial's arms
         attributes = own or attributes  # "did PD-L1 predict PFS in DREAM?": DREAM is not asked its "relevance"
         quotes: list[Quote] = []
         missing: list[str] = []
@@ -230,7 +233,9 @@ class RecordFacts:
             return found
         needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
         if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
-            needs = next((rx for asked, rx in _REGISTRIES if re.search(asked, plan.question, re.IGNORECASE)), needs)
+            named = sorted((m.start(), rx) for asked, rx in _REGISTRIES
+                           if (m := re.search(asked, plan.question, re.IGNORECASE)))
+            needs = named[0][1] if named else needs  # "ANZCTR rather than an NCT": the first one named
         text = self.text_of(rec.id)
         if key == "dose":  # "what pembrolizumab dose...?": a dose written next to that drug's name
             drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records]
@@ -267,7 +272,7 @@ class RecordFacts:
                                                       for r in results):
             asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
         wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
-        if wants_subgroup and asked_text == plan.question and \
+        if wants_subgroup and asked_text == plan.question and not _COMPARES_SUBGROUPS.search(plan.question) and \
                 not any(r.subgroup and _same_subgroup(asked_text, r) for r in results) and all(
                 w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in SUBGROUP_WORDS.finditer(
                     compact(asked_text))):
@@ -283,6 +288,9 @@ class RecordFacts:
             if (res.measure not in measures and not (res.measure == "other" and named)) or \
                     (hr_only and res.hazard_ratio is None):
                 continue
+            if res.measure == "safety" and _TREATMENT_RELATED.search(plan.question) and \
+                    _ANY_CAUSE.search(f"{res.endpoint} {res.subgroup or ''}"):
+                continue  # "the treatment-related grade 3-4 rate" is not the rate of events of any cause
             if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
             if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res):
@@ -337,6 +345,10 @@ class RecordFacts:
         """The review's own text names the record (its name before any parenthesis, or a synonym)."""
         rec = self.records[record_id]
         return any(len(compact(n)) >= 5 and compact(n) in self._review for n in [_name_parts_of(rec.name)[0], *rec.synonyms])
+
+    def _published_in(self, trials: list[str], question: str) -> list[str]:
+        years = set(re.findall(r"\b(?:19|20)\d\d\b", question))
+        return [t for t in trials if str(getattr(getattr(self.records[t], "publication", None), "year", "")) in years]
 
     def _given_with(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
@@ -494,20 +506,27 @@ class RecordFacts:
                 targets = trials
         trial_only = attrs and all(BY_KEY[a].types == ("trial",) for a in attrs if a in BY_KEY)
         if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
-            # "what was the OS with pegargiminase?": the trials that tested it hold the figure
-            trials = list(dict.fromkeys(t for e in targets for t in self.trials_testing(e)))
+            # "what was the OS with pegargiminase?": the trials that tested it hold the figure (of the drug, not of
+            # the chemotherapy backbone named beside it: "ONCOS-102 + pemetrexed/platinum")
+            drugs = [t for t in targets if "chemotherapy" not in (getattr(self.records[t], "agent_class", "") or "")] or targets
+            trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "the phase 3 with the same drug"
             trials = self._given_with(trials, plan) or trials  # "keytruda + chemo trial"
+            trials = self._published_in(trials, plan.question) or trials  # "Szlosarek's 2017 trial of ADI-PEG20"
             in_context = [t for t in trials if t in plan.context]  # "bevacizumab dose?" after a turn on MAPS
             trials = in_context or (self._single_out(trials, plan) if len(trials) > 1 else trials)
             targets = trials or targets
+        if "approval" in attrs:  # "when was pembrolizumab with pemetrexed-platinum approved?": pembrolizumab's
+            own = [t for t in targets if "chemotherapy" not in (getattr(self.records[t], "agent_class", "") or "")]
+            targets = own or targets
         if plan.form == "comparison" and not attrs:
             attrs = ["item"]
         parts = [self.part(e, attrs, plan) for e in targets]
         if parts and all(p.missing and not p.quotes for p in parts):
             # "what cut-off defined ASS1 deficiency in ADAM?": ADAM lacks it, the ASS1 record holds it
             others = [e.record_id for e in plan.entities if e.record_id not in targets and self.covers(e.record_id)]
-            answered = [p for p in (self.part(o, attrs, plan) for o in others) if p.quotes and not p.missing]
+            answered = [p for p in (self.part(o, attrs, plan) for o in others) if p.quotes and not p.missing
+                        and all(self._quotes_name(p.quotes, t) for t in targets)]
             parts = answered or parts
         if len(parts) > 1 and plan.form not in ("comparison", "list", "definition") and \
                 not any(p.record_id.startswith("term:") for p in parts):
@@ -563,12 +582,16 @@ REVIEW_NAMES = re.compile(r"\b(?:the|this|xia)(?:'s)? review\b|\baccording to th
 WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum|"
                         r"pemetrexed|cisplatin|carboplatin)", re.IGNORECASE)
 CHEMO_WORDS = re.compile(r"chemo|platin|pemetrexed", re.IGNORECASE)
+_TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]related\b", re.IGNORECASE)
+_ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
+_COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
+                                 re.IGNORECASE)
 TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b", re.IGNORECASE)
 _ABSENT = re.compile(r"\b(?:were|was|are|is|have|has been|have been) not (?:available|reported|confirmed|retrieved|"
                      r"published|disclosed)\b", re.IGNORECASE)
 _NAMES_US = re.compile(r"\b(?:US|USA|U\.S\.?|United States|[Aa]merica\w*)\b")
 _REGISTRIES = ((r"\bNCT\b|clinicaltrials", r"NCT\d{8}"), (r"\beudract\b", r"(?i:eudract)"), (r"\bisrctn\b", r"ISRCTN"),
-               (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"))
+               (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"), (r"\banzctr\b|\bactrn\b", r"ACTRN"))
 
 
 _ARM_WORDS = re.compile(r"\b(?P<which>control|comparator|chemo\w*|placebo|standard|experimental|investigational)\s+"

@@ -18,7 +18,7 @@ from indexing.units import quotable_units
 # A question is about the review when it says so ("the review", "according to the abstract"), or when it names
 # nothing else and says "the paper" or asks a bibliographic fact ("who are the authors?").
 NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)(?:\s+(?:19|20)\d\d)?\s+review\b|"
-                          r"\b(?:according to|per) (?:the )?(?:review|abstract)\b", re.IGNORECASE)
+                          r"\b(?:according to|per) (?:the )?(?:review|abstract)\b|\breview(?:'s)? abstract\b", re.IGNORECASE)
 NAMES_PAPER = re.compile(r"\b(?:the|this)\s+(?:article|paper|abstract|authors)\b", re.IGNORECASE)
 ABOUT_REFERENCES = re.compile(r"\brefs?\b|\breferences?\b|\bbibliograph", re.IGNORECASE)
 # (slot, what the question asks, how the review's line for it begins)
@@ -26,9 +26,10 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
     (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
         ("keywords", r"\bkey ?words?\b|\bindex terms\b", r"^Keywords:"),
         # "who are the authors?", not "what do the authors see as its contribution?"
-        ("authors", (r"(?<!according to the )\bauthors?\b(?!['’]|\s+(?:see|say|think|argue|consider|propose|conclude|suggest|"
-                     r"believe|view|describe|call|mean|claim|highlight|emphasi[sz]e|note|state|identify|recommend)\b)|"
-                     r"\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
+        # "who are the authors?", not "what do the authors see as its contribution?" nor "the goal the authors set"
+        ("authors", (r"\bwho\b.{0,30}\bauthors?\b|\bauthors? (?:of|list)\b|\b(?:list|name|names) (?:of )?(?:the |its )?authors\b|"
+                     r"\bauthors\s*\??\s*$|\b(?:first|last|senior|corresponding|lead) author\b|\bhow many authors\b|"
+                     r"\bwhat are the authors\b|\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
         ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
         ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
         ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcitation\b|"
@@ -37,7 +38,7 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         ("title", r"\btitle\b|\bcalled\b|\bnamed\b", r"^(?!Authors:|Published in|DOI:|License:|Keywords:)\S"),
     ))
 # The abstract's statements about the review itself ("This review provides...", "a roadmap for...").
-AIM_ASKED = re.compile(r"\bconclu\w*|\baims?\b|\bpurpose\b|\bgoals?\b|\bobjectives?\b|\bfocus\b|\bscope\b|\bcontribution\b|"
+AIM_ASKED = re.compile(r"\bcritically evaluat\w*|\bapprais\w*|\bemerging approaches\b|\bconclu\w*|\baims?\b|\bpurpose\b|\bgoals?\b|\bobjectives?\b|\bfocus\b|\bscope\b|\bcontribution\b|"
                        r"\bfuture\b|\bdirections?\b|\broadmap\b|\boutlook\b|\bperspective\b|\btake-?home\b|"
                        r"\bmain (?:message|point|argument)\b|\bwhat is (?:the review|it) about\b|\bsummar\w*|\bpropose\b",
                        re.IGNORECASE)

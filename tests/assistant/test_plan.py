@@ -149,7 +149,7 @@ def test_several_time_points_and_same_question_follow_ups(planner) -> None:
         ("cm743 n?", ["trial:checkmate-743"], ["sample_size"]),
         ("which was bigger, MAPS or LUME-Meso?", ["trial:maps", "trial:lume-meso"], ["sample_size"]),
         ("what share of CM743 patients had epithelioid histology?", ["trial:checkmate-743",
-                                                                     "biomarker:histologic-subtype"], ["population"]),
+                                                                     "biomarker:histologic-subtype"], ["histology_mix"]),
         ("what drug was LUME-Meso testing?", ["trial:lume-meso"], ["tested"]),
         ("what cells make the meso tumour microenvironment immunosuppressive?", ["mechanism:immunosuppressive-tme"],
          ["examples"]),
