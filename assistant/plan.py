@@ -13,7 +13,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from assistant.attributes import BY_KEY, find_attributes, timepoints
-from assistant.list_filters import agents_in_trial, agents_of_class, filter_trials, gives_alone, run_by_same_group, tested_in
+from assistant.list_filters import (
+    agents_in_trial,
+    agents_of_class,
+    filter_trials,
+    gives_alone,
+    run_by_same_group,
+    tested_in,
+)
 from assistant.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
