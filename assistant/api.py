@@ -463,8 +463,9 @@ class Assistant:
         plain = max((evidence[i].score - (bonus if evidence[i].named else 0.0) for i in pool), default=0.0)
         # a question put to the review is answered by the abstract sentence that shares its words, even when
         # worded unlike it ("what does the review blame for...?" / "largely attributed to")
-        close = [i for i in pool if review_only and evidence[i].lexical >= REVIEW_LEXICAL
-                 and evidence[i].score >= self.threshold - REVIEW_SLACK]
+        close = [i for i in pool if review_only and evidence[i].score >= self.threshold - REVIEW_SLACK and
+                 (evidence[i].lexical >= REVIEW_LEXICAL or (bool(intent.entities) and evidence[i].mentions))]
+        # ("what does the review say about CAR-NK cells?": the abstract's sentence that names them)
         if plain < self.threshold and close:
             pool = close  # only the sentences that share the question's words
         picked = ex.select([evidence[i] for i in pool], vecs[pool], self.answer_config) \

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answer import and_list
@@ -404,7 +404,11 @@ class RecordFacts:
     def _list_parts(self, plan: QuestionPlan, attrs: list[str]) -> list[Part]:
         """"Which randomised trials tested checkpoint inhibitors in relapsed disease?", "list the biomarkers":
         the records of the listed type that have every property named, each quoting the field that shows it."""
-        agents = list(dict.fromkeys(self._class_members(plan, "agent") + agents_of_class(plan.question, self.records)))
+        # the drugs of a class term the question names ("a PD-1 antibody") are more specific than class words
+        # ("antibody", "after platinum chemotherapy"), which would take in every chemotherapy trial
+        specific = [t for t in plan.terms if "(class)" in getattr(self.records.get(t), "name", "")]
+        agents = self._class_members(replace(plan, terms=specific), "agent") if specific else []
+        agents = agents or list(dict.fromkeys(self._class_members(plan, "agent") + agents_of_class(plan.question, self.records)))
         if plan.list_type == "trial":
             words = [] if agents else qualifiers(plan.question)
             members = list(dict.fromkeys(t for a in agents for t in self.trials_testing(a))) if agents \
@@ -426,7 +430,9 @@ class RecordFacts:
             if words:  # "which resistance mechanisms are metabolic?", "which biomarkers are measured by IHC?"
                 return self._saying(members, words, [], prefer=[f for a in attrs if a in BY_KEY for f in BY_KEY[a].fields])
         item_attrs = [a for a in attrs if a in BY_KEY and plan.list_type in BY_KEY[a].types
-                      and a not in ("drugs", "target", "setting", "markers")] or ["list_item"]
+                      and a not in ("drugs", "target", "setting", "markers")] or \
+            (["item"] if plan.list_type == "agent" and "trials" in plan.attributes else ["list_item"])
+        # ("which anti-CTLA-4 antibodies ..., and in which trials?": each drug's summary names its trials)
         return [self.part(rid, item_attrs, plan) for rid in members]
 
     def _saying(self, members: list[str], words: list[str], fields: list[str], prefer: list[str] = ()) -> list[Part]:
