@@ -139,17 +139,17 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("os", "overall survival", _rx(r"\boverall survival\b", r"\bos\b", r"\bsurviv", r"\blive longer\b",
               r"\bhow long did (?:the )?(?:patients|people|they|participants) (?:live|survive)\b", r"\blived\b",
               r"\bprolong\w* life\b"), measures=("os",), types=("trial",)),
-    Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?point|outcome|objective)s?\b",
+    Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?p\w{2,4}t|outcome|objective)s?\b",
               r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
     Attribute("sample_size", "number of patients randomised", _rx(
         r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
-        r"analy[sz]ed|in\b|did\b|planned|needed|required|targeted|expected|\?|$)",
+        r"analy[sz]ed|in\b|did\b|planned|needed|required|targeted|expected|and\b|,|\?|$)",
         r"\bn\s*\?\s*$", r"\b(?:which|what) (?:one |trial |study )?(?:was|is|were) (?:bigger|larger|smaller)\b",
         r"\b(?:bigger|larger|smaller) (?:trial|study)\b",
         r"\bsample size\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
         r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
-        r"\bnumber of (?:patients|participants|people|subjects)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
+        r"\bnumber of (?:patients|participants|people|subjects|pts)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
         r"\bnumbers? (?:of patients )?(?:randomi[sz]ed|enrolled|included|treated)\b",
         r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
@@ -177,6 +177,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
               r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
               r"\bwhat (?:operation|surgery|procedure|treatment|regimen|drugs?) did (?:the )?[\w-]+ (?:arm|group)\b",
+              r"\bwhat (?:operation|surgery|surgical procedure)\b",
               r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
               fields=("arms",), types=("trial",)),
     Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study|add)\b",
@@ -229,7 +230,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bpredicts? (?:benefit|response)\b"), types=("agent",)),
     Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
               r"\bbrand\b"), fields=("code_names",), types=("agent",)),
-    Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b"),
+    Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b",
+              r"\bwhich (?:kinases|receptors|pathways) does\b", r"\bhit\b"),
               fields=("targets", "mechanism"), types=("agent",)),
     Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
               r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
@@ -250,7 +252,9 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
               fields=("relevance",), types=("biomarker",)),
     Attribute("frequency", "how common it is", _rx(r"\b(?:is|are) (?:it|they|[\w -]{2,40}) (?:high|low|common|frequent|rare)\b",
-              r"\bhow (?:common|frequent|often)\b", r"\bprevalen"), fields=("summary", "relevance", "kind", "definition"),
+              r"\bhow (?:common|frequent|often)\b", r"\bprevalen",
+              r"\b(?:share|proportion|percentage|fraction) of (?:\w+ ){0,2}(?:patients|pts|people|tumou?rs)\b(?! (?:had|were randomi))"),
+              fields=("summary", "relevance", "kind", "definition", "description"),
               types=("biomarker", "term", "mechanism"),
               extra={"requires": r"\b(?:high|low|common|frequent|rare|few|most|often|\d+%)", "all_fields": True}),
     Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b",
@@ -259,7 +263,8 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
     Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)(?!.*\w's\b)",
               r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
-              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b"),
+              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b",
+              r"\bwhat (?:kind|type|sort) of (?:drug|agent|product|therapy|treatment|antibody|medicine)\b"),
               fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
     Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
               r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
@@ -304,7 +309,7 @@ def find_attributes(text: str) -> list[Attribute]:
         found += [a for a in ATTRIBUTES if a.key == "headline" and a not in found]  # "...and did it meet it?": its result
     if "measurement" in keys and re.match(r"\s*how\b", text, re.IGNORECASE):
         drop.add("trials")  # "how is CDKN2A deletion tested in pathology?" asks how it is measured
-    if "sites" in keys and not re.search(r"\b(?:patients|participants|people|pts|subjects|randomi[sz]ed\s*(?:,|and|$))\b", text,
+    if "sites" in keys and not re.search(r"\b(?:patients|participants|people|pts|subjects)\b|\brandomi[sz]ed\s*(?:,|and\b|$)", text,
                                          re.IGNORECASE):
         drop.add("sample_size")  # "how many centres took part in the randomised phase II?"
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
@@ -328,7 +333,8 @@ def find_attributes(text: str) -> list[Attribute]:
 
 
 _WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+){0,5}?\s*(?:,\s*)?and\b|"
-                          r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b", re.IGNORECASE)
+                          r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b|"
+                          r"\bwhat (?:kind|type|sort) of (?:drug|agent|product|therapy|treatment|antibody|medicine)\b", re.IGNORECASE)
 _SHOWED = re.compile(r"\b(?:show(?:ed|n|s)?|found|demonstrat\w*|helps?|helped|benefit\w*|improv\w*|work|worked)\b",
                      re.IGNORECASE)
 _MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae", "qol", "duration_of_response"}

@@ -118,7 +118,8 @@ _LIST_FILLER = re.compile(
     r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
     r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
     r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s|"
-    r"layers?|causes?|drivers?|sources?|categories|forms?|pillars?|main|major|two|three|four|five|alone|to|that|which|who|whose|where|when|from|into)\b",
+    r"layers?|causes?|drivers?|sources?|categories|forms?|pillars?|main|major|two|three|four|five|alone|to|that|which|who|whose|where|when|from|into|calls?|called|names|named|terms?|termed|"
+    r"groups?|grouped|defence|defense|mpm's)\b",
     re.IGNORECASE)
 
 

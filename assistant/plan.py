@@ -169,6 +169,7 @@ class Planner:
 
     def plan(self, question: str, previous: QuestionPlan | None = None, previous_answer_entities: list[str] = ()
              ) -> QuestionPlan:
+        question = _PREAMBLE.sub("", question)  # "surgeon here - what was MARS 2?", "pharmacy q: ..."
         matches = self.analyzer.find_records(question)
         entities: list[PlanEntity] = []
         terms: list[str] = []
@@ -179,6 +180,10 @@ class Planner:
             elif rtype == "term" and m.record_id not in terms:
                 terms.append(m.record_id)
         entities = self._combined(entities, question)
+        if any(e.type == "agent" for e in entities):
+            as_target = [e for e in entities if e.type == "biomarker" and e.surface and
+                         re.search(re.escape(e.surface) + r"\s*(?:antibod|inhibitor|blocker|drug|agent|blockade)", question, re.IGNORECASE)]
+            entities = [e for e in entities if e not in as_target]
         attrs = find_attributes(question)
         keys = [a.key for a in attrs]
         refs = self.analyzer.find_ref_numbers(question)
@@ -519,6 +524,8 @@ _HISTOLOGY_BENEFIT = re.compile(r"\b(?:which|what) (?:histolog\w*|subtypes?|hist
                                 r"better|respond\w*|gain\w*)\b", re.IGNORECASE)
 _CLASS_IN_TRIAL = re.compile(r"\b(?:which|what) (?:[\w-]+ ){1,3}(?:antibody|antibodies|inhibitors?|drugs?|agents?) "
                              r"(?:was|were|is) (?:used|given|tested|evaluated|added)\b", re.IGNORECASE)
+_PREAMBLE = re.compile(r"^\s*(?:(?:quick|short|simple)\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+(?:here|q|question))\s*[-:,–—]+\s*",
+                       re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
 _ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
 _THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -88,6 +89,14 @@ def compact(text: str) -> str:
 
 def _is_vocabulary(record_id: str) -> bool:
     return record_id.partition(":")[0] in VOCABULARY_TYPES
+
+
+_GENERIC_TAILS = {"disease", "cells", "cell", "therapy", "treatment", "trial", "study", "tumour", "tumor"}
+
+
+def _unaccent(text: str) -> str:
+    """"Calabrò" -> "Calabro": how a name is typed on an English keyboard."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def _spellings(key: str) -> set[str]:
@@ -215,11 +224,22 @@ class QueryAnalyzer:
             for a in [r.name, *_name_parts(r.name)[:1], getattr(r, "abbreviation", None), getattr(r, "expansion", None)]:
                 for key in _spellings(compact(a)) if a else ():
                     self.name_index.setdefault(key, set()).add(r.id)
+        # "primary refractory to ICIs": an alias that ends in a generic noun ("primary refractory disease") also
+        # names the record without it, when that is nobody else's alias
+        for r in records:
+            for a in getattr(r, "synonyms", []) if r.type in ALIAS_TYPES else []:
+                head, _, last = a.strip().rpartition(" ")
+                if last.lower() in _GENERIC_TAILS and " " in head.strip() and len(compact(head)) >= 8 \
+                        and compact(head) not in self.alias_index:
+                    self.alias_index[compact(head)] = {r.id}
+        # "median PFS with CIs": short lower-case aliases ("cis" for cisplatin) do not match words typed in capitals
+        self._lower_only = {compact(a) for r in records if r.type in ALIAS_TYPES for a in getattr(r, "synonyms", [])
+                            if a.islower() and len(compact(a)) <= 4}
         # "the Adusumilli phase 1": a trial's first author names it, when no other trial shares the name
         by_author: dict[str, set[str]] = {}
         for r in records:
             authors = getattr(getattr(r, "publication", None), "authors", None) if r.type == "trial" else None
-            if authors and (m := re.match(r"\s*([A-Z][A-Za-z'-]{3,})\s", authors)):
+            if authors and (m := re.match(r"\s*([^\W\d_][^\W\d_'-]{3,})\s", _unaccent(authors))):
                 by_author.setdefault(compact(m.group(1)), set()).add(r.id)
         for key, ids in by_author.items():
             if len(ids) == 1 and key not in self.alias_index:
@@ -257,6 +277,8 @@ class QueryAnalyzer:
                     if len(key) < 2 or (n == 1 and gram[0][0].lower() in STOPWORDS):
                         continue
                     matched, ids = self._lookup(key, fuzzy)
+                    if ids and matched in self._lower_only and sum(ch.isupper() for ch in "".join(w for w, _, _ in gram)) >= 2:
+                        continue
                     if not ids:
                         continue
                     ids = self._prefer_names(matched, ids)

@@ -28,7 +28,7 @@ SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
         # "who are the authors?", not "what do the authors see as its contribution?"
         # "who are the authors?", not "what do the authors see as its contribution?" nor "the goal the authors set"
         ("authors", (r"\bwho\b.{0,30}\bauthors?\b|\bauthors? (?:of|list)\b|\b(?:list|name|names) (?:of )?(?:the |its )?authors\b|"
-                     r"\bauthors\s*\??\s*$|\b(?:first|last|senior|corresponding|lead) author\b|\bhow many authors\b|"
+                     r"(?<!according to the )(?<!according to the review )\bauthors\s*\??\s*$|\b(?:first|last|senior|corresponding|lead) author\b|\bhow many authors\b|"
                      r"\bwhat are the authors\b|\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
         ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
         ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
@@ -45,7 +45,8 @@ AIM_ASKED = re.compile(r"\bcritically evaluat\w*|\bapprais\w*|\bemerging approac
 _FILLER = re.compile(r"\b(?:what|which|is|are|was|were|does|do|did|the|this|its|it|of|in|on|for|to|a|an|and|main|key|"
                      r"review|reviews|article|paper|abstract|authors?|according|per|say|says|about|xia|et|al|"
                      r"mesothelioma|mpm|overall|their|they|talks?|talking|from|to|describes?|mentions?|discuss\w*|"
-                     r"present\w*|lays?|out|give|gives|offer\w*|s)\b", re.IGNORECASE)
+                     r"present\w*|lays?|out|give|gives|offer\w*|s|under|can|could|i|we|you|me|should|please|its|"
+                     r"exactly|there|here)\b", re.IGNORECASE)
 AIM_SAID = re.compile(r"\bthis review\b|\bcore contribution\b|\bframework\b|\broadmap\b|\bcritically evaluates\b",
                       re.IGNORECASE)
 
@@ -77,8 +78,11 @@ class ReviewFacts:
             return False  # "what is reference 57 in the review?", "what does the review cite for X?": its reference list
         if NAMES_REVIEW.search(question):
             return True
-        return not named_anything and (bool(NAMES_PAPER.search(question)) or
-                                       any(asks.search(question) for name, asks, _ in SLOTS if name != "title"))
+        # a bare slot question ("who are the authors?", "what's the DOI?") is about the review only when it asks
+        # nothing else: "how do I renew my medical license?" is not
+        return not named_anything and (bool(NAMES_PAPER.search(question)) or any(
+            asks.search(question) and not _FILLER.sub(" ", asks.sub(" ", question)).strip(" ?.,!-:'")
+            for name, asks, _ in SLOTS if name != "title"))
 
     def answer_units(self, question: str, named_anything: bool = False) -> list[tuple[Any, int, int, str]]:
         """The lines that answer a bibliographic or aim question about the review ([] for anything else, and

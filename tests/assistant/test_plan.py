@@ -218,3 +218,20 @@ def test_follow_ups_that_ask_a_record_of_another_kind(planner) -> None:
     dose = planner.plan("what dose of pegargiminase was used in ADAM?")
     other = planner.plan("same in the first-line chemo trial?", dose, ["trial:adam"])
     assert other.entity_ids == ["trial:atomic-meso"] and other.attributes == ["dose"]
+
+
+def test_a_preamble_and_capitals_do_not_change_what_is_asked(planner) -> None:
+    assert planner.plan("surgeon here - what was the MARS 2 trial?").entity_ids == ["trial:mars2"]
+    assert planner.plan("pharmacy q: cm743 n?").attributes == ["sample_size"]
+    # "CIs" is confidence intervals, not "cis" (cisplatin)
+    assert planner.plan("median PFS in DENIM with CIs?").entity_ids == ["trial:denim"]
+    assert planner.plan("cis/pem dose").entity_ids == ["agent:cisplatin", "agent:pemetrexed"]
+
+
+def test_names_readers_use_for_records(planner) -> None:
+    # an alias without its generic last word; a first author typed without the accent
+    assert planner.plan("what share of meso pts are primary refractory to ICIs?").entity_ids == \
+        ["mechanism:primary-resistance"]
+    assert planner.plan("Calabro 2018: 1 yr survival?").entity_ids == ["trial:nibit-meso-1"]
+    # a biomarker named as the drug's target is not a topic of its own
+    assert planner.plan("is MEDI4736 a PD-1 or a PD-L1 antibody?").entity_ids == ["agent:durvalumab"]

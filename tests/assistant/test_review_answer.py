@@ -59,3 +59,11 @@ def test_what_the_authors_think_is_not_the_author_list(review):
     units = review.answer_units("what do the authors see as the review's core contribution?")
     assert not any(u[3].startswith("Authors:") for u in units)
     assert not any(u[3].startswith("Authors:") for u in review.answer_units("What end point does the authors' roadmap aim for?"))
+
+
+def test_a_slot_word_in_another_question_is_not_about_the_review(review):
+    assert not ReviewFacts.about_review("how do i renew my medical license in Ontario", named_anything=False)
+    assert ReviewFacts.about_review("what licence is it under?", named_anything=False)
+    assert ReviewFacts.about_review("who are the authors?", named_anything=False)
+    units = review.answer_units("what role do multi-omics play according to the review authors?")
+    assert not any(u[3].startswith("Authors:") for u in units)
