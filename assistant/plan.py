@@ -355,6 +355,9 @@ class Planner:
             keys = ["relevance"]
         asked = _WHATS.search(question)
         named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
+        if not named and (quoted := _MEANS.search(question)):
+            # "what does 'AUC 5' mean for carboplatin?": the glossary term inside the quoted words
+            named = [m.record_id for m in matches if m.record_id in terms and quoted.start("x") <= m.start < quoted.end("x")]
         if named and any(m.record_id not in named for m in matches):  # "carboplatin AUC 5 - what's AUC?"
             entities = [e for e in entities if e.record_id in named]
             terms = [t for t in terms if t in named]
@@ -526,6 +529,7 @@ _CLASS_IN_TRIAL = re.compile(r"\b(?:which|what) (?:[\w-]+ ){1,3}(?:antibody|anti
                              r"(?:was|were|is) (?:used|given|tested|evaluated|added)\b", re.IGNORECASE)
 _PREAMBLE = re.compile(r"^\s*(?:(?:quick|short|simple)\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+(?:here|q|question))\s*[-:,–—]+\s*",
                        re.IGNORECASE)
+_MEANS = re.compile(r"\bwhat does ['\"‘“](?P<x>[^'\"’”?]{1,30})['\"’”] (?:mean|stand for)\b", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
 _ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
 _THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"

@@ -61,6 +61,7 @@ SHORTHAND: dict[str, list[str]] = {
     "combine": ["integrating"],
     "partners": ["integrating"],
     "strategies": ["integrating"],
+    "checkpoint": ["icis"],
     "overcome": ["dismantle"],
 }
 

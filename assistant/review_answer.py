@@ -59,6 +59,12 @@ RESISTANCE = re.compile(r"\bresist\w*|\bnot respond\w*|\bnon-?respon\w*|\bfail\w
 CAUSE_SAID = re.compile(r"\battributed to\b|\bdue to\b|\bcaused by\b|\bbecause\b", re.IGNORECASE)
 
 
+# "which partners does the review propose combining with ICIs?": the sentence that lists what ICIs are integrated with
+PARTNERS_ASKED = re.compile(r"\b(?:combin\w*|pair\w*|partners?|integrat\w*)\b.{0,40}\b(?:with|ICIs?|checkpoint)\b|"
+                            r"\bpartners?\b|\bcombination strateg\w*", re.IGNORECASE)
+PARTNERS_SAID = re.compile(r"\bintegrating ICIs with\b|\bcombin\w* (?:ICIs|checkpoint inhibitors) with\b", re.IGNORECASE)
+
+
 class ReviewFacts:
     """The review document's quotable lines, each with its chunk. Read-only after construction."""
 
@@ -95,6 +101,11 @@ class ReviewFacts:
                 found += [u for u in self.units if line.search(u[3]) and u not in found][:1]
         if found:
             return sorted(found, key=lambda u: u[1])
+        if PARTNERS_ASKED.search(question):
+            # "what does the review suggest combining checkpoint inhibitors with?": what it integrates them with
+            said = [u for u in self.units if PARTNERS_SAID.search(u[3])]
+            if said:
+                return said[:1]
         if CAUSE_ASKED.search(question) and RESISTANCE.search(question):
             # "why do so many patients not respond?", "what is resistance due to?": the abstract's stated cause
             said = [u for u in self.units if CAUSE_SAID.search(u[3])]
