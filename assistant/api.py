@@ -674,7 +674,8 @@ def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
 
 def _named_as_trial(intent: QuestionPlan) -> bool:
     """"the NIPU trial of UV1": an uncovered name used as the trial or study asked about."""
-    return any(re.search(rf"\b{re.escape(n)}\s+(?:trial|study|cohort|vaccine|vaccination|data|results)|"
+    return any(re.search(r"\b(?:trial|study)\b", n, re.IGNORECASE) or  # the name caught "STELLAR trial" whole
+               re.search(rf"\b{re.escape(n)}\s+(?:trial|study|cohort|vaccine|vaccination|data|results)|"
                          rf"\b(?:trial|study)\s+{re.escape(n)}\b",
                          intent.question, re.IGNORECASE) for n in intent.unknown_names)
 

@@ -309,9 +309,11 @@ def find_attributes(text: str) -> list[Attribute]:
         found += [a for a in ATTRIBUTES if a.key == "headline" and a not in found]  # "...and did it meet it?": its result
     if "measurement" in keys and re.match(r"\s*how\b", text, re.IGNORECASE):
         drop.add("trials")  # "how is CDKN2A deletion tested in pathology?" asks how it is measured
-    if "sites" in keys and not re.search(r"\b(?:patients|participants|people|pts|subjects)\b|\brandomi[sz]ed\s*(?:,|and\b|$)", text,
-                                         re.IGNORECASE):
+    if "sites" in keys and len(re.findall(r"\bhow many\b", text, re.IGNORECASE)) <= 1 and \
+            not re.search(r"\b(?:patients|participants|people|pts|subjects)\s+(?:and|,)|\brandomi[sz]ed\s*(?:,|and\b|$)", text,
+                          re.IGNORECASE):
         drop.add("sample_size")  # "how many centres took part in the randomised phase II?"
+        drop.discard("sites")  # (not nested in "how many US centres enrolled ...")
     if "assay" in keys:  # "which PD-L1 assay was used in CheckMate 743?" asks the trial, not the biomarker
         drop |= {"measurement", "relevance"}
     if "sample_size" in keys and not re.search(r"\bdesign|\bratio\b|\ballocat|\bcompar", text, re.IGNORECASE):

@@ -119,7 +119,7 @@ _LIST_FILLER = re.compile(
     r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
     r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s|"
     r"layers?|causes?|drivers?|sources?|categories|forms?|pillars?|main|major|two|three|four|five|alone|to|that|which|who|whose|where|when|from|into|calls?|called|names|named|terms?|termed|"
-    r"groups?|grouped|defence|defense|mpm's)\b",
+    r"groups?|grouped|defence|defense|mpm's|corpus|database|collection|dataset)\b",
     re.IGNORECASE)
 
 

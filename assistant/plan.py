@@ -90,7 +90,7 @@ _CODE_LIKE = re.compile(
 # An acronym the sources never use names something they do not cover ("TIGIT", "MERIT", "MESO-PRIME"), unless it
 # is one of the generic abbreviations clinicians write in questions.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*\b")
-GENERIC_ACRONYMS = {"ITT", "IHC", "NGS", "PCR", "FISH", "DNA", "RNA", "WES", "WGS", "CTCAE", "IRAE", "TRAE", "TEAE", "SAE", "MRI", "TKI", "ICI", "PRO", "RCT", "BID",
+GENERIC_ACRONYMS = {"ANZ", "ANZCTR", "ACTRN", "USA", "ITT", "IHC", "NGS", "PCR", "FISH", "DNA", "RNA", "WES", "WGS", "CTCAE", "IRAE", "TRAE", "TEAE", "SAE", "MRI", "TKI", "ICI", "PRO", "RCT", "BID",
                     "QD", "Q2W", "Q3W", "Q4W", "Q6W", "AND", "THE", "WHAT", "WHICH", "HOW", "DID", "WAS", "FOR"}
 _NOT_NAMES = {"phase", "grade", "stage", "type", "arm", "arms", "version", "day", "cycle", "figure", "table",
               "reference", "ref", "year", "years", "month", "months", "week", "weeks", "line", "cd", "covid",

@@ -592,12 +592,13 @@ _TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]
 _ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
 _COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
                                  re.IGNORECASE)
-TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b", re.IGNORECASE)
+TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b|\badd(?:ed|ing|s)?\b.{1,30}\bto\b",
+                      re.IGNORECASE)
 _ABSENT = re.compile(r"\b(?:were|was|are|is|have|has been|have been) not (?:available|reported|confirmed|retrieved|"
                      r"published|disclosed)\b", re.IGNORECASE)
 _NAMES_US = re.compile(r"\b(?:US|USA|U\.S\.?|United States|[Aa]merica\w*)\b")
 _REGISTRIES = ((r"\bNCT\b|clinicaltrials", r"NCT\d{8}"), (r"\beudract\b", r"(?i:eudract)"), (r"\bisrctn\b", r"ISRCTN"),
-               (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"), (r"\banzctr\b|\bactrn\b", r"ACTRN"))
+               (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"), (r"\banzctr\b|\bactrn\b|\banz\b", r"ACTRN"))
 
 
 _ARM_WORDS = re.compile(r"\b(?P<which>control|comparator|chemo\w*|placebo|standard|experimental|investigational)\s+"
