@@ -475,8 +475,10 @@ def test_chroma_server_killed_mid_conversation(review_home, tmp_path):
         server.wait()
         # a question answered from a named record's fields needs no vector search: it still works
         assert not chat.ask("What was its hazard ratio?").abstained
+        # free-text questions need the vector index ("what does the review blame for resistance?" no longer does: the
+        # abstract's stated cause answers it from the review's own lines)
         for question in ("Why does the tumour microenvironment blunt T cells according to the review?",
-                         "Which features of tumour biology does the review blame for immunotherapy resistance?"):
+                         "How do tumours switch off attacking T cells?"):
             with pytest.raises(MesochatError) as err:
                 chat.ask(question)
             msg = str(err.value)
