@@ -151,6 +151,11 @@ def says_all(text: str, stems: list[str]) -> bool:
                for w in stems)
 
 
+def is_chemotherapy(record: Any) -> bool:
+    """A chemotherapy backbone (cisplatin, pemetrexed...): named beside a drug, it is not what is asked about."""
+    return "chemotherapy" in (getattr(record, "agent_class", "") or "")
+
+
 def _in_arms(record: Any, trial: Any) -> bool:
     arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
     return any(compact(k) in arms for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])]
@@ -178,7 +183,7 @@ def agents_in_trial(trial: Any, records: dict[str, Any], question: str = "") -> 
     LUME-Meso means nintedanib; "when was the combination approved?" after CheckMate 743 means nivo plus ipi."""
     found = [rid for rid, r in records.items() if r.type == "agent" and tested_in(r, trial)]
     found.sort(key=lambda rid: not _in_arms(records[rid], trial))  # ONCOS-102 before "oncolytic virotherapy"
-    tested = [a for a in found if "chemotherapy" not in (getattr(records[a], "agent_class", "") or "")] or found
+    tested = [a for a in found if not is_chemotherapy(records[a])] or found
     combined = [a for a in tested if "-plus-" in a]
     return combined if combined and _COMBINATION.search(question) else tested
 

@@ -203,8 +203,7 @@ class Planner:
                     drugs.append(rid)
             drugs = [d for d in dict.fromkeys(drugs) if d not in [e.record_id for e in entities]][:1]
             if drugs:
-                entities = [PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "", True)] + \
-                    [e for e in entities if e.type != "agent"]
+                entities = [self._entity(drugs[0])] + [e for e in entities if e.type != "agent"]
                 asks_for_trial = re.search(r"\b(?:is|are|was|were) there\b.*\b(?:trial|study)\b|\bany\b.*\b(?:trial|study)\b", question,
                                            re.IGNORECASE)
                 if re.search(r"\b(?:trial|study|one)\b", question, re.IGNORECASE) and "trials" not in keys and \
@@ -214,17 +213,16 @@ class Planner:
                 all(BY_KEY[k].types == ("trial",) for k in keys):
             # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
             agents = [r for t in terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
-            entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in dict.fromkeys(agents)]
+            entities = [self._entity(a, carried=False) for a in dict.fromkeys(agents)]
         if previous is not None and not refs and previous.entities and _ANAPHOR.search(question) and entities and \
                 not any(e.type in ("trial", "agent") for e in entities) and (list_type == "trial" or "trials" in keys):
             # "which trial tested it, and in which histology?": "it" is the previous drug, histology a qualifier
-            entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
-                        for rid in previous.entity_ids] + entities
+            entities = [self._entity(rid) for rid in previous.entity_ids] + entities
         if previous is not None and _WITH_IT.search(question) and entities and all(e.type == "agent" for e in entities):
             # "which trial combined it with durvalumab?": "it" is the previous drug, given with the one named
             named = [e.record_id for e in entities]
-            entities = [PlanEntity(rid, self.analyzer.name_of(rid), "agent", "", True) for rid in previous.entity_ids
-                        if rid.startswith("agent:") and rid not in named] + entities
+            entities = [self._entity(rid) for rid in previous.entity_ids if rid.startswith("agent:") and rid not in named] + \
+                entities
         if previous is not None and _TRIAL_OF_IT.search(question) and not entities:
             # "and the trial that gave it alone - its OS HR?": "it" is a drug of the conversation, the one such a trial gave
             drugs = [r for r in previous.entity_ids + previous.context if r.startswith("agent:") and r in self._records]
@@ -232,7 +230,7 @@ class Planner:
                 drugs = [d for d in drugs if any(gives_alone(t, self._records[d]) for t in self._records.values()
                                                  if t.type == "trial")] or drugs
             if drugs:
-                entities = [PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "", True)]
+                entities = [self._entity(drugs[0])]
                 keys = keys + ["trials"] if "trials" not in keys else keys
         if previous is not None and not entities and (ordinal := _ORDINAL.search(question)):
             # "what does the second drug target?": the conversation's records of that kind, in the order named
@@ -241,26 +239,26 @@ class Planner:
                     if r in self._records and (kind is None or r.startswith(kind + ":"))]
             at = _ORDINAL_AT[ordinal.group("nth").lower()]
             if pool and (at < len(pool) or at == -1):
-                entities = [PlanEntity(pool[at], self.analyzer.name_of(pool[at]), pool[at].partition(":")[0], "", True)]
+                entities = [self._entity(pool[at])]
         if previous is not None and not entities and _BOTH.search(question):
             # "what's the drug they both tested?" after turns on ATOMIC-Meso and ADAM: the last two records of a kind
             seen = [r for r in dict.fromkeys(previous.entity_ids + previous.context) if r in self._records]
             kind = seen[0].partition(":")[0] if seen else ""
             two = [r for r in seen if r.startswith(kind + ":")][:2]
             if len(two) == 2:
-                entities = [PlanEntity(r, self.analyzer.name_of(r), kind, "", True) for r in two]
+                entities = [self._entity(r) for r in two]
                 if kind == "trial" and _ASKS_DRUG.search(question) and not set(keys) - {"arms", "tested", "drugs", "headline"}:
                     common = [a for a in agents_in_trial(self._records[two[0]], self._records, question)
                               if a in agents_in_trial(self._records[two[1]], self._records, question)]
                     if common:
-                        entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "", True) for a in common]
+                        entities = [self._entity(a) for a in common]
                         keys = ["definition"] if not keys or set(keys) <= {"tested", "arms", "drugs"} else keys
         if previous is not None and _SAME_GROUP.search(question) and not entities and \
                 (ran := [r for r in previous.entity_ids if r.startswith("trial:") and r in self._records]):
             # "did that group run any other trial?" after "who sponsored BEAT-meso?": the group's other trials
             others = run_by_same_group(self._records[ran[0]], self._records)
             if others:
-                entities = [PlanEntity(r, self.analyzer.name_of(r), "trial", "") for r in others]
+                entities = [self._entity(r, carried=False) for r in others]
                 keys = ["sponsor"]
         if previous is not None and entities and all(e.type == "biomarker" for e in entities) and \
                 _IN_IT.search(question) and any(e.type == "trial" for e in previous.entities):
@@ -303,8 +301,7 @@ class Planner:
                     kind = _ORDINAL_KINDS.get(typed.group("kind").lower().rstrip("s"), "biomarker")
                     of_kind = [r for r in dict.fromkeys(previous.entity_ids + list(previous_answer_entities) + previous.context)
                                if r.startswith(kind + ":")]
-                    linked = list(dict.fromkeys(r for e in previous.entity_ids if e in self._records
-                                                for r in getattr(self._records[e], "related", []) if r.startswith(kind + ":")))
+                    linked = self._linked(previous.entity_ids, kind)
                     carried = of_kind[:1] or (linked if len(linked) == 1 else []) or carried
                 asked_of_drug = [k for k in keys if k not in _DESCRIBING]
                 if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
@@ -320,16 +317,14 @@ class Planner:
                     kind = "biomarker"  # "how is it measured?" after "what biomarker selected patients for ADAM?"
                 if kind and not all(rid.startswith(kind + ":") for rid in carried):
                     # "and what's the underlying mechanism called?": the record of that kind the last one links to
-                    linked = list(dict.fromkeys(r for c in carried if c in self._records
-                                                for r in getattr(self._records[c], "related", []) if r.startswith(kind + ":")))
+                    linked = self._linked(carried, kind)
                     if len(linked) > 1:  # ASS1 deficiency -> "Arginine auxotrophy (ASS1 loss)", the one naming it
                         heads = [compact(self.analyzer.name_of(c).split()[0]) for c in carried]
                         linked = [r for r in linked if any(h in compact(self.analyzer.name_of(r)) for h in heads)]
                     if len(linked) == 1:
                         own = [k for k in keys if k in BY_KEY and kind in BY_KEY[k].types]
                         carried, keys, switched = linked, own or ["definition"], True
-                entities = [PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", True)
-                            for rid in carried]
+                entities = [self._entity(rid) for rid in carried]
             if entities and previous.attributes and _elliptical(question) and not switched and \
                     (not keys or (set(keys) <= _DESCRIBING and not set(keys) & set(previous.attributes))):
                 # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
@@ -344,7 +339,7 @@ class Planner:
                       any(tested_in(self._records[d], rec) for d in drugs)]
             kept, shown = filter_trials(others, self._records, question)
             if shown and len(kept) == 1:
-                entities = [PlanEntity(kept[0], self.analyzer.name_of(kept[0]), "trial", "", True)]
+                entities = [self._entity(kept[0])]
                 if previous.attributes and not set(keys) - _DESCRIBING:
                     keys, carried_attrs = list(previous.attributes), True
         if _HISTOLOGY_BENEFIT.search(question) and not any(e.type == "trial" for e in entities) and \
@@ -387,7 +382,7 @@ class Planner:
             of_class = set(named or agents_of_class(question, self._records))  # "anti-PD-L1": the term's drugs
             used = [a for a in agents_in_trial(self._records[trials_named[0].record_id], self._records) if a in of_class]
             if used:
-                entities = [PlanEntity(a, self.analyzer.name_of(a), "agent", "") for a in used] + entities
+                entities = [self._entity(a, carried=False) for a in used] + entities
                 keys = ["class", "arms"]
         if "selection" in keys and entities and all(e.type == "biomarker" for e in entities) and \
                 not re.search(r"\bselect|\benrich|\bpick|\bchoos|\bchose", question, re.IGNORECASE):
@@ -429,6 +424,15 @@ class Planner:
             context=[rid for rid in dict.fromkeys(previous.entity_ids + previous.context if previous is not None else [])
                      if rid not in [e.record_id for e in entities]][:6],
         )
+
+    def _entity(self, rid: str, carried: bool = True) -> PlanEntity:
+        """A record the plan takes from the conversation (or, ``carried=False``, from what the question implies)."""
+        return PlanEntity(rid, self.analyzer.name_of(rid), rid.partition(":")[0], "", carried)
+
+    def _linked(self, rids: list[str], kind: str) -> list[str]:
+        """Records of a kind that the given records link to, in order."""
+        return list(dict.fromkeys(r for c in rids if c in self._records
+                                  for r in getattr(self._records[c], "related", []) if r.startswith(kind + ":")))
 
     def _combined(self, entities: list[PlanEntity], question: str) -> list[PlanEntity]:
         """"opdivo + yervoy": two drugs joined by "+", "plus" or "/" are their combination's record when there is one."""

@@ -19,6 +19,7 @@ from assistant.list_filters import (
     agents_of_class,
     filter_trials,
     gives_alone,
+    is_chemotherapy,
     qualifiers,
     says_all,
     tested_in,
@@ -353,7 +354,7 @@ class RecordFacts:
     def _given_with(self, trials: list[str], plan: QuestionPlan) -> list[str]:
         """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
         drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records
-                 and "chemotherapy" not in (getattr(self.records[e.record_id], "agent_class", "") or "")]
+                 and not is_chemotherapy(self.records[e.record_id])]
         if not WITH_CHEMO.search(plan.question) or not drugs:
             return []
         names = [compact(n) for d in drugs for n in [d.name, *d.synonyms] if len(compact(n)) >= 4]
@@ -478,7 +479,7 @@ class RecordFacts:
                 trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
                                                    if d.record_id in self.records)] or trials
             partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
-            partners = [a for a in partners if "chemotherapy" not in (getattr(self.records[a], "agent_class", "") or "")] \
+            partners = [a for a in partners if not is_chemotherapy(self.records[a])] \
                 or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
             if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
                 together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
@@ -514,7 +515,7 @@ class RecordFacts:
         if trial_only and targets and not any(self.records[t].type == "trial" for t in targets):
             # "what was the OS with pegargiminase?": the trials that tested it hold the figure (of the drug, not of
             # the chemotherapy backbone named beside it: "ONCOS-102 + pemetrexed/platinum")
-            drugs = [t for t in targets if "chemotherapy" not in (getattr(self.records[t], "agent_class", "") or "")] or targets
+            drugs = [t for t in targets if not is_chemotherapy(self.records[t])] or targets
             trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e)))
             trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "the phase 3 with the same drug"
             trials = self._given_with(trials, plan) or trials  # "keytruda + chemo trial"
@@ -523,7 +524,7 @@ class RecordFacts:
             trials = in_context or (self._single_out(trials, plan) if len(trials) > 1 else trials)
             targets = trials or targets
         if "approval" in attrs:  # "when was pembrolizumab with pemetrexed-platinum approved?": pembrolizumab's
-            own = [t for t in targets if "chemotherapy" not in (getattr(self.records[t], "agent_class", "") or "")]
+            own = [t for t in targets if not is_chemotherapy(self.records[t])]
             targets = own or targets
         if plan.form == "comparison" and not attrs:
             attrs = ["item"]
