@@ -156,17 +156,20 @@ def is_chemotherapy(record: Any) -> bool:
     return "chemotherapy" in (getattr(record, "agent_class", "") or "")
 
 
+def names_record(text: str, record: Any) -> bool:
+    """The text names the record: its name, a synonym or a code name (four characters or more)."""
+    said = compact(text)
+    return any(len(compact(k)) >= 4 and compact(k) in said
+               for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])])
+
+
 def _in_arms(record: Any, trial: Any) -> bool:
-    arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
-    return any(compact(k) in arms for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])]
-               if len(compact(k)) >= 4)
+    return names_record(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []), record)
 
 
 def tested_in(record: Any, trial: Any) -> bool:
     """The trial tested the record: it links to it, or its arms name it (by name, synonym or code name)."""
-    arms = compact(" ".join(f"{a.name} {a.regimen}" for a in getattr(trial, "arms", []) or []))
-    keys = [compact(k) for k in [record.name, *record.synonyms, *getattr(record, "code_names", [])] if len(compact(k)) >= 4]
-    return record.id in getattr(trial, "related", []) or any(k in arms for k in keys)
+    return record.id in getattr(trial, "related", []) or _in_arms(record, trial)
 
 
 def gives_alone(trial: Any, record: Any) -> bool:

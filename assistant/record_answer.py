@@ -20,6 +20,7 @@ from assistant.list_filters import (
     filter_trials,
     gives_alone,
     is_chemotherapy,
+    names_record,
     qualifiers,
     says_all,
     tested_in,
@@ -338,9 +339,7 @@ class RecordFacts:
                                                                    *self.records[m].synonyms] if len(compact(n)) >= 3)
 
     def _arm_gives(self, arm: Any, agents: list[str]) -> bool:
-        said = compact(f"{arm.name} {arm.regimen or ''}")
-        return any(len(compact(n)) >= 4 and compact(n) in said for a in agents if a in self.records
-                   for n in [self.records[a].name, *self.records[a].synonyms, *getattr(self.records[a], "code_names", [])])
+        return any(names_record(f"{arm.name} {arm.regimen or ''}", self.records[a]) for a in agents if a in self.records)
 
     def _in_review(self, record_id: str) -> bool:
         """The review's own text names the record (its name before any parenthesis, or a synonym)."""
