@@ -325,7 +325,7 @@ def find_attributes(text: str) -> list[Attribute]:
     if "specific_ae" in keys:
         drop |= {"safety"}
     if "approval" in keys:
-        drop |= {"headline", "trials"}  # an approval names the trial it rests on
+        drop |= {"headline", "trials", "status"}  # an approval names the trial it rests on; "approval status" is not a trial's
     if "trials" in keys:  # ("which trial showed it helps?" asks the result)
         drop |= {"definition", "design"} | (set() if _SHOWED.search(text) else {"headline"})
     keys = {a.key for a in found}

@@ -235,3 +235,9 @@ def test_names_readers_use_for_records(planner) -> None:
     assert planner.plan("Calabro 2018: 1 yr survival?").entity_ids == ["trial:nibit-meso-1"]
     # a biomarker named as the drug's target is not a topic of its own
     assert planner.plan("is MEDI4736 a PD-1 or a PD-L1 antibody?").entity_ids == ["agent:durvalumab"]
+
+
+def test_approval_status_after_a_trial_asks_the_drug(planner) -> None:
+    trial = planner.plan("What did ATOMIC-Meso show?")
+    follow = planner.plan("and the drug's approval status?", trial, ["trial:atomic-meso"])
+    assert follow.entity_ids == ["agent:pegargiminase"] and follow.attributes == ["approval"]
