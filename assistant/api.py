@@ -5,9 +5,9 @@ One Assistant serves many threads: every call keeps its state in local variables
 embedding cache has its own lock.
 
 Pipeline of one question:
-  validate -> rewrite a follow-up (conversation) -> understand (assistant.query) -> candidates:
+  validate -> rewrite a follow-up (conversation) -> understand (assistant.understand.query) -> candidates:
   chunks of the records/references the question names, then hybrid retrieval -> answer:
-  extractive (quote + cite, or abstain) or llm (assistant.llm writes, every sentence checked).
+  extractive (quote + cite, or abstain) or llm (assistant.llm.answerer writes, every sentence checked).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant import extractive as ex
-from assistant.answer import ABSTAIN_TEXT, Answer, Citation, and_list
-from assistant.compose import compose_parts
-from assistant.conversation import Turn, entities_in, rewrite_followup, turn_entities
-from assistant.plan import (
+from assistant.answer import extractive as ex
+from assistant.answer.compose import compose_parts
+from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation, and_list
+from assistant.answer.record_answer import RecordFacts
+from assistant.answer.review_answer import ReviewFacts
+from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
+from assistant.understand.plan import (
     WHICH_TRIAL,
     PlanEntity,
     Planner,
@@ -33,10 +35,8 @@ from assistant.plan import (
     is_code_name,
     is_drug_name,
 )
-from assistant.query import QueryAnalyzer, QueryPlan, compact
-from assistant.record_answer import RecordFacts
-from assistant.review_answer import ReviewFacts
-from assistant.vocabulary import GENERIC_STEMS, spelling_variants
+from assistant.understand.query import QueryAnalyzer, QueryPlan, compact
+from assistant.understand.vocabulary import GENERIC_STEMS, spelling_variants
 from kernel.errors import MesochatError
 from kernel.text import stem
 
@@ -151,7 +151,7 @@ class Assistant:
         the ``llm`` section of the config; they are only used in llm mode.
         """
         import indexing  # noqa: F401  (offline environment before any model import)
-        from assistant.retrieval import Retriever
+        from assistant.retrieve.retrieval import Retriever
         from indexing.index import open_index
         from kernel.config import Config
 
@@ -175,7 +175,7 @@ class Assistant:
         """The LLMAnswerer (built on first use; MesochatError when not configured or unreachable)."""
         with self._llm_lock:
             if self._llm is None:
-                from assistant.llm import LLMAnswerer
+                from assistant.llm.answerer import LLMAnswerer
 
                 answerer = LLMAnswerer(self.config.llm, embed=self.index.embed_texts)
                 answerer.check()
@@ -516,7 +516,7 @@ class Assistant:
         return max(chunks, key=lambda c: min(end, c.char_end) - max(start, c.char_start))
 
     def _stream_llm(self, prepared: _Prepared, k: int, turns: list[Turn], start: float) -> Iterator[str | Answer]:
-        from assistant.llm import LLMResult
+        from assistant.llm.answerer import LLMResult
 
         pool = prepared.candidates
         if prepared.intent.entities:  # the model only ever sees passages about the entity asked
@@ -653,7 +653,7 @@ def _public(config: Any) -> Any:
 
 
 def _plan_from_dict(d: dict[str, Any], analyzer: QueryAnalyzer) -> QuestionPlan:
-    from assistant.plan import PlanEntity
+    from assistant.understand.plan import PlanEntity
 
     ents = [PlanEntity(rid, analyzer.name_of(rid), rid.partition(":")[0], "") for rid in d.get("entities", [])]
     return QuestionPlan(question=d.get("question", ""), entities=ents, attributes=list(d.get("attributes", [])),

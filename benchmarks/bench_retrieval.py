@@ -79,7 +79,7 @@ def ensure_index(home: Path | None):
 
 
 def run(home: Path | None, set_name: str, repeats: int, k: int) -> dict:
-    from assistant.retrieval import Retriever
+    from assistant.retrieve.retrieval import Retriever
     from evals.sets import Resolver, load_set
     from indexing.embedder import local_model_path
     from indexing.index import open_index

@@ -3,7 +3,7 @@ should, and do follow-up questions find the right entity.
 
 - citation precision: share of (sentence, cited source) pairs where the quoted span supports the sentence.
   Extractive answers quote evidence, so support means containment (the sentence, markers removed, is
-  inside the quote); generated (llm) answers are checked with ``assistant.support.support_score``.
+  inside the quote); generated (llm) answers are checked with ``assistant.llm.support.support_score``.
 - citation integrity: share of quotes equal to ``index.doc_text(doc_id)[char_start:char_end]``.
 - nugget recall: share of a question's key facts ("18.1", "0.74") present in the answer (0 if abstained).
 - abstention precision / recall: the positive class is "should abstain" (unanswerable questions).
@@ -98,7 +98,7 @@ class _CitationCheck:
 
     def add(self, answer: Any) -> list[str]:
         """Counts one answer's citations; returns the sentences not supported by what they cite."""
-        from assistant.markers import split_cited
+        from assistant.answer.markers import split_cited
 
         by_n: dict[int, list[Any]] = {}
         for c in answer.citations:
@@ -125,7 +125,7 @@ class _CitationCheck:
     def _supports(self, sentence: str, quotes: list[str]) -> bool:
         if self.mode == "extractive":
             return any(contains(q, sentence) for q in quotes)
-        from assistant.support import DEFAULT_THRESHOLD, support_score
+        from assistant.llm.support import DEFAULT_THRESHOLD, support_score
 
         return support_score(sentence, quotes) >= DEFAULT_THRESHOLD
 

@@ -128,7 +128,7 @@ def run_beir(
 
     Returns ``{"dataset", "split", "n_queries", "n_documents", "modes": {mode: {metric: value,
     "latency_ms_p50": ...}}, "runs": {mode: ranx.Run}}``."""
-    from assistant.retrieval import MODES, Retriever
+    from assistant.retrieve.retrieval import MODES, Retriever
     from evals.metrics import ranked_run
     from indexing import open_index
     from indexing.build import build_index

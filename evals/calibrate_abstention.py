@@ -1,7 +1,7 @@
 """Choose the extractive abstention threshold on the dev questions and record how it was chosen.
 
 Every dev question is answered with abstention switched off, so each gets its evidence score (the best
-evidence sentence's score, see assistant/extractive.py). For each candidate threshold the table shows
+evidence sentence's score, see assistant/answer/extractive.py). For each candidate threshold the table shows
 the share of answerable questions that would be abstained on (should be <= 5%) and the share of
 unanswerable ones that would be (should be >= 95%). Direct reference lookups ("reference 36") are
 always answered from the reference's record, whatever the score.

@@ -103,7 +103,7 @@ def run_file_path(template: str | Path | None, default_dir: Path, set_name: str,
 def open_retriever(settings: Any) -> tuple[Any, Any]:
     """(index, retriever) for the data directory in ``settings``; a missing index is a one-line error."""
     import indexing
-    from assistant.retrieval import Retriever
+    from assistant.retrieve.retrieval import Retriever
 
     index = indexing.open_index(settings)
     if not index.chunks:

@@ -69,7 +69,7 @@ class EmbeddingConfig(_Section):
 
 
 class RetrievalConfig(_Section):
-    """Retrieval parameters; the reasons for each value are in assistant/retrieval.py (tuned on train/dev)."""
+    """Retrieval parameters; the reasons for each value are in assistant/retrieve/retrieval.py (tuned on train/dev)."""
 
     fusion: Literal["rrf", "minmax", "dbsf", "zscore"] = "zscore"
     dense_weight: float = 0.25  # chunk level (chat), review-dev
@@ -106,7 +106,7 @@ def calibrated_threshold() -> float:
 
 
 class AnswerConfig(_Section):
-    """The extractive answer engine's knobs (assistant/extractive.py explains each)."""
+    """The extractive answer engine's knobs (assistant/answer/extractive.py explains each)."""
 
     k: int = Field(default=8, ge=1, le=50)  # passages retrieved per question
     abstain_threshold: float = Field(default_factory=calibrated_threshold)

@@ -115,8 +115,8 @@ def assistant(hostile_home):
 
 def _quotes_only(answer) -> None:
     """Every answer sentence is a cited quote: drop the markers and the quotes, and nothing is left."""
-    from assistant.extractive import display_quote
-    from assistant.markers import parse_markers
+    from assistant.answer.extractive import display_quote
+    from assistant.answer.markers import parse_markers
 
     assert answer.citations
     assert set(parse_markers(answer.text)) == {c.n for c in answer.citations}
@@ -190,7 +190,7 @@ def test_followup_cannot_smuggle_instructions(assistant):
 
 
 def test_llm_prompt_delimits_documents_as_data(assistant):
-    from assistant import prompts
+    from assistant.llm import prompts
 
     chunks = [c for c in assistant.index.chunks.values() if "WMB-9" in c.text][:1]
     chunks += [c for c in assistant.index.chunks.values() if c.doc_id == "review"][:1]
@@ -208,7 +208,7 @@ def test_llm_prompt_delimits_documents_as_data(assistant):
 
 
 def test_llm_invented_markers_are_stripped(assistant):
-    from assistant.llm import LLMAnswerer, LLMConfig
+    from assistant.llm.answerer import LLMAnswerer, LLMConfig
 
     llm = LLMAnswerer(LLMConfig(base_url="http://127.0.0.1:9/v1"), embed=assistant.index.embed_texts)
     sources = [c for c in assistant.index.chunks.values() if "WMB-9" in c.text][:2]
@@ -489,7 +489,7 @@ class _EchoKeyHandler(http.server.BaseHTTPRequestHandler):
 @pytest.mark.parametrize("status", [401, 500, 400])
 def test_api_key_never_leaks(assistant, hostile_home, monkeypatch, caplog, capfd, status):
     from assistant.api import Assistant
-    from assistant.llm import LLMConfig
+    from assistant.llm.answerer import LLMConfig
     from ui.feedback import record_feedback
 
     handler = type("H", (_EchoKeyHandler,), {"status": status})

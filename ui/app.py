@@ -25,7 +25,7 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.answer import Answer
+from assistant.answer.model import Answer
 from kernel.errors import MesochatError
 from ui import evidence_view, explore, render
 from ui.feedback import record_feedback

@@ -173,6 +173,6 @@ def test_document_text_that_reads_like_an_instruction_is_only_quoted(review_home
     assert answer.text.strip() != "PWNED"
     for c in answer.citations:
         assert a.index.doc_text(c.doc_id)[c.char_start : c.char_end] == c.text
-    from assistant.markers import split_cited
+    from assistant.answer.markers import split_cited
 
     assert all(markers for _, markers in split_cited(answer.text))

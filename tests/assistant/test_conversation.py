@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.conversation import Entity, Turn, rewrite_followup
-from assistant.query import QueryAnalyzer
+from assistant.understand.conversation import Entity, Turn, rewrite_followup
+from assistant.understand.query import QueryAnalyzer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def analyzer():
 
 
 def turn(question: str, analyzer, cited: tuple[Entity, ...] = ()) -> Turn:
-    from assistant.conversation import entities_in
+    from assistant.understand.conversation import entities_in
 
     return Turn(question, question, "", tuple(entities_in(question, analyzer)), cited)
 

@@ -1,6 +1,6 @@
 """Extractive answers on the real review corpus: verbatim quotes, markers, abstention, direct lookups.
 
-Also query understanding (assistant.query) on the real records: synonyms, shorthand, misspellings,
+Also query understanding (assistant.understand.query) on the real records: synonyms, shorthand, misspellings,
 reference lookups.
 """
 
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import ABSTAIN_TEXT
-from assistant.extractive import display_quote
-from assistant.markers import split_cited, strip_markers
-from assistant.query import QueryAnalyzer
+from assistant.answer.extractive import display_quote
+from assistant.answer.markers import split_cited, strip_markers
+from assistant.answer.model import ABSTAIN_TEXT
+from assistant.understand.query import QueryAnalyzer
 
 ANSWERABLE = [
     "What did CheckMate 743 show for overall survival?",

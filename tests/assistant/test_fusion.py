@@ -1,4 +1,4 @@
-"""assistant/fusion.py against ranx.fuse on the same runs (as bm25s tests itself against rank_bm25)."""
+"""assistant/retrieve/fusion.py against ranx.fuse on the same runs (as bm25s tests itself against rank_bm25)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ranx import Run, fuse
 
-from assistant import fusion
+from assistant.retrieve import fusion
 
 pytestmark = pytest.mark.slow  # ranx compiles its numba kernels on first use (a minute or two)
 

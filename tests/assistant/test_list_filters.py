@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace as R
 
-from assistant.list_filters import (
+from assistant.understand.list_filters import (
     agents_of_class,
     asked_line,
     asked_phase,
@@ -54,7 +54,7 @@ def test_says_all_matches_stems_and_journal_abbreviations():
 
 
 def test_sponsor_and_the_groups_other_trials():
-    from assistant.list_filters import run_by_same_group, sponsor_of
+    from assistant.understand.list_filters import run_by_same_group, sponsor_of
 
     beat = R(id="trial:a", type="trial", design="randomised phase III trial run by the European Thoracic Oncology Platform",
              summary="European trial.")

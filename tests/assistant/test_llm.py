@@ -14,10 +14,10 @@ import time
 
 import pytest
 
-from assistant.answer import ABSTAIN_TEXT
-from assistant.llm import LLMAnswerer, LLMConfig, LLMResult
-from assistant.markers import MARKER_RE, parse_markers
-from assistant.support import support_score
+from assistant.answer.markers import MARKER_RE, parse_markers
+from assistant.answer.model import ABSTAIN_TEXT
+from assistant.llm.answerer import LLMAnswerer, LLMConfig, LLMResult
+from assistant.llm.support import support_score
 from kernel.chunk import Chunk, chunk_id
 from kernel.errors import MesochatError
 
@@ -311,7 +311,7 @@ def test_api_key_never_leaks(llama_server, caplog):
 
 def test_system_prompt_example_carries_no_figures():
     """A 1.5B model copied "The trial enrolled 300 patients [2]" from the prompt's example into an answer."""
-    from assistant.prompts import SYSTEM_PROMPT
+    from assistant.llm.prompts import SYSTEM_PROMPT
 
     example = next(line for line in SYSTEM_PROMPT.splitlines() if "Example" in line)
     assert not re.search(r"\d", re.sub(r"\[\d+\]|source \d+", "", example))
@@ -321,7 +321,7 @@ def test_llm_answers_see_and_cite_only_the_asked_entity(llama_server, review_hom
     """The model is shown only passages of the entity asked about (its record or text naming it), so any
     sentence it cites is about that entity; another disease is abstained on without a model call."""
     from assistant import Assistant
-    from assistant.query import compact
+    from assistant.understand.query import compact
 
     assistant = Assistant.load(home=review_home, mode="llm", base_url=llama_server.base_url, max_tokens=64,
                                timeout=300)

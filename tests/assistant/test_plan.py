@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.plan import Planner
-from assistant.query import QueryAnalyzer
+from assistant.understand.plan import Planner
+from assistant.understand.query import QueryAnalyzer
 from corpus import load_records
 
 

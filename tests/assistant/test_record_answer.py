@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from assistant.compose import compose_parts
-from assistant.extractive import readable_locator
-from assistant.plan import Planner
-from assistant.query import QueryAnalyzer, compact
-from assistant.record_answer import RecordFacts
+from assistant.answer.compose import compose_parts
+from assistant.answer.extractive import readable_locator
+from assistant.answer.record_answer import RecordFacts
+from assistant.understand.plan import Planner
+from assistant.understand.query import QueryAnalyzer, compact
 from corpus import load_records
 from indexing.render import record_names, render_fields
 from indexing.sources import corpus_documents

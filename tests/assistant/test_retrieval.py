@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from assistant import fusion
-from assistant.retrieval import Hit, Retriever
+from assistant.retrieve import fusion
+from assistant.retrieve.retrieval import Hit, Retriever
 from kernel.config import Config
 from kernel.errors import MesochatError
 

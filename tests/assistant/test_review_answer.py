@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import indexing  # noqa: F401  (offline environment)
-from assistant.review_answer import ReviewFacts
+from assistant.answer.review_answer import ReviewFacts
 from indexing.chunker import chunk_document
 from indexing.sources import corpus_documents
 

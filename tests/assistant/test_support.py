@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.markers import clean_markers, parse_markers, render_sentence, split_cited, strip_markers
-from assistant.support import DEFAULT_THRESHOLD, numbers, support_detail, support_score
+from assistant.answer.markers import clean_markers, parse_markers, render_sentence, split_cited, strip_markers
+from assistant.llm.support import DEFAULT_THRESHOLD, numbers, support_detail, support_score
 
 PASSAGE = (
     "CheckMate 743 was a randomised phase 3 trial in 605 patients with previously untreated, unresectable "

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from assistant.answer import ABSTAIN_TEXT, Answer, Citation
+from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation
 from evals.answers_v2 import EntityNames, Tally, evaluate_answers_v2, judge
 from evals.sets_v2 import ConversationV2, EvalItemV2
 

@@ -256,7 +256,7 @@ def test_missing_capture_is_one_line(tmp_path):
 
 @pytest.fixture(scope="module")
 def analyzer():
-    from assistant.query import QueryAnalyzer
+    from assistant.understand.query import QueryAnalyzer
 
     return QueryAnalyzer.from_corpus()
 
@@ -275,7 +275,7 @@ followups = st.one_of(
 @given(data=st.data(), question=followups, previous=st.lists(followups, max_size=3))
 def test_followup_rewrite_never_raises_and_is_non_empty(analyzer, data, question, previous):
     from assistant.api import validate_question
-    from assistant.conversation import Turn, rewrite_followup, turn_entities
+    from assistant.understand.conversation import Turn, rewrite_followup, turn_entities
 
     try:
         question = validate_question(question)
@@ -303,7 +303,7 @@ def test_followup_rewrite_never_raises_and_is_non_empty(analyzer, data, question
 
 @st.composite
 def evidence_sets(draw):
-    from assistant.extractive import Evidence
+    from assistant.answer.extractive import Evidence
 
     docs = []
     for i in range(draw(st.integers(1, 4))):
@@ -330,8 +330,8 @@ MARKER_AT_END = re.compile(r"\[(\d+)\](?:[.!?\u2026]+[\"'\u201d\u2019)\]]*)?$")
 @settings(max_examples=examples(200))
 @given(evidence_sets())
 def test_composer_every_sentence_cited_and_offsets_exact(case):
-    from assistant.extractive import compose
-    from assistant.markers import parse_markers
+    from assistant.answer.extractive import compose
+    from assistant.answer.markers import parse_markers
 
     COUNTER.hit("composer")
     texts, picked = case

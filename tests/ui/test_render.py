@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from assistant.answer import Answer, Citation
+from assistant.answer.model import Answer, Citation
 from kernel.errors import MesochatError
 from ui import explore, render
 from ui.app import where_filter

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from assistant.answer import and_list
-from assistant.attributes import BY_KEY, RECORD_ONLY
-from assistant.list_filters import (
+from assistant.answer.model import and_list
+from assistant.understand.attributes import BY_KEY, RECORD_ONLY
+from assistant.understand.list_filters import (
     agents_of_class,
     filter_trials,
     gives_alone,
@@ -25,8 +25,8 @@ from assistant.list_filters import (
     says_all,
     tested_in,
 )
-from assistant.plan import ALONE, QuestionPlan
-from assistant.query import compact
+from assistant.understand.plan import ALONE, QuestionPlan
+from assistant.understand.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
 from kernel.text import stem
 

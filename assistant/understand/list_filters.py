@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from assistant.query import compact
+from assistant.understand.query import compact
 from kernel.text import stem
 
 # Words a question uses for a kind of drug -> what the drugs' class or modality text says.

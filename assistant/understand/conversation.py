@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from assistant.query import QueryAnalyzer
+from assistant.understand.query import QueryAnalyzer
 
 # Which entity a pronoun most likely means: the more specific kinds first.
 TYPE_PRIORITY = {"trial": 0, "agent": 1, "biomarker": 2, "ref": 3, "mechanism": 4, "term": 5}

@@ -1,7 +1,7 @@
 """Question understanding as a typed plan: which records are asked about, what about them, in what form.
 
-Pure code over the alias lexicon (assistant.query.QueryAnalyzer) and the attribute vocabulary
-(assistant.attributes); no index, no model. The plan travels with the answer (``Answer.plan``) so the UI
+Pure code over the alias lexicon (assistant.understand.query.QueryAnalyzer) and the attribute vocabulary
+(assistant.understand.attributes); no index, no model. The plan travels with the answer (``Answer.plan``) so the UI
 and the evals can show why an answer took the shape it did.
 """
 
@@ -12,8 +12,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.attributes import BY_KEY, find_attributes, timepoints
-from assistant.list_filters import (
+from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
+from assistant.understand.list_filters import (
     agents_in_trial,
     agents_of_class,
     filter_trials,
@@ -21,7 +21,7 @@ from assistant.list_filters import (
     run_by_same_group,
     tested_in,
 )
-from assistant.query import QueryAnalyzer, compact
+from assistant.understand.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
 TYPE_ORDER = {"trial": 0, "agent": 1, "biomarker": 2, "mechanism": 3, "term": 4, "ref": 5}
@@ -110,7 +110,7 @@ class PlanEntity:
 class QuestionPlan:
     question: str
     entities: list[PlanEntity] = field(default_factory=list)
-    attributes: list[str] = field(default_factory=list)  # attribute keys, see assistant.attributes
+    attributes: list[str] = field(default_factory=list)  # attribute keys, see assistant.understand.attributes
     form: str = "fact"
     timepoint: str | None = None  # "2 years" for "2-year survival"
     timepoints: list[str] = field(default_factory=list)  # every one asked: "alive at 1 and 2 years"

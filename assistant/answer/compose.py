@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answer import Citation, and_list
-from assistant.extractive import close_sentence, display_quote
-from assistant.markers import render_sentence
-from assistant.record_answer import Part, Quote
+from assistant.answer.extractive import close_sentence, display_quote
+from assistant.answer.markers import render_sentence
+from assistant.answer.model import Citation, and_list
+from assistant.answer.record_answer import Part, Quote
 from kernel.chunk import Chunk
 from kernel.sentences import split_sentences
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.markers import strip_markers
+from assistant.answer.markers import strip_markers
 from kernel.errors import MesochatError
 from kernel.text import REPORTING_WORDS, content_terms
 
@@ -109,7 +109,7 @@ def negation_mismatch(sentence: str, passages: Sequence[str]) -> bool:
 
 
 def _passage_sentences(passage: str) -> list[str]:
-    from assistant.markers import _sentence_spans
+    from assistant.answer.markers import _sentence_spans
 
     return [passage[a:b].strip() for a, b in _sentence_spans(passage) if passage[a:b].strip()]
 

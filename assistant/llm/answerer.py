@@ -5,7 +5,7 @@ Backends, both through llama-index:
 - any OpenAI-compatible endpoint (llama.cpp server, vLLM, Ollama, LM Studio, hosted APIs) via
   ``llama_index.llms.openai_like.OpenAILike``;
 - a local GGUF file in-process via a thin llama-index ``CustomLLM`` over ``llama_cpp.Llama``
-  (``assistant.llama_cpp``). Not
+  (``assistant.llm.llama_cpp``). Not
   llama-index-llms-llama-cpp: that class formats chats with a fixed prompt template (wrong for most GGUFs)
   and downloads a default model when no path is given; llama.cpp's own chat handler uses the template
   stored in the GGUF file.
@@ -26,9 +26,9 @@ from typing import Any, NamedTuple
 
 import openai
 
-from assistant import prompts
-from assistant.markers import clean_markers, parse_markers, render_sentence, split_cited
-from assistant.support import Embed, support_detail
+from assistant.answer.markers import clean_markers, parse_markers, render_sentence, split_cited
+from assistant.llm import prompts
+from assistant.llm.support import Embed, support_detail
 from kernel.config import LLMConfig
 from kernel.errors import MesochatError
 
@@ -160,7 +160,7 @@ def build_llm(config: LLMConfig, model: str | None = None):
             timeout=config.timeout,
             max_retries=0,
         )
-    from assistant.llama_cpp import LlamaCppChat  # llama.cpp loads only when a GGUF is used
+    from assistant.llm.llama_cpp import LlamaCppChat  # llama.cpp loads only when a GGUF is used
 
     return LlamaCppChat(
         model_path=str(Path(config.gguf).expanduser()),

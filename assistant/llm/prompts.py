@@ -2,7 +2,7 @@
 
 Documents are untrusted: their text sits inside <source> tags, any tag-like text inside them is
 neutralised so a document cannot close its own block, and the system prompt tells the model that
-instructions found inside sources are content, not commands. The parser (assistant.markers) only
+instructions found inside sources are content, not commands. The parser (assistant.answer.markers) only
 trusts markers 1..k, so even a model that obeys an injected instruction cannot cite a source it was
 not given.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from llama_index.core.llms import ChatMessage, MessageRole
 
-from assistant.answer import ABSTAIN_TEXT  # one abstention sentence for every mode
-from assistant.markers import strip_markers
+from assistant.answer.markers import strip_markers
+from assistant.answer.model import ABSTAIN_TEXT  # one abstention sentence for every mode
 
 SYSTEM_PROMPT = f"""You answer questions using ONLY the numbered sources in the user's message.
 Rules:
@@ -99,7 +99,7 @@ def format_sources(sources: Sequence[Any], max_chars_each: int | None = None) ->
 
 def _turns(history: Iterable[Any]) -> list[tuple[str, str]]:
     """Accept (role, text) pairs, {"role", "content"} dicts, objects with .role/.content, or
-    assistant.conversation.Turn-like objects with .question/.answer (one user and one assistant turn)."""
+    assistant.understand.conversation.Turn-like objects with .question/.answer (one user and one assistant turn)."""
     out = []
     for turn in history:
         if hasattr(turn, "question") and hasattr(turn, "answer"):

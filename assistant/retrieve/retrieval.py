@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import fusion
+from assistant.retrieve import fusion
 from kernel.chunk import Chunk
 from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer import ABSTAIN_TEXT, Citation
-from assistant.markers import MARKER_RE, render_sentence
-from assistant.query import QueryPlan, compact, content_terms
+from assistant.answer.markers import MARKER_RE, render_sentence
+from assistant.answer.model import ABSTAIN_TEXT, Citation
+from assistant.understand.query import QueryPlan, compact, content_terms
 from indexing.units import quotable_units, text_key
 from kernel.chunk import Chunk
 from kernel.config import AnswerConfig, calibrated_threshold

@@ -1,0 +1,1 @@
+"""Answer from evidence: record fields, review prose, retrieved passages; composition and [n] markers."""

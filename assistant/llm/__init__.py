@@ -1,0 +1,1 @@
+"""The LLM path: endpoint or in-process GGUF, prompts, and the support check of generated sentences."""

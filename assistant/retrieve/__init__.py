@@ -1,0 +1,1 @@
+"""Retrieve passages: dense + BM25 hybrid and fusion."""

@@ -1,0 +1,1 @@
+"""Understand a question: entities, attribute, form, dialogue state (no index needed)."""
