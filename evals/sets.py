@@ -30,7 +30,8 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe9-dev", "conversations-v2-probe9-dev", "review-v2-probe10-dev", "conversations-v2-probe10-dev",
              "review-v2-probe11-dev", "conversations-v2-probe11-dev", "review-v2-probe12-dev", "conversations-v2-probe12-dev",
              "review-v2-probe13-dev", "conversations-v2-probe13-dev", "review-v2-probe14-dev", "conversations-v2-probe14-dev",
-             "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev")
+             "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev",
+             "review-v3-test", "conversations-v3-test")
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")
@@ -160,18 +161,22 @@ def is_conversation_set(path: Path) -> bool:
 def load_set(name: str | Path) -> list[Any]:
     """The questions of a set: v1 ``EvalItem``s, or ``EvalItemV2``s for a v2 set (name or file with '-v2')."""
     from evals.sets_v2 import EvalItemV2, is_v2
+    from evals.sets_v3 import EvalItemV3, is_v3
 
     path = set_path(name)
     if is_conversation_set(path):
         raise MesochatError(f"{path.name} is a conversation set; use it with `mesochat eval answers --conversations`")
-    return _read_jsonl(path, EvalItemV2 if is_v2(path.name) else EvalItem)
+    model = EvalItemV3 if is_v3(path.name) else EvalItemV2 if is_v2(path.name) else EvalItem
+    return _read_jsonl(path, model)
 
 
 def load_conversations(name: str | Path) -> list[Any]:
     from evals.sets_v2 import ConversationV2, is_v2
+    from evals.sets_v3 import ConversationV3, is_v3
 
     path = set_path(name)
-    return _read_jsonl(path, ConversationV2 if is_v2(path.name) else Conversation)
+    model = ConversationV3 if is_v3(path.name) else ConversationV2 if is_v2(path.name) else Conversation
+    return _read_jsonl(path, model)
 
 
 # --- resolution ------------------------------------------------------------------------------------------
