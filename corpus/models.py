@@ -128,7 +128,8 @@ from __future__ import annotations
 
 import re
 import warnings
-from typing import Annotated, Literal, get_args
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
@@ -143,6 +144,77 @@ EVIDENCE_LEVELS: tuple[str, ...] = get_args(Evidence)  # best first: a figure co
 Measure = Literal["os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "safety", "qol", "other"]
 Line = Literal["first line", "relapsed", "maintenance", "perioperative", "other"]
 Agency = Literal["FDA", "EMA", "NICE", "PMDA", "NMPA", "Health Canada", "other"]
+
+
+def asks(key: str, label: str, answers: str, *examples: str) -> dict[str, Any]:
+    """A field's place in the attribute vocabulary: the attribute key it answers, how an answer names it
+    (``label``), what it answers, and a few ways users ask for it (the record named as "the trial/drug")."""
+    return {"asked": {"key": key, "label": label, "answers": answers, "examples": list(examples)}}
+
+
+# Result measures answer attributes of their own (a trial's OS, its 2-year survival ...).
+MEASURE_ASKS: dict[str, dict[str, Any]] = {
+    "os": asks("os", "overall survival", "median overall survival by arm, with its hazard ratio",
+               "what was the median overall survival?", "how long did patients live?", "did it improve survival?",
+               "median os?")["asked"],
+    "pfs": asks("pfs", "progression-free survival", "median progression-free survival by arm",
+                "what was the progression-free survival?", "how long until the disease progressed?", "median pfs?",
+                "did it delay progression?")["asked"],
+    "orr": asks("orr", "objective response rate", "the share of patients whose tumours shrank (responses)",
+                "what was the response rate?", "how many patients responded?", "did tumours shrink?", "orr?")["asked"],
+    "dcr": asks("dcr", "disease control rate", "the share of patients with response or stable disease",
+                "what was the disease control rate?", "how many had their disease controlled?")["asked"],
+    "os_rate": asks("os_rate", "survival at that time point", "the share of patients alive at a time point",
+                    "what was the 2-year survival rate?", "how many were alive at one year?")["asked"],
+    "pfs_rate": asks("pfs_rate", "progression-free survival at that time point",
+                     "the share of patients alive without progression at a time point",
+                     "what was the 6-month progression-free survival rate?")["asked"],
+    "safety": asks("safety", "grade 3-4 treatment-related adverse events", "toxicity and side effects by arm",
+                   "how toxic was it?", "what were the side effects?", "how many grade 3-4 adverse events?",
+                   "was it safe?")["asked"],
+    "qol": asks("qol", "quality-of-life results", "patient-reported quality of life",
+                "did quality of life improve?", "what about patient-reported outcomes?")["asked"],
+}
+# The hazard ratio is a field of a result, not a measure: it is asked on its own.
+HAZARD_RATIO_ASKS = asks("hr", "hazard ratio", "the hazard ratio of the experimental arm against control, with its CI",
+                         "what was the hazard ratio?", "what was the HR for death?", "how much was the risk reduced?",
+                         "hr and confidence interval?")["asked"]
+
+
+@dataclass(frozen=True)
+class AttributeSpec:
+    """One attribute of the vocabulary: from a record field or a result measure."""
+
+    key: str
+    label: str
+    answers: str
+    examples: tuple[str, ...]
+    record_types: tuple[str, ...]
+    fields: tuple[str, ...] = ()
+    measures: tuple[str, ...] = ()
+
+
+def attribute_vocabulary() -> list[AttributeSpec]:
+    """Every attribute the record schemas declare, merged by key (a key may be answered by several fields)."""
+    merged: dict[str, dict[str, Any]] = {}
+
+    def add(spec: dict[str, Any], rtype: str, field: str = "", measure: str = "") -> None:
+        entry = merged.setdefault(spec["key"], {**spec, "examples": [], "types": [], "fields": [], "measures": []})
+        entry["examples"] += [e for e in spec["examples"] if e not in entry["examples"]]
+        entry["types"] += [rtype] if rtype not in entry["types"] else []
+        entry["fields"] += [field] if field else []
+        entry["measures"] += [measure] if measure else []
+
+    for rtype, cls in RECORD_CLASSES.items():
+        for name, info in cls.model_fields.items():
+            extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+            if "asked" in extra:
+                add(extra["asked"], rtype, field=name)
+    for measure, spec in MEASURE_ASKS.items():
+        add(spec, "trial", measure=measure)
+    add(HAZARD_RATIO_ASKS, "trial", measure="os")
+    return [AttributeSpec(k, v["label"], v["answers"], tuple(v["examples"]), tuple(v["types"]), tuple(v["fields"]),
+                          tuple(v["measures"])) for k, v in merged.items()]
 
 
 class _Strict(BaseModel):
@@ -336,18 +408,47 @@ class TrialResult(_Strict):
 
 class TrialRecord(Record):
     type: Literal["trial"]
-    phase: NonEmptyStr  # "III", "II", "I/II", "2/3"
-    design: NonEmptyStr
-    setting: str | None = None
-    population: NonEmptyStr
-    n_randomised: int | None = Field(default=None, ge=0)
-    arms: list[Arm] = []
-    primary_endpoint: str | None = None
-    results: list[TrialResult] = []
-    registration: str | None = None  # e.g. NCT02899299
+    phase: NonEmptyStr = Field(json_schema_extra=asks(  # "III", "II", "I/II", "2/3"
+        "phase", "phase", "the trial's phase of clinical development",
+        "what phase was the trial?", "was it a phase 3 or a phase 2 study?", "what stage of development was this study?"))
+    design: NonEmptyStr = Field(json_schema_extra=asks(
+        "design", "design", "how the trial was built: randomisation, blinding, comparator, allocation",
+        "how was the trial designed?", "was it randomised and blinded?", "was it placebo-controlled?",
+        "what was the study design?", "open label or double blind?"))
+    setting: str | None = Field(default=None, json_schema_extra=asks(
+        "setting", "setting", "the clinical setting: line of therapy and disease stage",
+        "in which setting was it tested?", "was this first line or after chemo?", "which line of treatment?",
+        "was it for relapsed disease?"))
+    population: NonEmptyStr = Field(json_schema_extra=asks(
+        "population", "population", "who was enrolled: eligibility, histology, prior treatment",
+        "who was eligible for the trial?", "which patients were enrolled?", "what were the inclusion criteria?",
+        "did they include sarcomatoid patients?"))
+    n_randomised: int | None = Field(default=None, ge=0, json_schema_extra=asks(
+        "sample_size", "number of patients randomised", "how many patients were randomised or enrolled",
+        "how many patients were in the trial?", "how big was the study?", "what was the sample size?",
+        "n?", "how many people took part?"))
+    arms: list[Arm] = Field(default=[], json_schema_extra=asks(
+        "arms", "arms and doses", "the treatment arms, their regimens, doses and schedules",
+        "what were the arms?", "what did each group receive?", "what was the comparator?",
+        "what regimen was given in the experimental arm?", "what doses were used?"))
+    primary_endpoint: str | None = Field(default=None, json_schema_extra=asks(
+        "primary_endpoint", "primary endpoint", "the endpoint the trial was powered on",
+        "what was the primary endpoint?", "what was the main outcome measure?", "what was the study powered for?"))
+    results: list[TrialResult] = Field(default=[], json_schema_extra=asks(
+        "headline", "main result", "what the trial found: its headline result",
+        "what did the trial show?", "what were the results?", "did it work?", "was the trial positive?",
+        "what did the drug achieve in this study?", "what was the outcome?"))
+    registration: str | None = Field(default=None, json_schema_extra=asks(  # e.g. NCT02899299
+        "registration", "registration number", "the trial's registry identifier (NCT, EudraCT, ISRCTN)",
+        "what is the NCT number?", "where was it registered?", "what's the clinicaltrials.gov id?"))
     line: Line  # treatment line, used to group trials (forest plots); `setting` keeps the detail
-    status: str | None = None  # "recruiting", "completed", "results published 2025"
-    publication: Publication | None = None
+    status: str | None = Field(default=None, json_schema_extra=asks(  # "recruiting", "results published 2025"
+        "status", "status", "whether the trial is recruiting, completed or reported",
+        "is the trial still recruiting?", "has it reported yet?", "what is the status of the trial?"))
+    publication: Publication | None = Field(default=None, json_schema_extra=asks(
+        "publication", "publication", "where and when the results were published, and by whom",
+        "where was it published?", "who was the first author?", "which journal reported it?",
+        "when were the results published?"))
 
     @field_validator("registration")
     @classmethod
@@ -398,33 +499,58 @@ class Approval(_Strict):
 
 class AgentRecord(Record):
     type: Literal["agent"]
-    agent_class: NonEmptyStr  # e.g. anti-PD-1 antibody
-    targets: list[NonEmptyStr] = []
-    mechanism: NonEmptyStr
-    modality: NonEmptyStr  # e.g. monoclonal antibody, cell therapy, small molecule, virus
-    code_names: list[NonEmptyStr] = []
-    approvals: list[Approval] = []
+    agent_class: NonEmptyStr = Field(json_schema_extra=asks(  # e.g. anti-PD-1 antibody
+        "class", "class", "the drug class the agent belongs to",
+        "what kind of drug is it?", "what class of agent is this?", "is it a checkpoint inhibitor?"))
+    targets: list[NonEmptyStr] = Field(default=[], json_schema_extra=asks(
+        "target", "target", "the molecule or cell the agent acts on",
+        "what does it target?", "what does the drug bind to?", "which receptor does it block?"))
+    mechanism: NonEmptyStr = Field(json_schema_extra=asks(
+        "mechanism", "mechanism of action", "how the agent works",
+        "how does it work?", "what is its mechanism of action?", "how does the drug kill tumour cells?"))
+    modality: NonEmptyStr = Field(json_schema_extra=asks(  # e.g. monoclonal antibody, cell therapy, small molecule
+        "class", "class", "the kind of product: antibody, cell therapy, small molecule, virus",
+        "is it an antibody or a small molecule?", "what type of product is it?"))
+    code_names: list[NonEmptyStr] = Field(default=[], json_schema_extra=asks(
+        "code_names", "code names", "the developer's code names for the agent",
+        "what was its code name?", "what was it called in development?"))
+    approvals: list[Approval] = Field(default=[], json_schema_extra=asks(
+        "approval", "regulatory approvals", "which agencies approved the agent, when and for whom",
+        "is it approved?", "when did the FDA approve it?", "is it licensed in Europe?",
+        "what is its regulatory status?"))
 
 
 class BiomarkerRecord(Record):
     type: Literal["biomarker"]
     kind: NonEmptyStr
-    relevance: NonEmptyStr
-    measurement: str | None = None
+    relevance: NonEmptyStr = Field(json_schema_extra=asks(
+        "relevance", "relevance", "what the biomarker means for prognosis or for choosing treatment",
+        "is it predictive of benefit?", "why does this biomarker matter?", "does it predict response to immunotherapy?"))
+    measurement: str | None = Field(default=None, json_schema_extra=asks(
+        "measurement", "how it is measured", "the assay or method used to measure the biomarker",
+        "how is it measured?", "how do you test for it?", "which assay detects it?"))
 
 
 class MechanismRecord(Record):
     type: Literal["mechanism"]
     category: NonEmptyStr
-    description: NonEmptyStr
-    examples: list[NonEmptyStr] = []
+    description: NonEmptyStr = Field(json_schema_extra=asks(
+        "definition", "definition", "what the resistance mechanism is and how it works",
+        "what is this mechanism?", "how does it cause resistance?", "explain this resistance mechanism"))
+    examples: list[NonEmptyStr] = Field(default=[], json_schema_extra=asks(
+        "examples", "examples", "concrete examples of the mechanism",
+        "can you give examples?", "what are examples of it?"))
 
 
 class TermRecord(Record):
     type: Literal["term"]
     abbreviation: str | None = None
-    expansion: NonEmptyStr
-    definition: str | None = None
+    expansion: NonEmptyStr = Field(json_schema_extra=asks(
+        "definition", "definition", "what an abbreviation stands for",
+        "what does it stand for?", "what is the abbreviation short for?"))
+    definition: str | None = Field(default=None, json_schema_extra=asks(
+        "definition", "definition", "what a term means",
+        "what does this term mean?", "define it", "what is it?"))
 
 
 class ReferenceRecord(Record):
