@@ -63,8 +63,9 @@ def is_absence_statement(sentence: str) -> bool:
 def default_conversations(set_name: str) -> str | None:
     """The conversation set matching a question set: review-dev -> conversations-dev, a file path -> none."""
     name = str(set_name)
-    if name.startswith("review-v2-"):  # v2 sets pair with the v2 conversations
-        return "conversations-v2-" + name.removeprefix("review-v2-")
+    for version in ("v2", "v3"):  # versioned sets pair with the conversations of their version
+        if name.startswith(f"review-{version}-"):
+            return f"conversations-{version}-" + name.removeprefix(f"review-{version}-")
     if name.endswith("-dev"):
         return "conversations-dev"
     if name.endswith("-test"):

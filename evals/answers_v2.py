@@ -29,7 +29,7 @@ from evals.answers_eval import (
     nugget_found,
 )
 from evals.sets import load_conversations, load_set, set_path, span_relevant
-from evals.sets_v2 import ON_TOPIC_UNCOVERED, WITH_PARTS, ConversationV2, EvalItemV2
+from evals.sets_v2 import ON_TOPIC_UNCOVERED, ConversationV2, EvalItemV2
 from kernel.errors import MesochatError
 
 DocText = Callable[[str], str]
@@ -91,6 +91,7 @@ class Judged:
     parts_covered: list[bool] = field(default_factory=list)
     forbidden: list[str] = field(default_factory=list)
     stray_citations: list[str] = field(default_factory=list)
+    uncovered_unnamed: list[str] = field(default_factory=list)  # v3 mixed: uncovered names the answer never says
 
     @property
     def all_parts_covered(self) -> bool:
@@ -121,7 +122,9 @@ def judge(item: Any, answer: Any, names: EntityNames, doc_text: DocText) -> Judg
         stray = [c for c in cites if not citation_entities(c, entities, names)]
         j.entity_consistent = not stray
         j.stray_citations = sorted({c.record_id or c.doc_id for c in stray})
-    j.grounded = answered and j.relevant_cited and j.entity_consistent
+    # v3 mixed questions: the covered part answered, and every uncovered name said to be missing
+    j.uncovered_unnamed = [n for n in getattr(item, "uncovered", []) if normalise(n) not in normalise(text)]
+    j.grounded = answered and j.relevant_cited and j.entity_consistent and not j.uncovered_unnamed
     if item.nuggets:
         found = [n for n in item.nuggets if answered and nugget_found(text, n)]
         j.nugget_recall = len(found) / len(item.nuggets)
@@ -211,6 +214,8 @@ def _problems(answerable: bool, j: Judged, answer: Any) -> dict[str, Any]:
         p["other_entity_cited"] = j.stray_citations
     if j.missed_nuggets:
         p["missed_nuggets"] = j.missed_nuggets
+    if j.uncovered_unnamed:
+        p["uncovered_not_named"] = j.uncovered_unnamed
     if j.parts_covered and not j.all_parts_covered:
         p["parts_missing"] = [i for i, ok in enumerate(j.parts_covered) if not ok]
     if j.forbidden:
@@ -228,13 +233,16 @@ class AnswersReportV2:
     n_questions: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
     by_category: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_style: dict[str, dict[str, Any]] = field(default_factory=dict)  # v3 sets
     regressions: dict[str, bool] = field(default_factory=dict)
     conversations: dict[str, Any] = field(default_factory=dict)
     failures: list[dict[str, Any]] = field(default_factory=list)
+    version: str = "v2"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"set": self.set_name, "version": "v2", "mode": self.mode, "n_questions": self.n_questions,
-                "summary": self.summary, "by_category": self.by_category, "regressions": self.regressions,
+        return {"set": self.set_name, "version": self.version, "mode": self.mode, "n_questions": self.n_questions,
+                "summary": self.summary, "by_category": self.by_category, "by_style": self.by_style,
+                "regressions": self.regressions,
                 "conversations": self.conversations, "failures": self.failures}
 
 
@@ -266,7 +274,7 @@ class _Run:
 
 
 def _questions(run: _Run, items: list[EvalItemV2], report: AnswersReportV2) -> None:
-    overall, by_cat = Tally(), {}
+    overall, by_cat, by_style = Tally(), {}, {}
     groups = {"uncovered": Tally(), "off-topic": Tally(), "answerable": Tally(), "parts": Tally()}
     for item in items:
         ans = run.assistant.ask(item.question)
@@ -274,13 +282,16 @@ def _questions(run: _Run, items: list[EvalItemV2], report: AnswersReportV2) -> N
         unsupported = run.citations(item.category, ans)
         for t in (overall, by_cat.setdefault(item.category, Tally())):
             t.add(item.answerable, j)
+        if getattr(item, "style", None):
+            by_style.setdefault(f"{item.style} ({'answerable' if item.answerable else 'must abstain'})",
+                                Tally()).add(item.answerable, j)
         if item.answerable:
             groups["answerable"].add(True, j)
         if item.category in ON_TOPIC_UNCOVERED:
             groups["uncovered"].add(False, j)
         if item.category == "off-topic":
             groups["off-topic"].add(False, j)
-        if item.category in WITH_PARTS:
+        if getattr(item, "parts", None):
             groups["parts"].add(True, j)
         if item.regression:
             report.regressions[f"{item.id} ({item.regression})"] = j.correct(item.answerable)
@@ -304,15 +315,19 @@ def _questions(run: _Run, items: list[EvalItemV2], report: AnswersReportV2) -> N
         "must_not_contain_hits": overall.forbidden,
     }
     report.by_category = {c: {**by_cat[c].metrics(), **run.precision(c)} for c in sorted(by_cat)}
+    report.by_style = {s: by_style[s].metrics() for s in sorted(by_style)}
 
 
 def _conversations(run: _Run, convs: list[ConversationV2], report: AnswersReportV2, set_name: str) -> None:
     first, follow_ok, follow_abstain, every = Tally(), Tally(), Tally(), Tally()
     by_cat: dict[str, dict[str, Tally]] = {}
+    by_style: dict[str, dict[str, Tally]] = {}
     all_ok = 0
     for conv in convs:
         chat = run.assistant.chat()
         cat = by_cat.setdefault(conv.category, {"first": Tally(), "follow_ok": Tally(), "follow_abstain": Tally()})
+        sty = by_style.setdefault(getattr(conv, "style", None) or "-",
+                                  {"first": Tally(), "follow_ok": Tally(), "follow_abstain": Tally()})
         conv_ok = True
         for i, turn in enumerate(conv.turns):
             ans = chat.ask(turn.question)
@@ -320,11 +335,11 @@ def _conversations(run: _Run, convs: list[ConversationV2], report: AnswersReport
             unsupported = run.citations(f"conversation:{conv.category}", ans)
             every.add(turn.answerable, j)
             if i == 0:
-                tallies = (first, cat["first"])
+                tallies = (first, cat["first"], sty["first"])
             elif turn.answerable:
-                tallies = (follow_ok, cat["follow_ok"])
+                tallies = (follow_ok, cat["follow_ok"], sty["follow_ok"])
             else:
-                tallies = (follow_abstain, cat["follow_abstain"])
+                tallies = (follow_abstain, cat["follow_abstain"], sty["follow_abstain"])
             for t in tallies:
                 t.add(turn.answerable, j)
             conv_ok &= j.correct(turn.answerable)
@@ -336,7 +351,7 @@ def _conversations(run: _Run, convs: list[ConversationV2], report: AnswersReport
                                         "category": conv.category, "rewritten_query": ans.rewritten_query,
                                         **problems, "plan": _plan(ans)})
         all_ok += conv_ok
-        if conv.regression:
+        if getattr(conv, "regression", None):
             report.regressions[f"{conv.id} ({conv.regression})"] = conv_ok
 
     def block(f: Tally, ok: Tally, ab: Tally) -> dict[str, Any]:
@@ -355,6 +370,9 @@ def _conversations(run: _Run, convs: list[ConversationV2], report: AnswersReport
         "by_category": {c: {**block(t["first"], t["follow_ok"], t["follow_abstain"]),
                             **run.precision(f"conversation:{c}")} for c, t in sorted(by_cat.items())},
     }
+    if set(by_style) != {"-"}:
+        report.conversations["by_style"] = {s: block(t["first"], t["follow_ok"], t["follow_abstain"])
+                                            for s, t in sorted(by_style.items())}
 
 
 def evaluate_answers_v2(settings: Any, set_name: str | None = "review-v2-test", conversations: str | None = None,
@@ -370,6 +388,7 @@ def evaluate_answers_v2(settings: Any, set_name: str | None = "review-v2-test", 
     index, _ = _index_and_retriever(assistant, settings)
     run = _Run(assistant, index, mode, names)
     report = AnswersReportV2(set_path(set_name).stem if set_name else set_path(conversations).stem, mode)
+    report.version = "v3" if "-v3" in report.set_name else "v2"
     if items:
         _questions(run, items, report)
     if convs:

@@ -134,10 +134,11 @@ def answers_command(
     """Citation precision, nugget recall, abstention precision/recall and follow-up success (v2 sets: per category)."""
     from evals.answers_eval import default_conversations, evaluate_answers
     from evals.sets_v2 import is_v2
+    from evals.sets_v3 import is_v3
 
     conv = default_conversations(set_name) if conversations == "auto" else conversations
     conv = None if conv is None or conv.lower() == "none" else conv
-    if is_v2(set_name):
+    if is_v2(set_name) or is_v3(set_name):
         _answers_v2(set_name, conv, mode, as_json, _settings(home, chroma_url))
         return
     report = evaluate_answers(_settings(home, chroma_url), set_name, conv, mode)
@@ -183,10 +184,14 @@ def _answers_v2(set_name: str, conv: str | None, mode: str, as_json: bool, setti
         console.print(_table(f"Answers on {report.set_name} ({report.n_questions} questions, {report.mode})",
                              {"all": report.summary}))
         console.print(_table("By category", report.by_category))
+        if report.by_style:
+            console.print(_table("By style", report.by_style))
     if report.conversations:
         c = report.conversations
         console.print(_table(f"Conversations {c['set']} ({c['n_conversations']})", {"all": c["summary"]}))
         console.print(_table("Conversations by category", c["by_category"]))
+        if c.get("by_style"):
+            console.print(_table("Conversations by style", c["by_style"]))
     if report.regressions:
         console.print("regression cases: " + ", ".join(f"{k} {'ok' if v else 'FAIL'}" for k, v in report.regressions.items()))
     for f in report.failures:

@@ -1,0 +1,47 @@
+"""The dev pool: every question the team may tune on, in one list, each with its origin.
+
+Versioned test sets (``review-test``, ``review-v2-test``, ``review-v3-test`` ...) are never part of it. A
+question's origin is the dev file it was committed in (``review-v2-probe7-dev``), so "hold one origin out"
+measures how understanding generalises to a set written by someone else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evals.sets import SET_NAMES, load_conversations, load_set
+
+
+@dataclass(frozen=True)
+class PoolQuestion:
+    origin: str  # the dev set it came from
+    id: str
+    question: str
+    answerable: bool
+    category: str
+    attribute: str | None
+    form: str | None
+    entities: tuple[str, ...]
+    previous: tuple[str, ...] = ()  # earlier turns of its conversation (empty for single questions)
+
+
+def dev_set_names() -> list[str]:
+    """The v2 dev sets (question files and conversation files), never a test set."""
+    return [n for n in SET_NAMES if "-v2" in n and n.endswith("-dev")]
+
+
+def dev_pool() -> list[PoolQuestion]:
+    pool: list[PoolQuestion] = []
+    for name in dev_set_names():
+        origin = name.replace("conversations-", "review-")
+        if name.startswith("conversations-"):
+            for conv in load_conversations(name):
+                asked: list[str] = []
+                for k, turn in enumerate(conv.turns):
+                    pool.append(PoolQuestion(origin, f"{conv.id}#{k + 1}", turn.question, turn.answerable,
+                                             conv.category, turn.attribute, None, tuple(turn.entities), tuple(asked)))
+                    asked.append(turn.question)
+        else:
+            pool.extend(PoolQuestion(origin, q.id, q.question, q.answerable, q.category, q.attribute, q.form,
+                                     tuple(q.entities)) for q in load_set(name))
+    return pool
