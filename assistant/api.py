@@ -21,11 +21,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answer import extractive as ex
+from assistant.answer.combine import combine_answers
 from assistant.answer.compose import compose_parts
 from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.answer.record_answer import RecordFacts
 from assistant.answer.review_answer import ReviewFacts
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
+from assistant.understand.pipeline import Understanding, vocabulary_texts
 from assistant.understand.plan import (
     WHICH_TRIAL,
     PlanEntity,
@@ -100,6 +102,7 @@ class _Prepared:
     missing_refs: list[int]
     retrieved: bool = False
     extra: dict[str, Any] = field(default_factory=dict)  # provenance details of the answering step
+    understood: Any = None  # assistant.understand.pipeline.Understood
 
 
 class Assistant:
@@ -136,6 +139,8 @@ class Assistant:
         self.facts = RecordFacts(getattr(analyzer, "records", []), texts.get)
         self.review = ReviewFacts(self._doc_chunks.get(REVIEW_DOC, []), texts.get, REVIEW_DOC)
         self.planner = Planner(analyzer, " ".join(texts.values()))
+        self.understanding = Understanding(analyzer, self.planner, [*texts.values(), *vocabulary_texts()],
+                                           index.embed_query)
         if self.mode == "llm":
             self.llm  # fail at load, not at the first question  # noqa: B018
 
@@ -205,7 +210,15 @@ class Assistant:
         k = _check_k(self.k if k is None else k)
         turns = _with_entities(_as_turns(history), self.analyzer)
         start = time.perf_counter()
-        prepared = self._prepare(question, k, mode, where, turns)
+        asked = self.understanding.split(validate_question(question))
+        if len(asked) > 1 and mode != "llm":  # several questions in one message: each answered on its own
+            answers = [self._extractive(self._prepare(part, k, mode, where, turns), k, start, where)[0] for part in asked]
+            answer = combine_answers(question, answers)
+            yield from _pieces(answer.text)
+            yield answer
+            return
+        prepared = self._prepare(asked[0] if len(asked) == 1 else question, k, mode, where, turns)
+        prepared.question = question
         if mode == "llm":
             gate = self._gate(prepared, k, where)
             if gate is not None:  # another disease or an uncovered name: no model call
@@ -238,10 +251,17 @@ class Assistant:
         answered = next((list(t_.answer_entities) for t_ in reversed(turns) if t_.plan is not None), [])
         # The plan reads the question as asked: the planner carries entity and attribute from the previous
         # plan itself, where the text rewrite (for retrieval) may glue two questions together.
-        intent = self.planner.plan(question if previous is not None else rewritten, previous, answered)
+        understood = self.understanding.understand(question if previous is not None else rewritten, previous, answered)
+        intent = understood.plan
+        if not turns and intent.question != question:  # spelling fixed or a described record named: search that
+            rewritten = intent.question
+            plan = self.analyzer.analyze(rewritten)
         timings["understand_ms"] = _ms(t)
         missing_refs = [n for n in plan.ref_numbers if f"ref:{n}" not in self._doc_chunks]
-        return _Prepared(question, rewritten, plan, intent, [], timings, missing_refs)
+        prepared = _Prepared(question, rewritten, plan, intent, [], timings, missing_refs)
+        prepared.extra["understanding"] = understood.provenance(self.understanding.model)
+        prepared.understood = understood
+        return prepared
 
     def _retrieve(self, prepared: _Prepared, k: int, mode: str, where: dict | None) -> None:
         """Candidate chunks: those of the records/references the question names, then hybrid retrieval."""
@@ -315,6 +335,9 @@ class Assistant:
         if route == "passages":
             text, citations, abstained = self._answer_from_passages(prepared, k, where)
         pieces = list(prepared.extra.pop("pieces", ())) or _pieces(text)
+        if missing := prepared.extra.get("uncovered_names"):  # a mixed question: say what is not covered
+            lead = f"The indexed sources do not cover {and_list(missing)}."
+            text, pieces = f"{lead}\n\n{text}", [f"{lead}\n\n", *pieces]
         prepared.timings["compose_ms"] = _ms(t)
         knobs = self.answer_config
         params = {"threshold": self.threshold, "passages": EVIDENCE_DEPTH * k, "threshold_note": ex.ABSTAIN_THRESHOLD_NOTE,
@@ -324,7 +347,7 @@ class Assistant:
                                 **prepared.extra)
         answer = Answer(text=text, citations=citations, abstained=abstained, rewritten_query=prepared.rewritten,
                         question=prepared.question, mode="extractive", provenance=prov, plan=prepared.intent.to_dict(),
-                        parts=parts)
+                        parts=parts, choices=list(prepared.extra.get("choices", [])))
         return answer, pieces
 
     def _answer_from_plan(self, prepared: _Prepared, k: int, where: dict | None
@@ -334,6 +357,11 @@ class Assistant:
         gate = self._gate(prepared, k, where)
         if gate is not None:
             return gate[0], gate[1], [], [], True
+        described = getattr(prepared.understood, "described", None)
+        if described is not None and described.winner is None and described.choices:
+            names = [self.analyzer.name_of(r) for r in described.choices]
+            prepared.extra["choices"] = names
+            return "clarify", f"Do you mean {and_list(names, 'or')}?", [], [], True
         if self._about_review(intent, where):
             units = self.review.answer_units(intent.question, bool(intent.entities or intent.ref_numbers))
             if units:  # "who wrote the review?", "what does it conclude?": the review's own lines
@@ -347,7 +375,8 @@ class Assistant:
             prepared.extra.pop("pieces", None)
         if self._record_route(intent):
             # (an unseen acronym beside a named record is more often a clinical abbreviation than a new topic)
-            unseen = [f'"{n}"' for n in intent.unknown_names if not is_acronym(n)] \
+            named_missing = set(prepared.extra.get("uncovered_names", ()))
+            unseen = [f'"{n}"' for n in intent.unknown_names if not is_acronym(n) and n not in named_missing] \
                 if set(intent.attributes) <= GENERIC_ATTRIBUTES else []
             if unseen:  # "the ORR of lurbinectedin": a drug or code name no source holds
                 self._retrieve(prepared, k, "extractive", where)
@@ -386,7 +415,7 @@ class Assistant:
             text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
                     f"{intent.other_disease}.")
             route = "other-disease"
-        elif intent.unknown_names and not intent.ref_numbers and (
+        elif intent.unknown_names and not intent.ref_numbers and not self._mixed(prepared) and (
                 not intent.entities or _named_as_trial(intent) or _new_product(intent)
                 or not any(e.type in ("trial", "agent") for e in intent.entities)):
             text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
@@ -395,6 +424,19 @@ class Assistant:
             return None
         self._retrieve(prepared, k, "extractive", where)
         return route, _with_topics(text, prepared.candidates)
+
+    def _mixed(self, prepared: _Prepared) -> bool:
+        """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side (not
+        compared): the covered part is answered and the uncovered names are said to be missing."""
+        intent = prepared.intent
+        named = [e for e in intent.entities if e.type in ("trial", "agent") and e.surface and not e.carried
+                 and self.facts.covers(e.record_id)]
+        if not named or intent.form == "comparison" or _COMPARES.search(intent.question):
+            return False
+        mixed = [n for n in intent.unknown_names if any(_coordinated(intent.question, e.surface, n) for e in named)]
+        if mixed:
+            prepared.extra["uncovered_names"] = mixed
+        return bool(mixed)
 
     def _record_route(self, intent: QuestionPlan) -> bool:
         if re.match(r"^\s*(?:which|what) (?:reference|ref)\b", intent.question, re.IGNORECASE) and \
@@ -670,6 +712,20 @@ def _pieces(text: str) -> list[str]:
 def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
     topics = ex.closest_topics(candidates)
     return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
+
+
+_COMPARES = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bbetter\b|\bworse\b|\bdiffer", re.IGNORECASE)
+_JOIN = re.compile(r"^[\s,;]*(?:and|or|&|as well as|plus)?[\s,]*(?:(?:in|for|of|with|about|the|from)\s+)*$", re.IGNORECASE)
+
+
+def _coordinated(question: str, a: str, b: str) -> bool:
+    """Two names joined as items of one ask ("in DREAM and in KEYNOTE-189", "DREAM, KEYNOTE-189")."""
+    i, j = question.find(a), question.find(b)
+    if i < 0 or j < 0:
+        return False
+    first, second = (a, b) if i < j else (b, a)
+    gap = question[min(i, j) + len(first):max(i, j)]
+    return len(gap) <= 25 and bool(_JOIN.match(gap)) and bool(second)
 
 
 def _named_as_trial(intent: QuestionPlan) -> bool:

@@ -217,3 +217,21 @@ def results_command(
     conv = None if conv is None or conv.lower() == "none" else conv
     path = write_results(_settings(home, chroma_url), output or RESULTS_MD, set_name, beir, conversations=conv)
     console.print(f"wrote {path}")
+
+
+@app.command("train-intent")
+def train_intent_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Train the learned intent layer on the dev pool (each origin held out in turn) and save its artefact."""
+    from evals.intent_train import train
+
+    report = train(progress=not as_json)
+    if as_json:
+        _print_json(report)
+        return
+    rows = {o: {"classifier": report["held_out_accuracy"].get(o), "rules": report["rule_accuracy"].get(o)}
+            for o in report["held_out_accuracy"]}
+    rows["mean"] = {"classifier": report["held_out_mean"], "rules": report["rule_mean"]}
+    console.print(_table("Attribute accuracy, each dev origin held out", rows))
+    console.print({k: v for k, v in report.items() if not isinstance(v, dict)} | {"above_threshold": report["above_threshold"]})

@@ -50,6 +50,8 @@ class Answer:
     # The question plan (entities, attributes, form) and, for comparisons and lists, one part per record.
     plan: dict[str, Any] = field(default_factory=dict)
     parts: list[dict[str, Any]] = field(default_factory=list)
+    # A clarifying question's options ("Do you mean CheckMate 743 or DREAM3R?"): ask one to get the answer.
+    choices: list[str] = field(default_factory=list)
 
     @property
     def sources(self) -> list[Citation]:
@@ -85,6 +87,7 @@ class Answer:
             "flagged": list(self.flagged),
             "plan": _jsonable(self.plan),
             "parts": _jsonable(self.parts),
+            "choices": list(self.choices),
             "provenance": _jsonable(self.provenance),
         }
 

@@ -12,11 +12,12 @@ words to search for (ADI-PEG 20 -> pegargiminase, nivo/ipi -> nivolumab ipilimum
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
 
 from kernel import text as kernel_text
 from kernel.text import QUESTION_WORDS
@@ -277,6 +278,9 @@ class QueryAnalyzer:
                     key = compact("".join(w for w, _, _ in gram))
                     if len(key) < 2 or (n == 1 and gram[0][0].lower() in STOPWORDS):
                         continue
+                    if fuzzy and (gram[0][0].lower() in STOPWORDS or gram[-1][0].lower() in STOPWORDS):
+                        continue  # "and a trial" is not a misspelt name
+
                     matched, ids = self._lookup(key, fuzzy)
                     if ids and matched in self._lower_only and sum(ch.isupper() for ch in "".join(w for w, _, _ in gram)) >= 2:
                         continue
@@ -298,7 +302,8 @@ class QueryAnalyzer:
         if len(key) < MIN_FUZZY_LEN or key.isdigit():
             return key, set()
         pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
-        best = difflib.get_close_matches(key, pool, n=1, cutoff=FUZZY_CUTOFF)
+        hit = process.extractOne(key, pool, scorer=fuzz.ratio, score_cutoff=100 * FUZZY_CUTOFF)
+        best = [hit[0]] if hit else []
         if best and best[0] in self._acronym_keys and key.startswith(best[0]):
             return key, set()  # "confirmed" is the word, not a misspelt CONFIRM
         return (best[0], self.alias_index[best[0]]) if best else (key, set())

@@ -1,0 +1,102 @@
+"""Lists filtered by outcome: "which trials improved OS?", "which phase 3 trials were negative?".
+
+Membership is judged from the typed results, the same rows the Evidence view plots (corpus.evidence):
+a trial improved an endpoint when a result for all its patients has a hazard ratio whose interval lies below
+1 (or, without an interval, a stated p below 0.05); it was negative on that endpoint when it reports such a
+comparison and none of them is significant. "Met its primary endpoint" judges the endpoint its primary
+endpoint names. Trials with no comparative figure for the endpoint are not judged, so never listed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from corpus.evidence import EvidenceRow, trial_rows
+
+# Closed classes of words: the endpoints and the two directions of an outcome.
+_ENDPOINTS = (("pfs", r"\bpfs\b|progression[- ]free|progression\b"), ("orr", r"\borr\b|response rate|responses?\b"),
+              ("os", r"\bos\b|overall survival|surviv\w*|\blive\b|\blonger\b|\bdeath\b"))
+_PRIMARY = re.compile(r"primary (?:end ?point|outcome)|\bendpoints?\b|\bmain (?:goal|outcome|aim)\b", re.IGNORECASE)
+_POSITIVE = re.compile(r"\bimprov\w*|\bprolong\w*|\bextend\w*|\blengthen\w*|\bbenefit\w*|\bpositive\b|\bmet\b|\bmeet\w*|"
+                       r"\bachiev\w*|\breach\w*|\bsucce\w*|\bsignificant\w*|\bbeat\b|\bsuperior\w*|\bwork\w*|\bhelp\w*|"
+                       r"\bbetter\b|\bgain\w*|\bincreas\w*|\bboost\w*", re.IGNORECASE)
+_NEGATIVE = re.compile(r"\bnegative\b|\bfail\w*|\bnot\b|n't\b|\bno\b|\bwithout\b|\bmiss\w*|\bworse\b|\bharm\w*|"
+                       r"\bneutral\b|\bnull\b|\bunsuccessful\b|\bdisappoint\w*|\bflop\w*", re.IGNORECASE)
+_LIST_OF_TRIALS = re.compile(r"^\s*(?:which|what|list|name|show|were there|are there|any)\b.*\b(?:trials|studies|"
+                             r"options|regimens|treatments|therapies|approaches|combinations|drugs|ones)\b|"
+                             r"^\s*(?:which|what) (?:trial|study)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    endpoint: str  # "os", "pfs", "orr", or "primary"
+    positive: bool  # True: improved / met; False: negative / failed
+
+
+def asked_outcome(question: str) -> Outcome | None:
+    """The outcome a list question filters on, or None when it asks no outcome."""
+    if not _LIST_OF_TRIALS.search(question):
+        return None
+    negative = bool(_NEGATIVE.search(question))
+    if not negative and not _POSITIVE.search(question):
+        return None
+    if _PRIMARY.search(question):
+        return Outcome("primary", not negative)
+    for endpoint, words in _ENDPOINTS:
+        if re.search(words, question, re.IGNORECASE):
+            return Outcome(endpoint, not negative)
+    # "which phase 3 trials were negative?", "which trials were positive?": their primary endpoint
+    return Outcome("primary", not negative) if re.search(r"\bpositive\b|\bnegative\b|\bfail\w*|\bsucce\w*", question,
+                                                         re.IGNORECASE) else None
+
+
+def _significant(row: EvidenceRow) -> bool | None:
+    if row.ci_high is not None and row.ci_low is not None:
+        return row.ci_high < 1.0 or row.ci_low > 1.0
+    p = re.search(r"(<)?\s*(\d*\.\d+)", row.p_value or "")
+    return (float(p.group(2)) < 0.05 or bool(p.group(1))) if p else None
+
+
+def _phases(text: str) -> set[str]:
+    return set(re.findall(r"\d", text.replace("III", "3").replace("II", "2").replace("I", "1")))
+
+
+def _earlier_phase(row: EvidenceRow, trial: Any) -> bool:
+    """A phase 2/3 trial is judged on its phase 3 part: a result labelled with an earlier phase is not its outcome."""
+    said = re.search(r"phase\s*([123]|I{1,3})\b", row.analysis or "", re.IGNORECASE)
+    top = max(_phases(str(trial.phase)), default="")
+    return bool(said) and max(_phases(said.group(1))) < top
+
+
+def primary_measure(trial: Any) -> str | None:
+    text = (getattr(trial, "primary_endpoint", None) or "").lower()
+    for endpoint, words in _ENDPOINTS:
+        if re.search(words, text):
+            return endpoint
+    return None
+
+
+def verdict(trial: Any, outcome: Outcome) -> bool | None:
+    """True when the trial has the asked outcome, False when it has the opposite, None when not judged."""
+    endpoint = primary_measure(trial) if outcome.endpoint == "primary" else outcome.endpoint
+    if endpoint is None:
+        return None
+    rows = [r for r in trial_rows(trial) if r.endpoint == endpoint and r.subgroup is None and r.hazard_ratio is not None
+            and not _earlier_phase(r, trial)]
+    judged = [s for s in (_significant(r) for r in rows) if s is not None]
+    if not judged:
+        return None
+    improved = any(s and r.hazard_ratio < 1.0 for s, r in zip(judged, rows, strict=False))
+    return improved if outcome.positive else not improved
+
+
+def trials_with(outcome: Outcome, trials: Iterable[Any]) -> list[str]:
+    return [t.id for t in trials if verdict(t, outcome)]
+
+
+def answer_attribute(outcome: Outcome) -> str:
+    """What each listed trial quotes: the result for the endpoint judged."""
+    return "headline" if outcome.endpoint == "primary" else outcome.endpoint

@@ -1,0 +1,206 @@
+"""Understanding, stage by stage: message -> spelling -> rule plan -> described records -> learned attribute.
+
+Each stage is its own module; this one only orders them and records what each did (``Understood``), which
+travels into the answer's provenance. No index is needed except the query embedding for the learned layer,
+computed only when the rule layer leaves the attribute open.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from assistant.understand.attributes import BY_KEY
+from assistant.understand.describe import DescriptionResolver, Resolution
+from assistant.understand.intent import Intent, IntentModel, mask
+from assistant.understand.list_filters import filter_trials
+from assistant.understand.message import read_message
+from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
+from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan
+from assistant.understand.query import QueryAnalyzer
+from assistant.understand.spelling import SpellingFixer
+
+ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
+# "compare it with X", "how does that stack up against X": one record named, the other side is the focus
+_COMPARE_IT = re.compile(r"\b(?:compar\w*|vs\.?|versus|against|differ\w*|stack up|side by side)\b", re.IGNORECASE)
+# Forms whose attribute the learned layer may fill: a list or a comparison is shaped by its own words.
+FILLABLE_FORMS = ("fact", "yes-no", "why-how")
+
+
+@dataclass(frozen=True)
+class Understood:
+    plan: QuestionPlan
+    asked: str  # the text planned (the question found in the message, spelling fixed, names carried)
+    fixes: list[tuple[str, str]] = field(default_factory=list)
+    carried_names: list[str] = field(default_factory=list)  # from the message around the question
+    described: Resolution | None = None
+    intent: Intent | None = None
+
+    def provenance(self, model: IntentModel | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"asked": self.asked}
+        if self.fixes:
+            out["spelling"] = [f"{a} -> {b}" for a, b in self.fixes]
+        if self.carried_names:
+            out["carried_from_message"] = self.carried_names
+        if self.described is not None:
+            out["described"] = {"kind": self.described.kind, "winner": self.described.winner,
+                                "choices": self.described.choices, "scores": self.described.scores}
+        if self.intent is not None:
+            out["intent"] = self.intent.to_dict()
+        if model is not None:
+            out["intent_model"] = {"training_data": model.data_hash, "classes": len(model.classes)}
+        return out
+
+
+def vocabulary_texts() -> list[str]:
+    """The attribute vocabulary's words (labels, what each answers, example askings) for spelling tolerance."""
+    from corpus.models import attribute_vocabulary
+
+    return [" ".join((a.label, a.answers, *a.examples)) for a in attribute_vocabulary()]
+
+
+class Understanding:
+    """``understand(question, previous, answered) -> Understood``; read-only after construction."""
+
+    def __init__(self, analyzer: QueryAnalyzer, planner: Planner, vocabulary: Iterable[str],
+                 embed: Callable[[str], np.ndarray], model: IntentModel | None = None) -> None:
+        self.analyzer = analyzer
+        self.planner = planner
+        self.records = {r.id: r for r in analyzer.records}
+        self.spelling = SpellingFixer(vocabulary)
+        self.describer = DescriptionResolver(self.records)
+        self.embed = embed
+        self.model = model if model is not None else IntentModel.load()
+        from corpus.models import attribute_vocabulary
+
+        self._fields = {a.key: a.fields for a in attribute_vocabulary()}
+        self.spelling.correction("warmup")  # loads the English word list now, not on a user's first question
+
+    def split(self, message: str) -> list[str]:
+        """The questions a message asks, each with the names the message gives it (a story's records)."""
+        read = read_message(message)
+        if not read.focused:
+            return [message]
+        context = read.context
+        asked = []
+        for part in read.parts:
+            names = self._context_names(context, part)
+            asked.append(f"{part} ({', '.join(names)})" if names else part)
+            context = f"{context} {part}"
+        return asked
+
+    def understand(self, question: str, previous: QuestionPlan | None = None,
+                   answered: list[str] = ()) -> Understood:
+        fixed, fixes = self.spelling.fix(question)
+        plan = self.planner.plan(fixed, previous, list(answered))
+        plan = self._compared_with_focus(plan, previous)
+        plan = self._combination_holds(plan)
+        if (listed := self._outcome_list(fixed, plan)) is not None:
+            return Understood(listed, fixed, fixes)
+        described = None
+        if self._may_describe(plan, previous):
+            described, plan = self._described(fixed, plan, previous, answered)
+        intent = None
+        if self._attribute_open(plan) and self.model is not None:
+            intent = self._intent(fixed, plan)
+            if intent.key is not None:
+                plan = replace(plan, attributes=[intent.key], bare=False)
+        return Understood(plan, fixed, fixes, [], described, intent)
+
+    # -- stages -----------------------------------------------------------------------------------------
+    def _combination_holds(self, plan: QuestionPlan) -> QuestionPlan:
+        """"was nivolumab approved in Europe?": a drug whose own record lacks the asked field, but a combination
+        containing it holds it (the approval is of nivolumab plus ipilimumab), is answered from the combination."""
+        if not plan.attributes:
+            return plan
+        fields = [f for k in plan.attributes for f in self._fields.get(k, ())]
+        entities = list(plan.entities)
+        for i, e in enumerate(plan.entities):
+            rec = self.records.get(e.record_id)
+            if e.type != "agent" or not fields or any(getattr(rec, f, None) for f in fields):
+                continue
+            combos = [r for r in self.records.values() if r.type == "agent" and r.id != e.record_id
+                      and e.record_id in r.related and rec.name.lower() in r.name.lower()
+                      and any(getattr(r, f, None) for f in fields)]
+            if combos:
+                entities[i] = PlanEntity(combos[0].id, combos[0].name, "agent", e.surface, e.carried)
+        return replace(plan, entities=entities) if entities != list(plan.entities) else plan
+
+    @staticmethod
+    def _compared_with_focus(plan: QuestionPlan, previous: QuestionPlan | None) -> QuestionPlan:
+        """"compare it with CONFIRM" after a turn on DETERMINE: "it" is the record in focus, of the same kind."""
+        if previous is None or not _COMPARE_IT.search(plan.question):
+            return plan
+        named = [e for e in plan.entities if not e.carried]
+        kinds = {e.type for e in named}
+        focus = [e for e in previous.entities if e.type in kinds and e.record_id not in {n.record_id for n in named}]
+        if len(named) != 1 or not focus:
+            return plan
+        carried = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in focus[:1]]
+        return replace(plan, entities=carried + named, form="comparison",
+                       attributes=plan.attributes or list(previous.attributes) or ["headline"], bare=False)
+
+    def _outcome_list(self, question: str, plan: QuestionPlan) -> QuestionPlan | None:
+        """"Which phase 3 trials improved OS?": the trials whose typed results show it, each quoting that result."""
+        outcome = asked_outcome(question)
+        if outcome is None or plan.unknown_names or plan.other_disease:
+            return None
+        pool = [rid for rid, r in self.records.items() if r.type == "trial"]
+        named = [e.record_id for e in plan.entities if e.type == "agent"]
+        if named:  # "which nivolumab trials improved OS?": the trials that gave the drug named
+            pool = [t for t in pool if set(named) & set(self.records[t].related)]
+        kept, _ = filter_trials(pool, self.records, question)
+        listed = trials_with(outcome, [self.records[t] for t in kept])
+        if not listed:
+            return None
+        entities = [PlanEntity(t, self.analyzer.name_of(t), "trial", "") for t in listed]
+        return replace(plan, entities=entities, attributes=[answer_attribute(outcome)], form="list", list_type=None,
+                       bare=False)
+
+    def _context_names(self, context: str, part: str) -> list[str]:
+        """Records (and another disease) the story names that the question itself does not."""
+        in_part = {m.record_id for m in self.analyzer.find_records(part)}
+        if any(r.partition(":")[0] in ENTITY_TYPES for r in in_part):
+            return []
+        names = [m.surface for m in self.analyzer.find_records(context)
+                 if m.record_id.partition(":")[0] in ENTITY_TYPES and m.record_id not in in_part]
+        disease = OTHER_DISEASES.search(context)
+        if disease and not OTHER_DISEASES.search(part):
+            names.append(disease.group(0))
+        return list(dict.fromkeys(names))
+
+    @staticmethod
+    def _may_describe(plan: QuestionPlan, previous: QuestionPlan | None) -> bool:
+        return not any(e.type in ENTITY_TYPES for e in plan.entities) and not plan.list_type and \
+            plan.form not in ("list", "comparison") and not plan.ref_numbers and not plan.unknown_names \
+            and not plan.other_disease
+
+    def _described(self, question: str, plan: QuestionPlan, previous: QuestionPlan | None,
+                   answered: list[str]) -> tuple[Resolution | None, QuestionPlan]:
+        for kind in self.describer.describes(question):
+            found = self.describer.resolve(question, kind)
+            if found is None:
+                continue
+            if found.winner is not None:
+                name = self.analyzer.name_of(found.winner)
+                return found, self.planner.plan(f"{question} ({name})", previous, list(answered))
+            return found, plan
+        return None, plan
+
+    def _attribute_open(self, plan: QuestionPlan) -> bool:
+        return bool(plan.entities) and not plan.attributes and not plan.bare and plan.form in FILLABLE_FORMS \
+            and not plan.list_type
+
+    def _intent(self, question: str, plan: QuestionPlan) -> Intent:
+        spans = [(m.start, m.end, m.record_id.partition(":")[0]) for m in self.analyzer.find_records(question)]
+        types = {e.type for e in plan.entities}
+
+        def applies(key: str) -> bool:
+            allowed = BY_KEY[key].types if key in BY_KEY else ()
+            return bool(types & set(allowed)) or ("trial" in allowed and bool(types & {"agent", "biomarker"}))
+
+        return self.model.predict(self.embed(mask(question, spans)), applies)

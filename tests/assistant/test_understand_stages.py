@@ -1,0 +1,145 @@
+"""The understanding stages on their own (no index): spelling, messages, described records, outcome lists,
+the learned intent model's arithmetic, and combining the answers to a message's parts.
+
+Regression classes of issue 18, each worded unlike the issue's own examples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.answer.combine import combine_answers
+from assistant.answer.model import Answer, Citation
+from assistant.understand.describe import DescriptionResolver
+from assistant.understand.intent import IntentModel, mask
+from assistant.understand.message import read_message
+from assistant.understand.outcomes import Outcome, asked_outcome, trials_with, verdict
+from assistant.understand.spelling import SpellingFixer
+
+
+@pytest.fixture(scope="module")
+def records():
+    from corpus import load_records
+
+    return {r.id: r for r in load_records()}
+
+
+@pytest.fixture(scope="module")
+def fixer():
+    from assistant.understand.pipeline import vocabulary_texts
+    from indexing.sources import corpus_documents
+
+    return SpellingFixer([d.text for d in corpus_documents()] + vocabulary_texts())
+
+
+# -- class 1/4: misspelt attribute and drug words -----------------------------------------------------------
+@pytest.mark.parametrize("typed, meant", [
+    ("progresssion", "progression"), ("hazzard", "hazard"), ("survivl", "survival"), ("nivolumb", "nivolumab"),
+    ("adverse evnts", "events"),
+])
+def test_misspelt_words_become_the_vocabulary_word(fixer, typed, meant):
+    fixed, fixes = fixer.fix(f"what about the {typed} in that study?")
+    assert meant in fixed and fixes
+
+
+@pytest.mark.parametrize("text", [
+    "did things get worse for the patients?",  # ordinary English words are not misspellings
+    "what did lurbinectedin show?",  # an uncovered drug is not turned into a covered one
+    "any data on CheckMate 9LA?",  # names with digits and capitals are never touched
+    "what about avelumab?",
+])
+def test_ordinary_words_and_uncovered_names_are_left_alone(fixer, text):
+    assert fixer.fix(text) == (text, [])
+
+
+# -- class 8: long messages and several questions ----------------------------------------------------------
+def test_a_story_is_asked_as_its_last_question():
+    story = ("My uncle worked in a shipyard for decades and was diagnosed last spring. His oncologist suggested "
+             "immunotherapy and mentioned a big first-line study. We are trying to understand the options. "
+             "How many people were in that study?")
+    read = read_message(story)
+    assert read.focused and read.parts == ["How many people were in that study?"]
+    assert "shipyard" in read.context
+
+
+def test_two_questions_in_one_message_are_two_parts():
+    read = read_message("What response rate did DREAM report? And how many patients did it enrol?")
+    assert read.parts == ["What response rate did DREAM report?", "And how many patients did it enrol?"]
+
+
+def test_a_short_question_is_asked_as_it_is():
+    assert read_message("median OS in MAPS?").parts == ["median OS in MAPS?"]
+
+
+# -- class 2/3: records described, not named ---------------------------------------------------------------
+@pytest.mark.parametrize("text, kind, expected", [
+    ("the randomised trial of radical surgery versus no surgery", "trial", "trial:mars2"),
+    ("the study that added bevacizumab and atezolizumab to chemotherapy", "trial", "trial:beat-meso"),
+    ("the enzyme that depletes arginine", "agent", "agent:pegargiminase"),
+    ("the oral triple kinase blocker", "agent", "agent:nintedanib"),
+])
+def test_a_described_record_is_resolved(records, text, kind, expected):
+    resolver = DescriptionResolver(records)
+    assert kind in resolver.describes(text)
+    assert resolver.resolve(text, kind).winner == expected
+
+
+def test_an_ambiguous_description_offers_choices(records):
+    found = DescriptionResolver(records).resolve("the trial that gave a checkpoint inhibitor", "trial")
+    assert found.winner is None and len(found.choices) >= 2
+
+
+# -- class 6: lists filtered by outcome --------------------------------------------------------------------
+def test_outcome_words_are_read():
+    assert asked_outcome("which randomised studies lengthened overall survival?") == Outcome("os", True)
+    assert asked_outcome("list the trials that did not improve progression-free survival") == Outcome("pfs", False)
+    assert asked_outcome("which trials were negative?") == Outcome("primary", False)
+    assert asked_outcome("what is the median OS in MAPS?") is None
+
+
+def test_outcome_membership_comes_from_the_typed_results(records):
+    trials = [r for r in records.values() if r.type == "trial"]
+    improved_os = trials_with(Outcome("os", True), trials)
+    assert "trial:checkmate-743" in improved_os and "trial:denim" not in improved_os
+    assert "trial:mars2" not in improved_os  # surgery shortened survival: an interval above 1 is no improvement
+    assert verdict(records["trial:lume-meso"], Outcome("primary", True)) is False  # judged on its phase 3 part
+    single_arm = [t for t in trials if len(t.arms) < 2 and not any(r.hazard_ratio for r in t.results)]
+    assert all(verdict(t, Outcome("os", True)) is None for t in single_arm)  # no comparison: not judged
+
+
+# -- the learned layer's arithmetic --------------------------------------------------------------------------
+def test_mask_replaces_named_records_with_their_kind():
+    q = "hr for pembro in PROMISE-meso?"
+    assert mask(q, [(7, 13, "agent"), (17, 29, "trial")]) == "hr for the drug in the trial?"
+
+
+def test_the_intent_model_is_a_calibrated_distribution(tmp_path):
+    model = IntentModel(["os", "pfs", "phase"], np.eye(3, 4) * 5, np.zeros(3), 0.6, "abc")
+    model.save(tmp_path / "m.npz")
+    loaded = IntentModel.load(tmp_path / "m.npz")
+    sure = loaded.predict(np.array([1.0, 0, 0, 0]))
+    assert sure.key == "os" and abs(sum(p for _, p in sure.ranked) - 1) < 1e-6
+    unsure = loaded.predict(np.array([0.1, 0.1, 0.1, 0]))
+    assert unsure.key is None  # below the threshold it says nothing
+    only_trial = loaded.predict(np.array([1.0, 0, 0, 0]), allowed=lambda k: k != "os")
+    assert only_trial.ranked[0][0] != "os"
+
+
+def test_the_shipped_intent_model_records_its_training_data():
+    model = IntentModel.load()
+    assert model is not None and len(model.data_hash) == 16 and "os" in model.classes
+
+
+# -- class 5: a message's parts combine into one cited answer ----------------------------------------------
+def _answer(text: str, n: int, abstained: bool = False) -> Answer:
+    cites = [Citation(n=i, source_id=f"c{i}", title="t", locator="l", text="x", score=1.0, doc_id="d", char_start=0,
+                      char_end=1) for i in range(1, n + 1)]
+    return Answer(text=text, citations=cites, abstained=abstained, rewritten_query=None, question="q", mode="extractive")
+
+
+def test_combined_answers_keep_markers_distinct():
+    both = combine_answers("q1? q2?", [_answer("A [1]. B [2].", 2), _answer("C [1].", 1)])
+    assert both.text == "A [1]. B [2].\n\nC [3]."
+    assert [c.n for c in both.citations] == [1, 2, 3] and not both.abstained
+    assert combine_answers("q", [_answer("no", 0, True), _answer("no", 0, True)]).abstained
