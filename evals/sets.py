@@ -30,7 +30,8 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe9-dev", "conversations-v2-probe9-dev", "review-v2-probe10-dev", "conversations-v2-probe10-dev",
              "review-v2-probe11-dev", "conversations-v2-probe11-dev", "review-v2-probe12-dev", "conversations-v2-probe12-dev",
              "review-v2-probe13-dev", "conversations-v2-probe13-dev", "review-v2-probe14-dev", "conversations-v2-probe14-dev",
-             "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev")
+             "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev",
+             "review-v3-records-dev")
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")

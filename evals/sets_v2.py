@@ -146,8 +146,10 @@ class ConversationV2(_Strict):
 
 
 def is_v2(name: str) -> bool:
-    """Set names and files of version 2 carry '-v2' (review-v2-dev, conversations-v2-test.jsonl)."""
-    return "-v2" in str(name).rsplit("/", 1)[-1]
+    """Set names and files of version 2 carry '-v2' (review-v2-dev, conversations-v2-test.jsonl); the records-v3
+    question set (review-v3-records-dev, issue 19) is written in the v2 question format too."""
+    base = str(name).rsplit("/", 1)[-1]
+    return "-v2" in base or "-v3-records" in base
 
 
 def judgements(item: EvalItemV2 | ConversationV2) -> Iterator[Judgement]:

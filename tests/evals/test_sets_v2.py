@@ -38,7 +38,7 @@ def conversations():
 def probe():
     """The probe dev set (written blind to the engine in session 3, for tuning only)."""
     probes = ("probe", "probe2", "probe3", "probe4", "probe5", "probe6", "probe7", "probe8", "probe9", "probe10", "probe11", "probe12", "probe13", "probe14", "probe15", "probe16")
-    return ([q for p in probes for q in load_set(f"review-v2-{p}-dev")],
+    return ([q for p in probes for q in load_set(f"review-v2-{p}-dev")] + load_set("review-v3-records-dev"),
             [c for p in probes for c in load_conversations(f"conversations-v2-{p}-dev")])
 
 
