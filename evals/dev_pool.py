@@ -26,8 +26,10 @@ class PoolQuestion:
 
 
 def dev_set_names() -> list[str]:
-    """The v2 dev sets (question files and conversation files), never a test set."""
-    return [n for n in SET_NAMES if "-v2" in n and n.endswith("-dev")]
+    """The v2 dev sets (question files and conversation files), never a test set; where a set was re-issued
+    (v2.1, relabelled for records v3) the newest version stands in for the old one."""
+    names = [n for n in SET_NAMES if "-v2" in n and n.endswith("-dev")]
+    return [n for n in names if n.replace("-v2-", "-v2.1-") == n or n.replace("-v2-", "-v2.1-") not in names]
 
 
 def dev_pool() -> list[PoolQuestion]:

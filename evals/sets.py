@@ -19,6 +19,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kernel.errors import MesochatError
 
 SET_VERSION = "v1"
+# v2.1 (records v3, issue 19): full copies of the v2 sets whose labels records v3 made wrong (evals/sets/README.md).
+V2_1_SET_NAMES = ("review-v2.1-dev", "review-v2.1-test", "review-v2.1-probe-dev", "review-v2.1-probe3-dev",
+                  "review-v2.1-probe4-dev", "review-v2.1-probe5-dev", "review-v2.1-probe6-dev", "review-v2.1-probe7-dev",
+                  "review-v2.1-probe9-dev", "review-v2.1-probe11-dev", "review-v2.1-probe15-dev", "review-v2.1-probe16-dev",
+                  "conversations-v2.1-probe2-dev", "conversations-v2.1-probe3-dev", "conversations-v2.1-probe5-dev",
+                  "conversations-v2.1-probe6-dev", "conversations-v2.1-probe8-dev", "conversations-v2.1-probe9-dev",
+                  "conversations-v2.1-probe12-dev", "conversations-v2.1-probe14-dev", "conversations-v2.1-probe15-dev",
+                  "conversations-v2.1-probe16-dev")
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-test",
              "review-v2-dev", "review-v2-test", "conversations-v2-dev", "conversations-v2-test",
@@ -31,7 +39,7 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe11-dev", "conversations-v2-probe11-dev", "review-v2-probe12-dev", "conversations-v2-probe12-dev",
              "review-v2-probe13-dev", "conversations-v2-probe13-dev", "review-v2-probe14-dev", "conversations-v2-probe14-dev",
              "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev",
-             "review-v3-test", "conversations-v3-test")
+             "review-v3-test", "conversations-v3-test", "review-v2-records3-dev", *V2_1_SET_NAMES)
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")
@@ -46,6 +54,14 @@ V1_STALE_JUDGEMENTS = {
     "v1-trial-002": "CheckMate 743's interim OS interval is now stated as 96.6% (audit item 5), not a bare CI",
     "v1-trial-006": "the CheckMate 743 medians by histology came from a press-release repost (audit M1) and were removed",
     "v1-trial-031": "the ONCOS-102 summary was rewritten when its setting was corrected (audit M2)",
+}
+
+
+# v2 is frozen too. Records v3 (issue 19) removed a fact these v2 nuggets name; the items stay as written, their
+# nuggets are checked against the records only for the facts still held, and v2.1 relabels them.
+V2_STALE_NUGGETS = {
+    "v2-attr-148": "MAPS registration NCT00651456 moved to the record's notes (it rested only on a GitHub mirror of "
+                   "NCI PDQ; 2026-12 records audit); v2.1-attr-148 asks it as uncovered",
 }
 
 

@@ -9,7 +9,15 @@ import pytest
 
 import indexing  # noqa: F401  (offline environment)
 from evals.answers_eval import nugget_found
-from evals.sets import EvalItem, Resolver, check_against_documents, load_conversations, load_set
+from evals.sets import (
+    V2_1_SET_NAMES,
+    V2_STALE_NUGGETS,
+    EvalItem,
+    Resolver,
+    check_against_documents,
+    load_conversations,
+    load_set,
+)
 from evals.sets_v2 import (
     ANSWERABLE,
     CATEGORIES,
@@ -38,8 +46,20 @@ def conversations():
 def probe():
     """The probe dev set (written blind to the engine in session 3, for tuning only)."""
     probes = ("probe", "probe2", "probe3", "probe4", "probe5", "probe6", "probe7", "probe8", "probe9", "probe10", "probe11", "probe12", "probe13", "probe14", "probe15", "probe16")
-    return ([q for p in probes for q in load_set(f"review-v2-{p}-dev")],
+    return ([q for p in probes for q in load_set(f"review-v2-{p}-dev")] + load_set("review-v2-records3-dev"),
             [c for p in probes for c in load_conversations(f"conversations-v2-{p}-dev")])
+
+
+@pytest.fixture(scope="module")
+def v2_1():
+    """The v2.1 sets (records v3, issue 19): v2 sets re-issued in full with the items records v3 changed relabelled."""
+    return ([q for n in V2_1_SET_NAMES if n.startswith("review") for q in load_set(n)],
+            [c for n in V2_1_SET_NAMES if n.startswith("conversations") for c in load_conversations(n)])
+
+
+def test_v2_1_ids_carry_their_version(v2_1):
+    ids = [x.id for x in v2_1[0] + v2_1[1]]
+    assert ids and all(i.startswith("v2.1-") for i in ids)
 
 
 @pytest.fixture(scope="module")
@@ -88,9 +108,9 @@ def test_split_is_stratified(questions, conversations):
         assert 0.33 <= share <= 0.45
 
 
-def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, probe, corpus):
+def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, probe, v2_1, corpus):
     record_ids, texts = corpus
-    qs, convs = _all(questions) + probe[0], _all(conversations) + probe[1]
+    qs, convs = _all(questions) + probe[0] + v2_1[0], _all(conversations) + probe[1] + v2_1[1]
     items = qs + convs
     assert check_against_documents(items, record_ids, texts) == []
     unknown = [(x.id, e) for x in qs for e in x.entities if e not in record_ids]
@@ -100,12 +120,15 @@ def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(quest
     assert {j.doc_id for x in items for j in judgements(x) if j.doc_id} <= {"review"}
 
 
-def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, probe, corpus):
-    """A nugget must be in the rendered text of a relevant document, or nugget recall could never be 1."""
+def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, probe, v2_1, corpus):
+    """A nugget must be in the rendered text of a relevant document, or nugget recall could never be 1.
+
+    Frozen v2 items whose fact records v3 removed (V2_STALE_NUGGETS) are skipped; v2.1 relabels them."""
     _, texts = corpus
     missing = []
-    turns = [t for c in _all(conversations) + probe[1] for t in c.turns]
-    for x in _all(questions) + probe[0] + turns:
+    turns = [t for c in _all(conversations) + probe[1] + v2_1[1] for t in c.turns]
+    items = [x for x in _all(questions) + probe[0] + v2_1[0] if x.id not in V2_STALE_NUGGETS]
+    for x in items + turns:
         docs = " ".join(texts[j.record_id or j.doc_id] for j in x.relevant)
         missing += [f"{x.question}: {n}" for n in x.nuggets if not nugget_found(docs, n)]
         for p in getattr(x, "parts", []):
