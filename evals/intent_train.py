@@ -93,8 +93,10 @@ def _same(a: str | None, b: str | None) -> bool:
     return a is not None and SAME.get(a, a) == SAME.get(b or "", b)
 
 
-def held_out(items: list[Example], vectors: np.ndarray, c: float) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
-    """Per-origin accuracy with that origin held out; the pooled confidences and correctness."""
+def held_out(items: list[Example], vectors: np.ndarray, c: float,
+             predictions: dict[int, tuple[str, float]] | None = None) -> tuple[dict[str, float], np.ndarray, np.ndarray]:
+    """Per-origin accuracy with that origin held out; the pooled confidences and correctness. ``predictions``
+    (if given) receives each held-out item's (predicted key, confidence) by its index in ``items``."""
     origins = sorted({e.origin for e in items} - {"schema"})
     acc, conf, correct = {}, [], []
     for origin in origins:
@@ -104,6 +106,8 @@ def held_out(items: list[Example], vectors: np.ndarray, c: float) -> tuple[dict[
         p = model.predict_proba(vectors[test])
         pred = model.classes_[p.argmax(axis=1)]
         ok = np.array([_same(pred[j], items[i].key) for j, i in enumerate(test)])
+        if predictions is not None:
+            predictions.update({i: (str(pred[j]), float(p[j].max())) for j, i in enumerate(test)})
         acc[origin] = float(ok.mean())
         conf.append(p.max(axis=1))
         correct.append(ok)

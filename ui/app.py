@@ -93,6 +93,8 @@ CSS = """
 """
 
 
+MAX_CHOICES = 3  # buttons under a clarifying question
+
 def new_state() -> dict[str, Any]:
     # messages: what the chatbot shows; owner[i]: index of the answer behind message i (None otherwise)
     return {"turns": [], "answers": [], "messages": [], "owner": []}
@@ -199,6 +201,18 @@ class ChatHandlers:
         figure = evidence_view.plot_for_records(trials, endpoint, records=getattr(self.assistant.analyzer, "records", None))
         return gr.Plot(value=figure, visible=figure is not None)
 
+    def choice_buttons(self, state: dict | None) -> list[Any]:
+        """The options of a clarifying question ("Do you mean A or B?") as buttons; hidden otherwise."""
+        answers = (state or {}).get("answers", [])
+        choices = list(getattr(answers[-1], "choices", []) if answers else [])[:MAX_CHOICES]
+        return [gr.Button(value=c, visible=True) for c in choices] + \
+            [gr.Button(visible=False) for _ in range(MAX_CHOICES - len(choices))]
+
+    def chosen(self, choice: str, state: dict | None) -> str:
+        """The question asked again, naming the record the user picked."""
+        answers = (state or {}).get("answers", [])
+        return f"{answers[-1].question} ({choice})" if answers else choice
+
     def clear(self):
         return [], new_state(), "", render.placeholder_html(), "", None
 
@@ -247,6 +261,10 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
                                          max_lines=4, placeholder="Type a question and press Enter",
                                          autofocus=True)
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="mc-ask")
+                    with gr.Row():
+                        choice_row = [gr.Button(visible=False, size="sm", variant="secondary",
+                                                elem_id=f"mc-choice-{i}", elem_classes=["mc-choice"])
+                                      for i in range(MAX_CHOICES)]
                     with gr.Row():
                         example_buttons = [gr.Button(q, size="sm", elem_classes=["mc-example"])
                                            for q in EXAMPLES]
@@ -299,11 +317,15 @@ def build_app(assistant: Any, settings: Any = None) -> gr.Blocks:
 
         ask_inputs = [msg, state, mode, k, sources, record_types]
         outputs = [chatbot, state, msg, copy_box, details]
-        def then_plot(event):  # the plot follows the answer; the chat API's outputs stay as they are
+        def then_plot(event):  # the plot and any choices follow the answer; the chat API's outputs stay as they are
             event.then(h.answer_plot, state, chat_plot, api_visibility="undocumented", queue=False)
+            event.then(h.choice_buttons, state, choice_row, api_visibility="undocumented", queue=False)
 
         then_plot(msg.submit(h.respond, ask_inputs, outputs, api_name="chat"))
         then_plot(send.click(h.respond, ask_inputs, outputs, api_visibility="undocumented"))
+        for button in choice_row:
+            then_plot(button.click(h.chosen, [button, state], msg, api_visibility="undocumented", queue=False).then(
+                h.respond, ask_inputs, outputs, api_visibility="undocumented"))
         for button, question in zip(example_buttons, EXAMPLES, strict=True):
             then_plot(button.click(lambda q=question: q, None, msg, api_visibility="undocumented", queue=False).then(
                 h.respond, ask_inputs, outputs, api_visibility="undocumented"))

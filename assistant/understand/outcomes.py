@@ -53,11 +53,17 @@ def asked_outcome(question: str) -> Outcome | None:
                                                          re.IGNORECASE) else None
 
 
+SIGNIFICANCE = 0.05
+CONFIDENCE = 95.0  # an interval narrower than 95% (a phase 2's 70% or 80% CI) does not show significance
+
+
 def _significant(row: EvidenceRow) -> bool | None:
-    if row.ci_high is not None and row.ci_low is not None:
-        return row.ci_high < 1.0 or row.ci_low > 1.0
     p = re.search(r"(<)?\s*(\d*\.\d+)", row.p_value or "")
-    return (float(p.group(2)) < 0.05 or bool(p.group(1))) if p else None
+    if p:
+        return float(p.group(2)) < SIGNIFICANCE or (bool(p.group(1)) and float(p.group(2)) <= SIGNIFICANCE)
+    if row.ci_high is not None and row.ci_low is not None and (row.ci_level or 0) >= CONFIDENCE:
+        return row.ci_high < 1.0 or row.ci_low > 1.0
+    return None
 
 
 def _phases(text: str) -> set[str]:

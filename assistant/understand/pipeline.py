@@ -31,6 +31,12 @@ _COMPARE_IT = re.compile(r"\b(?:compar\w*|vs\.?|versus|against|differ\w*|stack u
 FILLABLE_FORMS = ("fact", "yes-no", "why-how")
 
 
+def _names_a_target(question: str, entity: PlanEntity) -> bool:
+    """"a PD-L1 antibody", "a VEGF inhibitor": the biomarker names what a drug acts on, describing the drug."""
+    return entity.type == "biomarker" and bool(entity.surface) and bool(re.search(
+        re.escape(entity.surface) + r"[\s-]*(?:antibod|inhibit|block|target|direct|drug|agent)", question, re.IGNORECASE))
+
+
 @dataclass(frozen=True)
 class Understood:
     plan: QuestionPlan
@@ -175,7 +181,8 @@ class Understanding:
 
     @staticmethod
     def _may_describe(plan: QuestionPlan, previous: QuestionPlan | None) -> bool:
-        return not any(e.type in ENTITY_TYPES for e in plan.entities) and not plan.list_type and \
+        named = [e for e in plan.entities if e.type in ENTITY_TYPES and not _names_a_target(plan.question, e)]
+        return not named and not plan.list_type and \
             plan.form not in ("list", "comparison") and not plan.ref_numbers and not plan.unknown_names \
             and not plan.other_disease
 

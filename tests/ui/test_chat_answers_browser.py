@@ -57,3 +57,18 @@ def test_a_fact_answer_hides_the_plot(page) -> None:
     ask(page, "How many patients were randomised in DENIM?")
     page.wait_for_function("() => { const p = document.querySelector('#mc-chat-plot');"
                            " return !p || p.offsetParent === null || !p.querySelector('img'); }", timeout=30_000)
+
+
+def test_an_ambiguous_description_asks_back_with_buttons_that_answer(page) -> None:
+    ask(page, "how many patients were in the first-line trial that added a PD-L1 antibody to chemotherapy?")
+    first = page.locator("#mc-choice-0")
+    first.wait_for(state="visible", timeout=30_000)
+    options = [page.locator(f"#mc-choice-{i}") for i in range(3)]
+    names = [o.inner_text() for o in options if o.is_visible()]
+    assert len(names) >= 2 and "Do you mean" in page.locator(".mc-answer").last.inner_text()
+    before = page.locator(".mc-answer").count()
+    first.click()
+    page.wait_for_function(f"() => document.querySelectorAll('.mc-answer').length > {before} && "
+                           "!document.querySelector('.mc-pending')", timeout=60_000)
+    answer = page.locator(".mc-answer").last.inner_text()
+    assert "[1]" in answer and names[0].split()[0] in answer  # the picked record's cited answer
