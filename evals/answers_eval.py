@@ -63,9 +63,13 @@ def is_absence_statement(sentence: str) -> bool:
 def default_conversations(set_name: str) -> str | None:
     """The conversation set matching a question set: review-dev -> conversations-dev, a file path -> none."""
     name = str(set_name)
-    for version in ("v2", "v3"):  # versioned sets pair with the conversations of their version
-        if name.startswith(f"review-{version}-"):
-            return f"conversations-{version}-" + name.removeprefix(f"review-{version}-")
+    versioned = re.match(r"review-(v\d+(?:\.\d+)?)-(.+)$", name)  # review-v2.1-dev -> conversations-v2.1-dev
+    if versioned:
+        from evals.sets import SET_NAMES
+
+        paired = f"conversations-{versioned.group(1)}-{versioned.group(2)}"
+        older = f"conversations-{versioned.group(1).split('.')[0]}-{versioned.group(2)}"  # not re-issued: the v2 one
+        return paired if paired in SET_NAMES else older if older in SET_NAMES else None
     if name.endswith("-dev"):
         return "conversations-dev"
     if name.endswith("-test"):
