@@ -156,12 +156,14 @@ def asks(key: str, label: str, answers: str, *examples: str) -> dict[str, Any]:
 MEASURE_ASKS: dict[str, dict[str, Any]] = {
     "os": asks("os", "overall survival", "median overall survival by arm, with its hazard ratio",
                "what was the median overall survival?", "how long did patients live?", "did it improve survival?",
-               "median os?")["asked"],
+               "median os?", "how long were patients kept alive compared with control?", "did people live longer?",
+               "what was the survival benefit?", "how many months of life did it add?")["asked"],
     "pfs": asks("pfs", "progression-free survival", "median progression-free survival by arm",
                 "what was the progression-free survival?", "how long until the disease progressed?", "median pfs?",
                 "did it delay progression?")["asked"],
     "orr": asks("orr", "objective response rate", "the share of patients whose tumours shrank (responses)",
-                "what was the response rate?", "how many patients responded?", "did tumours shrink?", "orr?")["asked"],
+                "what was the response rate?", "how many patients responded?", "did tumours shrink?", "orr?",
+                "how did patients do in terms of tumour shrinkage?", "what share of tumours got smaller?")["asked"],
     "dcr": asks("dcr", "disease control rate", "the share of patients with response or stable disease",
                 "what was the disease control rate?", "how many had their disease controlled?")["asked"],
     "os_rate": asks("os_rate", "survival at that time point", "the share of patients alive at a time point",
@@ -171,7 +173,7 @@ MEASURE_ASKS: dict[str, dict[str, Any]] = {
                      "what was the 6-month progression-free survival rate?")["asked"],
     "safety": asks("safety", "grade 3-4 treatment-related adverse events", "toxicity and side effects by arm",
                    "how toxic was it?", "what were the side effects?", "how many grade 3-4 adverse events?",
-                   "was it safe?")["asked"],
+                   "was it safe?", "how well was it tolerated?", "how many had serious side effects?")["asked"],
     "qol": asks("qol", "quality-of-life results", "patient-reported quality of life",
                 "did quality of life improve?", "what about patient-reported outcomes?")["asked"],
 }
@@ -426,7 +428,7 @@ class TrialRecord(Record):
     n_randomised: int | None = Field(default=None, ge=0, json_schema_extra=asks(
         "sample_size", "number of patients randomised", "how many patients were randomised or enrolled",
         "how many patients were in the trial?", "how big was the study?", "what was the sample size?",
-        "n?", "how many people took part?"))
+        "n?", "how many people took part?", "how many were enrolled?", "what size was the trial?"))
     arms: list[Arm] = Field(default=[], json_schema_extra=asks(
         "arms", "arms and doses", "the treatment arms, their regimens, doses and schedules",
         "what were the arms?", "what did each group receive?", "what was the comparator?",
@@ -437,7 +439,9 @@ class TrialRecord(Record):
     results: list[TrialResult] = Field(default=[], json_schema_extra=asks(
         "headline", "main result", "what the trial found: its headline result",
         "what did the trial show?", "what were the results?", "did it work?", "was the trial positive?",
-        "what did the drug achieve in this study?", "what was the outcome?"))
+        "what did the drug achieve in this study?", "what was the outcome?", "what came out of the trial?",
+        "did adding the drug help?", "was it a success or a failure?", "what did the study accomplish?",
+        "how did the experimental arm do?", "what was the bottom line of the trial?"))
     registration: str | None = Field(default=None, json_schema_extra=asks(  # e.g. NCT02899299
         "registration", "registration number", "the trial's registry identifier (NCT, EudraCT, ISRCTN)",
         "what is the NCT number?", "where was it registered?", "what's the clinicaltrials.gov id?"))

@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +39,8 @@ EVAL_TO_KEY = {
 # Keys that answer the same question for scoring ("what doses?" is answered by the arms and by the dose).
 SAME = {"dose": "arms", "pfs_rate": "os_rate"}
 _PROGRESSION = re.compile(r"progression|\bpfs\b", re.IGNORECASE)
-C_VALUES = (4.0, 16.0)
+C_VALUES = (16.0,)
+VECTOR_CACHE = Path(tempfile.gettempdir()) / "mesochat-intent-vectors.npz"  # re-runs skip re-embedding
 TARGET_PRECISION = 0.9  # the threshold keeps held-out predictions at least this precise
 
 
@@ -46,6 +49,7 @@ class Example:
     text: str  # masked
     key: str
     origin: str
+    fired: tuple[str, ...] = ()  # the rule layer's pattern keys that fired on the unmasked question
 
 
 def engine_key(q: PoolQuestion) -> str | None:
@@ -63,11 +67,34 @@ def masked(analyzer: Any, question: str) -> str:
 
 
 def examples(analyzer: Any, pool: Sequence[PoolQuestion]) -> list[Example]:
+    from assistant.understand.attributes import find_attributes
     from corpus.models import attribute_vocabulary
 
-    out = [Example(masked(analyzer, q.question), k, q.origin) for q in pool if (k := engine_key(q))]
-    out += [Example(e, spec.key, "schema") for spec in attribute_vocabulary() for e in spec.examples]
+    def fired(text: str) -> tuple[str, ...]:
+        return tuple(a.key for a in find_attributes(text))
+
+    out = [Example(masked(analyzer, q.question), k, q.origin, fired(q.question)) for q in pool if (k := engine_key(q))]
+    out += [Example(e, spec.key, "schema", fired(e)) for spec in attribute_vocabulary() for e in spec.examples]
     return out
+
+
+def design(items: Sequence[Example], vectors: np.ndarray, rule_features: Sequence[str]) -> np.ndarray:
+    """Question vectors with the rule layer's fired pattern keys appended (the model's input)."""
+    fired = np.array([[1.0 if k in e.fired else 0.0 for k in rule_features] for e in items], dtype=np.float32)
+    return np.hstack([vectors, fired])
+
+
+def embed_cached(texts: list[str], progress: bool) -> np.ndarray:
+    from indexing.embedder import embed_texts
+
+    key = hashlib.sha256(json.dumps(texts).encode()).hexdigest()
+    if VECTOR_CACHE.is_file():
+        with np.load(VECTOR_CACHE) as z:
+            if str(z["key"]) == key:
+                return z["vectors"]
+    vectors = embed_texts(texts, progress=progress, desc="Embedding dev questions")
+    np.savez(VECTOR_CACHE, key=np.array(key), vectors=vectors)
+    return vectors
 
 
 def data_hash(items: Sequence[Example]) -> str:
@@ -129,16 +156,17 @@ def rule_accuracy(planner: Any, pool: Sequence[PoolQuestion]) -> dict[str, float
 
 def train(progress: bool = True) -> dict[str, Any]:
     """Fit on everything, pick C and the threshold on held-out origins, save the artefact; return the report."""
+    from assistant.understand.attributes import ATTRIBUTES
     from assistant.understand.intent import IntentModel
     from assistant.understand.plan import Planner
     from assistant.understand.query import QueryAnalyzer
-    from indexing.embedder import embed_texts
     from indexing.sources import corpus_documents
 
     analyzer = QueryAnalyzer.from_corpus()
     pool = dev_pool()
     items = examples(analyzer, pool)
-    vectors = embed_texts([e.text for e in items], progress=progress, desc="Embedding dev questions")
+    rule_features = [a.key for a in ATTRIBUTES]
+    vectors = design(items, embed_cached([e.text for e in items], progress), rule_features)
     runs = {}
     for c in C_VALUES:
         if progress:
@@ -148,7 +176,7 @@ def train(progress: bool = True) -> dict[str, Any]:
     acc, conf, correct = runs[best]
     threshold = _threshold(conf, correct)
     final = _fit(vectors, [e.key for e in items], best)
-    model = IntentModel(list(final.classes_), final.coef_, final.intercept_, threshold, data_hash(items))
+    model = IntentModel(list(final.classes_), final.coef_, final.intercept_, threshold, data_hash(items), rule_features)
     model.save()
     planner = Planner(analyzer, " ".join(d.text for d in corpus_documents()))
     rules = rule_accuracy(planner, pool)

@@ -61,8 +61,10 @@ class IntentModel:
     """Weights, classes and threshold loaded from the artefact; ``predict(vector) -> Intent``."""
 
     def __init__(self, classes: Sequence[str], weights: np.ndarray, bias: np.ndarray, threshold: float,
-                 data_hash: str) -> None:
+                 data_hash: str, rule_features: Sequence[str] = ()) -> None:
         self.classes = list(classes)
+        # The rule layer's attribute patterns are features, not decisions: one input per pattern key that fired.
+        self.rule_features = list(rule_features)
         self.weights = np.asarray(weights, dtype=np.float32)  # (n_classes, dim)
         self.bias = np.asarray(bias, dtype=np.float32)
         self.threshold = float(threshold)
@@ -74,12 +76,19 @@ class IntentModel:
         if not path.is_file():
             return None
         with np.load(path, allow_pickle=False) as z:
+            rules = [str(c) for c in z["rule_features"]] if "rule_features" in z.files else []
             return cls([str(c) for c in z["classes"]], z["weights"], z["bias"], float(z["threshold"]),
-                       str(z["data_hash"]))
+                       str(z["data_hash"]), rules)
 
     def save(self, path: Path = MODEL_FILE) -> None:
         np.savez_compressed(path, classes=np.array(self.classes), weights=self.weights, bias=self.bias,
-                            threshold=np.array(self.threshold), data_hash=np.array(self.data_hash))
+                            threshold=np.array(self.threshold), data_hash=np.array(self.data_hash),
+                            rule_features=np.array(self.rule_features, dtype=str))
+
+    def features(self, vector: np.ndarray, rule_keys: Sequence[str] = ()) -> np.ndarray:
+        """The model's input: the question vector, then 1.0 for each rule pattern key that fired."""
+        fired = np.array([1.0 if k in rule_keys else 0.0 for k in self.rule_features], dtype=np.float32)
+        return np.concatenate([np.asarray(vector, dtype=np.float32).ravel(), fired])
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         logits = np.atleast_2d(vectors) @ self.weights.T + self.bias
@@ -87,9 +96,10 @@ class IntentModel:
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
 
-    def predict(self, vector: np.ndarray, allowed: Callable[[str], bool] | None = None) -> Intent:
+    def predict(self, vector: np.ndarray, allowed: Callable[[str], bool] | None = None,
+                rule_keys: Sequence[str] = ()) -> Intent:
         """The distribution over the attributes ``allowed`` keeps (those the named records can hold), renormalised."""
-        p = self.probabilities(vector)[0]
+        p = self.probabilities(self.features(vector, rule_keys) if self.rule_features else vector)[0]
         ranked = [(c, float(q)) for c, q in zip(self.classes, p, strict=True) if allowed is None or allowed(c)]
         total = sum(q for _, q in ranked) or 1.0
         ranked = sorted(((c, q / total) for c, q in ranked), key=lambda x: -x[1])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.understand.attributes import BY_KEY
+from assistant.understand.attributes import BY_KEY, find_attributes
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.list_filters import filter_trials
@@ -210,4 +210,5 @@ class Understanding:
             allowed = BY_KEY[key].types if key in BY_KEY else ()
             return bool(types & set(allowed)) or ("trial" in allowed and bool(types & {"agent", "biomarker"}))
 
-        return self.model.predict(self.embed(mask(question, spans)), applies)
+        fired = [a.key for a in find_attributes(question)]
+        return self.model.predict(self.embed(mask(question, spans)), applies, fired)
