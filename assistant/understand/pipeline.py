@@ -29,6 +29,10 @@ ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
 _COMPARE_IT = re.compile(r"\b(?:compar\w*|vs\.?|versus|against|differ\w*|stack up|side by side)\b", re.IGNORECASE)
 # Forms whose attribute the learned layer may fill: a list or a comparison is shaped by its own words.
 FILLABLE_FORMS = ("fact", "yes-no", "why-how")
+# Attributes whose words also describe which record is meant ("the arms", "the phase 3", "the population"):
+# when they are all the rules heard, the learned layer may overrule them at this confidence.
+DESCRIBING = {"arms", "design", "phase", "setting", "population", "tested"}
+OVERRIDE = 0.8
 
 
 def _names_a_target(question: str, entity: PlanEntity) -> bool:
@@ -111,9 +115,15 @@ class Understanding:
         if self._may_describe(plan, previous):
             described, plan = self._described(fixed, plan, previous, answered)
         intent = None
-        if self._attribute_open(plan) and self.model is not None:
+        if self.model is not None and self._attribute_open(plan):
             intent = self._intent(fixed, plan)
             if intent.key is not None:
+                plan = replace(plan, attributes=[intent.key], bare=False)
+        elif self.model is not None and self._describing_only(plan):
+            # the rules heard only words that also describe a trial ("how were people in the arms kept alive"):
+            # a confident model that hears another attribute decides
+            intent = self._intent(fixed, plan)
+            if intent.key is not None and intent.confidence >= OVERRIDE and intent.key not in plan.attributes:
                 plan = replace(plan, attributes=[intent.key], bare=False)
         return Understood(plan, fixed, fixes, [], described, intent)
 
@@ -197,6 +207,11 @@ class Understanding:
                 return found, self.planner.plan(f"{question} ({name})", previous, list(answered))
             return found, plan
         return None, plan
+
+    @staticmethod
+    def _describing_only(plan: QuestionPlan) -> bool:
+        return len(plan.entities) == 1 and plan.form in FILLABLE_FORMS and not plan.list_type and \
+            bool(plan.attributes) and set(plan.attributes) <= DESCRIBING and not plan.carried_attributes
 
     def _attribute_open(self, plan: QuestionPlan) -> bool:
         return bool(plan.entities) and not plan.attributes and not plan.bare and plan.form in FILLABLE_FORMS \
