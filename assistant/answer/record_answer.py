@@ -638,11 +638,6 @@ def _singular_trial(question: str) -> bool:
     return bool(re.search(r"\b(?:which|what) (?:trial|study)\b(?!s)", question, re.IGNORECASE))
 
 
-def needs_record(plan: QuestionPlan) -> bool:
-    """Questions whose answer must come from a named record's fields (never from prose about others)."""
-    return bool(set(plan.attributes) & RECORD_ONLY)
-
-
 def short_label(res: Any) -> str:
     """'overall survival (3-year update)', '2-year overall survival rate': names a result in a list."""
     base = MEASURE_LABELS.get(res.measure) or res.endpoint

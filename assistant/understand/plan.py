@@ -24,8 +24,6 @@ from assistant.understand.list_filters import (
 from assistant.understand.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
-TYPE_ORDER = {"trial": 0, "agent": 1, "biomarker": 2, "mechanism": 3, "term": 4, "ref": 5}
-FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic", "yes-no")
 
 _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
                       r"\bwhich (?:is|was|one is|one was|did) better\b|\bwhich (?:one|trial|drug) (?:did|was) better\b|"
