@@ -25,6 +25,7 @@ from assistant.answer.compose import compose_parts
 from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.answer.record_answer import RecordFacts
 from assistant.answer.review_answer import ReviewFacts
+from assistant.calibration import with_calibration
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
 from assistant.understand.plan import (
     WHICH_TRIAL,
@@ -116,7 +117,9 @@ class Assistant:
         llm_flat = {f"llm_{key.removeprefix('llm_')}": value for key, value in (llm_options or {}).items()}
         base = base if isinstance(base, Config) else Config.load()
         # llm options given here: the llm section as the config file and environment say now, plus these.
-        self.config = base.model_copy(update={"llm": Config.load(**llm_flat).llm}) if llm_flat else base
+        base = base.model_copy(update={"llm": Config.load(**llm_flat).llm}) if llm_flat else base
+        # the abstention threshold nobody chose: the calibrated one (assistant/calibration.json)
+        self.config = with_calibration(base)
         self.retriever = retriever
         self.analyzer = analyzer
         self.mode = _check_mode(mode)

@@ -13,7 +13,6 @@ a plain ``mesochat index`` or ``mesochat ask`` uses what the index was built wit
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from pathlib import Path
@@ -26,7 +25,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kernel.errors import MesochatError
 
 REPO = Path(__file__).resolve().parents[1]
-CALIBRATION_FILE = REPO / "assistant" / "calibration.json"
 ENV_PREFIX = "MESOCHAT_"
 # Environment names that predate the MESOCHAT_<SECTION>_<FIELD> scheme; still honoured, first match wins.
 ENV_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -94,22 +92,13 @@ class RetrievalConfig(_Section):
         return {"method": self.bm25_method, "k1": self.bm25_k1, "b": self.bm25_b}
 
 
-def calibrated_threshold() -> float:
-    """The abstention threshold written by evals/calibrate_abstention.py (assistant/calibration.json)."""
-    try:
-        return float(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["threshold"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MesochatError(
-            f"The calibration file {CALIBRATION_FILE} is missing or unreadable ({type(exc).__name__}); "
-            "run `python evals/calibrate_abstention.py`"
-        ) from exc
-
-
 class AnswerConfig(_Section):
     """The extractive answer engine's knobs (assistant/answer/extractive.py explains each)."""
 
     k: int = Field(default=8, ge=1, le=50)  # passages retrieved per question
-    abstain_threshold: float = Field(default_factory=calibrated_threshold)
+    # None: the calibrated value, which the assistant reads from its calibration file (written by
+    # evals/calibrate_abstention.py); the kernel does not know that file.
+    abstain_threshold: float | None = None
     lex_idf_power: float = 2
     cos_weight: float = 0.6
     lex_weight: float = 0.4
