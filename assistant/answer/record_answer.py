@@ -28,6 +28,7 @@ from assistant.understand.list_filters import (
 from assistant.understand.plan import ALONE, QuestionPlan
 from assistant.understand.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
+from kernel.config import AnswerConfig
 from kernel.text import stem
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
@@ -35,7 +36,6 @@ MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease 
                  ("os", r"surviv"))
 SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
                             re.IGNORECASE)
-MAX_QUOTES = 4
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
@@ -78,7 +78,9 @@ class Part:
 class RecordFacts:
     """Field spans of the indexed records. Read-only after construction."""
 
-    def __init__(self, records: Iterable[Any], doc_text: Callable[[str], str | None]):
+    def __init__(self, records: Iterable[Any], doc_text: Callable[[str], str | None],
+                 config: AnswerConfig | None = None):
+        self.max_quotes = (config or AnswerConfig()).max_quotes
         self.records: dict[str, Any] = {}
         self.fields: dict[str, list[FieldSpan]] = {}
         self._texts: dict[str, str] = {}
@@ -135,7 +137,7 @@ class RecordFacts:
             quotes = []  # the specific figure asked is missing: a generic fact about X is not its answer
         if "hr" in attributes and _asked_label("hr", plan) in missing:
             quotes = []  # "the PFS hazard ratio": medians without one do not answer it
-        part = Part(record_id, rec.name, quotes[:MAX_QUOTES], missing)
+        part = Part(record_id, rec.name, quotes[:self.max_quotes], missing)
         if missing:
             part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
         return part

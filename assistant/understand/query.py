@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from kernel import text as kernel_text
+from kernel.config import AnswerConfig
 from kernel.text import QUESTION_WORDS
 
 # Clinical shorthand that is not a record of its own (facts of usage, not of the review).
@@ -79,8 +80,6 @@ ENTITY_ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism")
 # Records that name ideas rather than things: their words stay part of what is asked ("overall survival",
 # "tumour microenvironment"), and they do not restrict an answer to their own record.
 VOCABULARY_TYPES = ("term", "mechanism")
-MIN_FUZZY_LEN = 7  # shorter keys only match exactly: "pd1" must not fuzzy-match "pdl1"
-FUZZY_CUTOFF = 0.86
 MAX_NGRAM = 6
 
 
@@ -190,7 +189,9 @@ class _Entry:
 class QueryAnalyzer:
     """Alias lexicon over the typed records; ``analyze(question) -> QueryPlan``. Read-only after init."""
 
-    def __init__(self, records: Iterable) -> None:
+    def __init__(self, records: Iterable, config: AnswerConfig | None = None) -> None:
+        config = config or AnswerConfig()
+        self.fuzzy_cutoff, self.fuzzy_min_chars = config.fuzzy_cutoff, config.fuzzy_min_chars
         records = list(records)
         self.records = records  # kept for the record-answer path (field spans)
         self.entries: dict[str, _Entry] = {}
@@ -249,14 +250,14 @@ class QueryAnalyzer:
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():
-            if ids and len(key) >= MIN_FUZZY_LEN:
+            if ids and len(key) >= self.fuzzy_min_chars:
                 self._fuzzy.setdefault(key[0], []).append(key)
 
     @classmethod
-    def from_corpus(cls) -> QueryAnalyzer:
+    def from_corpus(cls, config: AnswerConfig | None = None) -> QueryAnalyzer:
         from corpus import load_records
 
-        return cls(load_records())
+        return cls(load_records(), config)
 
     def name_of(self, record_id: str) -> str:
         entry = self.entries.get(record_id)
@@ -295,10 +296,10 @@ class QueryAnalyzer:
         """(the alias key matched, the records it names)."""
         if not fuzzy:
             return key, self.alias_index.get(key, set())
-        if len(key) < MIN_FUZZY_LEN or key.isdigit():
+        if len(key) < self.fuzzy_min_chars or key.isdigit():
             return key, set()
         pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
-        best = difflib.get_close_matches(key, pool, n=1, cutoff=FUZZY_CUTOFF)
+        best = difflib.get_close_matches(key, pool, n=1, cutoff=self.fuzzy_cutoff)
         if best and best[0] in self._acronym_keys and key.startswith(best[0]):
             return key, set()  # "confirmed" is the word, not a misspelt CONFIRM
         return (best[0], self.alias_index[best[0]]) if best else (key, set())

@@ -225,3 +225,17 @@ def test_a_list_of_what_the_review_describes_keeps_the_records_it_names(world) -
     _, parts, _ = _answer(world, "What are the three layers of resistance to immunotherapy in MPM that the review describes?")
     assert [p.record_id for p in parts] == ["mechanism:immunosuppressive-tme", "mechanism:aberrant-signalling",
                                             "mechanism:metabolic-reprogramming"]
+
+
+def test_the_quote_cap_and_the_fuzzy_cutoff_come_from_the_answer_config(world):
+    from kernel.config import AnswerConfig
+
+    records, texts, facts, planner = world
+    plan = planner.plan("Tell me about CheckMate 743")
+    assert max(len(p.quotes) for p in facts.parts(plan)) > 1
+    capped = RecordFacts(records, texts.get, AnswerConfig(max_quotes=1))
+    assert max(len(p.quotes) for p in capped.parts(plan)) == 1
+    misspelt = "what did pembrolizamab show?"
+    assert "agent:pembrolizumab" in [m.record_id for m in planner.analyzer.find_records(misspelt)]
+    strict = QueryAnalyzer(records, AnswerConfig(fuzzy_cutoff=0.99))
+    assert "agent:pembrolizumab" not in [m.record_id for m in strict.find_records(misspelt)]
