@@ -163,16 +163,10 @@ class RecordFacts:
         return self._quote(rec, f) if f else None
 
     def _quotes_for(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
-        if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
-                self._quotes_for(rec, "item", plan)
-        if key in ("item", "list_item"):  # one line per record in a list; what sets it apart in a comparison
-            if rec.type == "trial":
-                return self._quotes_for(rec, "headline", plan)[:2]
-            keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
-            if key == "item" and rec.type == "agent":
-                keys = ("class", "modality", "summary")
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1 if key == "list_item" else 3]
+        """The spans of ``rec`` that answer ``key``: an attribute, or what a list item, an overview or a
+        definition quotes, or the headline result."""
+        if key in ("item", "list_item"):
+            return self._item_quotes(rec, key, plan)
         if key in ("overview", "definition"):
             keys = DEFINITION_FIELDS.get(rec.type, DEFINITION_FIELDS["other"])
             out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:3]
@@ -190,52 +184,81 @@ class RecordFacts:
             return []  # answered as a list of trial parts, see parts()
         attr = BY_KEY[key]
         if attr.measures:
-            measures = attr.measures
-            if key == "hr":
-                asked = [k for k in plan.attributes if k in ("os", "pfs")]
-                measures = tuple(asked) or measures
-            found = self._results(rec, measures, plan, hr_only=attr.hr_only)
-            text = self.text_of(rec.id)
-            if not found and rec.type == "trial":  # "ORR 20%; DCR 77%" inside a result filed as "other"
-                found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
-                         for f in self.fields[rec.id] if f.key.startswith("result:")
-                         and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
-            if attr.extra.get("result_words"):  # "later got a checkpoint inhibitor": a result about subsequent therapy
-                found = [q for q in found if re.search(attr.extra["result_words"], text[q.start:q.end], re.IGNORECASE)]
-            if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
-                word = attr.pattern.search(plan.question).group(0).lower()[:7]
-                found = [q for q in found if word in text[q.start:q.end].lower()]
-            if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
-                found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
-            if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
-                # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
-                found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
-            if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
-                found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
-            return found
+            return self._measure_quotes(rec, key, attr, plan)
+        if key == "publication":
+            return self._publication_quotes(rec, plan)
+        if key == "approval":
+            return self._approval_quotes(rec, plan)
+        return self._field_quotes(rec, key, attr, plan)
+
+    def _item_quotes(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
+        """One line per record in a list (``list_item``); what sets it apart in a comparison (``item``)."""
+        if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
+                self._quotes_for(rec, "item", plan)
+        if rec.type == "trial":
+            return self._quotes_for(rec, "headline", plan)[:2]
+        keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
+        if key == "item" and rec.type == "agent":
+            keys = ("class", "modality", "summary")
+        return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1 if key == "list_item" else 3]
+
+    def _measure_quotes(self, rec: Any, key: str, attr: Any, plan: QuestionPlan) -> list[Quote]:
+        """A result measure (OS, PFS, ORR, HR, safety, ...): the results that report it, with the figure asked."""
+        measures = attr.measures
+        if key == "hr":
+            asked = [k for k in plan.attributes if k in ("os", "pfs")]
+            measures = tuple(asked) or measures
+        found = self._results(rec, measures, plan, hr_only=attr.hr_only)
+        text = self.text_of(rec.id)
+        if not found and rec.type == "trial":  # "ORR 20%; DCR 77%" inside a result filed as "other"
+            found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
+                     for f in self.fields[rec.id] if f.key.startswith("result:")
+                     and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
+        if attr.extra.get("result_words"):  # "later got a checkpoint inhibitor": a result about subsequent therapy
+            found = [q for q in found if re.search(attr.extra["result_words"], text[q.start:q.end], re.IGNORECASE)]
+        if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
+            word = attr.pattern.search(plan.question).group(0).lower()[:7]
+            found = [q for q in found if word in text[q.start:q.end].lower()]
+        if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
+            found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+        if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
+            # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
+            found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
+        if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
+            found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
+        return found
+
+    def _publication_quotes(self, rec: Any, plan: QuestionPlan) -> list[Quote]:
+        """The record's publication field, then the review's own reference entry for it."""
+        refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
+        out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
+        for rid in refs:  # only a reference entry that is this publication (a source may be a guideline)
+            ref = self.records.get(rid)
+            if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
+                out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
+        entries = [q for q in out if q.record_id.startswith("ref:")]
+        if entries and ASKS_REFERENCE.search(plan.question):  # "which numbered reference is the ATOMIC-Meso paper?"
+            return entries[:1]
+        return out[:2]
+
+    def _approval_quotes(self, rec: Any, plan: QuestionPlan) -> list[Quote]:
+        """Regulatory decisions; "the EMA approval": only that agency's decisions answer it."""
+        agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
+        agencies += ["FDA"] if _NAMES_US.search(plan.question) else []
+        found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
+        if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
+            wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
+                                                                                 re.IGNORECASE) else set())
+            wanted |= {"FDA"} if _NAMES_US.search(plan.question) else set()
+            found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
+        return found
+
+    def _field_quotes(self, rec: Any, key: str, attr: Any, plan: QuestionPlan) -> list[Quote]:
+        """The record fields that hold the attribute (the first that has it, or all of them), saying what it
+        requires ("what dose?": an arms field that names no dose does not answer it)."""
         out: list[Quote] = []
-        if key == "publication":  # the record's publication field, then the review's own reference entry for it
-            refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
-            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
-            for rid in refs:  # only a reference entry that is this publication (a source may be a guideline)
-                ref = self.records.get(rid)
-                if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
-                    out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
-            entries = [q for q in out if q.record_id.startswith("ref:")]
-            if entries and ASKS_REFERENCE.search(plan.question):  # "which numbered reference is the ATOMIC-Meso paper?"
-                return entries[:1]
-            return out[:2]
-        if key == "approval":  # "the EMA approval": only that agency's decisions answer it
-            agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
-            agencies += ["FDA"] if _NAMES_US.search(plan.question) else []
-            found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
-            if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
-                wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
-                                                                                     re.IGNORECASE) else set())
-                wanted |= {"FDA"} if _NAMES_US.search(plan.question) else set()
-                found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
-            return found
-        needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
+        needs = attr.extra.get("requires")
         if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
             named = sorted((m.start(), rx) for asked, rx in _REGISTRIES
                            if (m := re.search(asked, plan.question, re.IGNORECASE)))
@@ -455,13 +478,30 @@ class RecordFacts:
     def parts(self, plan: QuestionPlan) -> list[Part]:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
+        found = self._marker_parts(plan) or self._drug_parts(plan)
+        if found:
+            return found
+        if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
+            return self._trial_parts(plan, attrs)
+        if plan.list_type and not plan.entities:
+            return self._list_parts(plan, attrs)
+        targets, attrs = self._asked_records(plan, attrs)
+        if plan.form == "comparison" and not attrs:
+            attrs = ["item"]
+        return self._record_parts(plan, targets, attrs)
+
+    def _marker_parts(self, plan: QuestionPlan) -> list[Part]:
+        """"which biomarker predicts benefit from pegargiminase?": the biomarkers linked to the drug."""
         if "markers" in plan.attributes and any(e.type == "agent" for e in plan.entities):
-            # "which biomarker predicts benefit from pegargiminase?": the biomarkers linked to the drug
             markers = [b for e in plan.entities if e.type == "agent" for b in self._linked(e.record_id, "biomarker")]
             if markers:
                 return [self.part(b, ["relevance", "measurement"], plan) for b in dict.fromkeys(markers)]
+        return []
+
+    def _drug_parts(self, plan: QuestionPlan) -> list[Part]:
+        """"which drug exploits ASS1 deficiency?": the drugs acting on the records named, one part each."""
         acted_on = plan.list_type == "agent" and all(e.type in ("biomarker", "mechanism", "term") for e in plan.entities)
-        if plan.entities and ("drugs" in plan.attributes or acted_on):  # "which drug exploits ASS1 deficiency?"
+        if plan.entities and ("drugs" in plan.attributes or acted_on):
             agents = list(dict.fromkeys(a for e in plan.entities for a in self.agents_for(e.record_id)))
             if BLOCKS.search(plan.question):  # "which drugs block PD-L1?": the drugs whose target it is
                 agents = [a for a in agents if any(self._targets_entity(a, e.record_id) for e in plan.entities)] or agents
@@ -471,34 +511,40 @@ class RecordFacts:
                 agents = [a for a in agents if says_all(self.text_of(a), words)] or agents
             if agents:
                 return [self.part(a, ["list_item"], plan) for a in agents]
-        if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
-            drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
-            trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
-            trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
-            trials = self._given_with(trials, plan) or trials
-            if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
-                trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
-                                                   if d.record_id in self.records)] or trials
-            partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
-            partners = [a for a in partners if not is_chemotherapy(self.records[a])] \
-                or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
-            if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
-                together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
-                                                     self._arm_gives(arm, partners) for arm in self.records[t].arms)]
-                trials = together or [t for t in trials if any(tested_in(self.records[a], self.records[t])
-                                                               for a in partners)] or trials
-            markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
-            if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
-                # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
-                trials = [t for t in trials if self._selects(t, markers)] or trials
-            if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
-                trials = [t for t in trials if self._alone(t, drugs)] or trials
-            if _singular_trial(plan.question) and len(trials) > 1:
-                trials = self._single_out(trials, plan)
-            asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
-            return [self.part(t, asked or ["arms"], plan) for t in trials]  # "...and what was its primary endpoint?"
-        if plan.list_type and not plan.entities:
-            return self._list_parts(plan, attrs)
+        return []
+
+    def _trial_parts(self, plan: QuestionPlan, attrs: list[str]) -> list[Part]:
+        """"which trials tested X?": the trials that tested the drugs named, narrowed by what the question says of
+        them (design, partner drug, selecting biomarker, alone, one trial), each with the trial attributes asked."""
+        drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
+        trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
+        trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+        trials = self._given_with(trials, plan) or trials
+        if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
+            trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
+                                               if d.record_id in self.records)] or trials
+        partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
+        partners = [a for a in partners if not is_chemotherapy(self.records[a])] \
+            or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
+        if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
+            together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
+                                                 self._arm_gives(arm, partners) for arm in self.records[t].arms)]
+            trials = together or [t for t in trials if any(tested_in(self.records[a], self.records[t])
+                                                           for a in partners)] or trials
+        markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
+        if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
+            # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
+            trials = [t for t in trials if self._selects(t, markers)] or trials
+        if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
+            trials = [t for t in trials if self._alone(t, drugs)] or trials
+        if _singular_trial(plan.question) and len(trials) > 1:
+            trials = self._single_out(trials, plan)
+        asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
+        return [self.part(t, asked or ["arms"], plan) for t in trials]  # "...and what was its primary endpoint?"
+
+    def _asked_records(self, plan: QuestionPlan, attrs: list[str]) -> tuple[list[str], list[str]]:
+        """The records that answer (a trial attribute asked of a drug: the trials that tested it) and the
+        attributes asked of them."""
         targets = [e for e in _targets(plan) if self.covers(e)]
         trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
         if plan.asks_trial and not trial_attrs and any(a in BY_KEY and BY_KEY[a].types == ("trial",) for a in attrs):
@@ -527,8 +573,10 @@ class RecordFacts:
         if "approval" in attrs:  # "when was pembrolizumab with pemetrexed-platinum approved?": pembrolizumab's
             own = [t for t in targets if not is_chemotherapy(self.records[t])]
             targets = own or targets
-        if plan.form == "comparison" and not attrs:
-            attrs = ["item"]
+        return targets, attrs
+
+    def _record_parts(self, plan: QuestionPlan, targets: list[str], attrs: list[str]) -> list[Part]:
+        """One part per record asked about; another record named answers when it alone holds the whole answer."""
         parts = [self.part(e, attrs, plan) for e in targets]
         if parts and all(p.missing and not p.quotes for p in parts):
             # "what cut-off defined ASS1 deficiency in ADAM?": ADAM lacks it, the ASS1 record holds it
