@@ -67,7 +67,7 @@ def validate_question(question: Any) -> str:
     text = " ".join(question.split())
     if not text:
         raise MesochatError("The question is empty; type a question about the review, e.g. "
-                            "\"What did CheckMate 743 show?\"")
+                            "\"Which trials tested immunotherapy?\"")
     if len(text) > MAX_QUESTION_CHARS:
         raise MesochatError(f"The question is {len(text):,} characters long; the limit is "
                             f"{MAX_QUESTION_CHARS:,}, so shorten it")

@@ -23,6 +23,7 @@ from assistant.understand.list_filters import (
     names_record,
     qualifiers,
     says_all,
+    sponsor_of,
     tested_in,
 )
 from assistant.understand.plan import ALONE, QuestionPlan
@@ -34,8 +35,8 @@ from kernel.text import stem
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
 MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),
                  ("os", r"surviv"))
-SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
-                            re.IGNORECASE)
+# Words that ask for a subgroup; RecordFacts adds the symbols of the biomarkers the trial records name ("PD-L1").
+SUBGROUP_WORDS = (r"histolog|epithelioid|sarcomatoid|biphasic|subgroup", r"sex|women|men\b")
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
@@ -85,6 +86,7 @@ class RecordFacts:
         self.fields: dict[str, list[FieldSpan]] = {}
         self._texts: dict[str, str] = {}
         records = list(records)
+        self._derive(records)
         names = record_names(records)
         self._review = compact(doc_text("review") or "")
         for r in records:
@@ -99,6 +101,23 @@ class RecordFacts:
             self.records[r.id] = r
             self.fields[r.id] = rendered.fields
             self._texts[r.id] = text
+
+    def _derive(self, records: list[Any]) -> None:
+        """What the answers need to know of the corpus, from the records: the chemotherapy drugs, the biomarkers
+        the trials are split by, the groups that run trials."""
+        chemo = [re.escape(r.name.lower()) for r in records if r.type == "agent" and is_chemotherapy(r)]
+        self._with_chemo = re.compile(WITH_CHEMO + "".join("|" + c for c in chemo) + ")", re.IGNORECASE)
+        self._chemo_words = re.compile("|".join([CHEMO_WORDS, *chemo]), re.IGNORECASE)
+        trials = [r for r in records if r.type == "trial"]
+        said = " ".join(f"{t.population or ''} {t.design or ''} " + " ".join(f"{x.subgroup or ''} {x.statement or ''}"
+                                                                             for x in t.results) for t in trials).lower()
+        symbols = [r.name.split()[0].lower() for r in records if r.type == "biomarker" and re.search(r"\d", r.name.split()[0])
+                   and any(n.lower() in said for n in [r.name, *r.synonyms])]  # "PD-L1 expression" -> "pd-l1"
+        self._subgroup_words = re.compile("|".join([SUBGROUP_WORDS[0], *(re.escape(m).replace(r"\-", "-?")
+                                                                          for m in symbols), SUBGROUP_WORDS[1]]),
+                                          re.IGNORECASE)
+        sponsors = sorted({g for t in trials if (g := sponsor_of(t))})  # "run by PrECOG"
+        self._requires = {"sponsor": "|".join([BY_KEY["sponsor"].extra["requires"], *map(re.escape, sponsors)])}
 
     def covers(self, record_id: str) -> bool:
         return record_id in self.fields
@@ -131,11 +150,11 @@ class RecordFacts:
             if found:
                 quotes.extend(q for q in found if q not in quotes)
             elif key not in ("overview", "item", "list_item"):
-                missing.append(_asked_label(key, plan))
+                missing.append(_asked_label(key, plan, self._subgroup_words))
         if missing and set(attributes) & RECORD_ONLY and all(k not in RECORD_ONLY for k in attributes
-                                                              if _asked_label(k, plan) not in missing):
+                                                              if _asked_label(k, plan, self._subgroup_words) not in missing):
             quotes = []  # the specific figure asked is missing: a generic fact about X is not its answer
-        if "hr" in attributes and _asked_label("hr", plan) in missing:
+        if "hr" in attributes and _asked_label("hr", plan, self._subgroup_words) in missing:
             quotes = []  # "the PFS hazard ratio": medians without one do not answer it
         part = Part(record_id, rec.name, quotes[:self.max_quotes], missing)
         if missing:
@@ -258,7 +277,7 @@ class RecordFacts:
         """The record fields that hold the attribute (the first that has it, or all of them), saying what it
         requires ("what dose?": an arms field that names no dose does not answer it)."""
         out: list[Quote] = []
-        needs = attr.extra.get("requires")
+        needs = self._requires.get(key, attr.extra.get("requires"))
         if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
             named = sorted((m.start(), rx) for asked, rx in _REGISTRIES
                            if (m := re.search(asked, plan.question, re.IGNORECASE)))
@@ -294,14 +313,14 @@ class RecordFacts:
         results = getattr(rec, "results", []) or []
         asked_text = plan.question
         marker_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
-        if SUBGROUP_WORDS.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r) and
-                                                      SUBGROUP_WORDS.search(f"{r.subgroup or ''} {r.endpoint}")
+        if self._subgroup_words.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r, self._subgroup_words) and
+                                                      self._subgroup_words.search(f"{r.subgroup or ''} {r.endpoint}")
                                                       for r in results):
             asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
-        wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
+        wants_subgroup = bool(self._subgroup_words.search(asked_text))
         if wants_subgroup and asked_text == plan.question and not _COMPARES_SUBGROUPS.search(plan.question) and \
-                not any(r.subgroup and _same_subgroup(asked_text, r) for r in results) and all(
-                w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in SUBGROUP_WORDS.finditer(
+                not any(r.subgroup and _same_subgroup(asked_text, r, self._subgroup_words) for r in results) and all(
+                w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in self._subgroup_words.finditer(
                     compact(asked_text))):
             wants_subgroup = False  # "ADI-PEG 20 in nonepithelioid MPM: PFS?": ATOMIC-Meso enrolled only them
         picked = []
@@ -311,7 +330,7 @@ class RecordFacts:
         by_marker = asked_text == marker_text and asked_text != plan.question
         for i, res in enumerate(results):
             named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
-            named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res))
+            named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res, self._subgroup_words))
             if (res.measure not in measures and not (res.measure == "other" and named)) or \
                     (hr_only and res.hazard_ratio is None):
                 continue
@@ -320,7 +339,7 @@ class RecordFacts:
                 continue  # "the treatment-related grade 3-4 rate" is not the rate of events of any cause
             if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
-            if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res):
+            if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res, self._subgroup_words):
                 continue  # "the epithelioid subgroup": only a result for that subgroup answers it
             if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and \
                     not any(_same_time(t, res) for t in plan.timepoints or [plan.timepoint]):
@@ -379,10 +398,10 @@ class RecordFacts:
         """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
         drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records
                  and not is_chemotherapy(self.records[e.record_id])]
-        if not WITH_CHEMO.search(plan.question) or not drugs:
+        if not self._with_chemo.search(plan.question) or not drugs:
             return []
         names = [compact(n) for d in drugs for n in [d.name, *d.synonyms] if len(compact(n)) >= 4]
-        return [t for t in trials if any(any(n in compact(a.name) for n in names) and CHEMO_WORDS.search(a.name)
+        return [t for t in trials if any(any(n in compact(a.name) for n in names) and self._chemo_words.search(a.name)
                                          for a in self.records[t].arms)]
 
     def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
@@ -617,8 +636,8 @@ def _targets(plan: QuestionPlan) -> list[str]:
     return [e.record_id for e in ents]
 
 
-def _same_subgroup(question: str, res: Any) -> bool:
-    asked = {m.group(0).lower() for m in SUBGROUP_WORDS.finditer(question)}
+def _same_subgroup(question: str, res: Any, subgroup_words: re.Pattern[str]) -> bool:
+    asked = {m.group(0).lower() for m in subgroup_words.finditer(question)}
     said = f"{res.subgroup or ''} {res.endpoint}".lower()
     return any(w in said for w in asked)
 
@@ -635,9 +654,9 @@ def _same_publication(pub: Any, ref_text: str) -> bool:
 
 ASKS_REFERENCE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:reference|ref)\b|\breference (?:number|no)\b", re.IGNORECASE)
 REVIEW_NAMES = re.compile(r"\b(?:the|this|xia)(?:'s)? review\b|\baccording to the (?:review|abstract|authors)\b", re.IGNORECASE)
-WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum|"
-                        r"pemetrexed|cisplatin|carboplatin)", re.IGNORECASE)
-CHEMO_WORDS = re.compile(r"chemo|platin|pemetrexed", re.IGNORECASE)
+# "+ chemo", "with platinum": RecordFacts adds the chemotherapy agents' names (records whose class says chemotherapy).
+WITH_CHEMO = r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum"
+CHEMO_WORDS = r"chemo|platin"
 _TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]related\b", re.IGNORECASE)
 _ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
 _COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
@@ -719,7 +738,7 @@ def _same_time(asked: str, res: Any) -> bool:
     return any(c in said for c in candidates)
 
 
-def _asked_label(key: str, plan: QuestionPlan) -> str:
+def _asked_label(key: str, plan: QuestionPlan, subgroup_words: re.Pattern[str]) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
     if key in BY_KEY and BY_KEY[key].measures and ASKS_CI.search(plan.question):
         return f"confidence interval for the {label}"
@@ -734,7 +753,7 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     markers = [e.name for e in plan.entities if e.type == "biomarker"]
     if key in ("os", "pfs", "orr", "dcr") and markers:
         return f"{label} by {and_list(markers)}"
-    if key in ("os", "pfs", "orr", "dcr", "safety") and SUBGROUP_WORDS.search(plan.question):
+    if key in ("os", "pfs", "orr", "dcr", "safety") and subgroup_words.search(plan.question):
         return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
+from assistant.understand.attributes import BY_KEY, find_attributes, timepoints, with_markers
 from assistant.understand.list_filters import (
     agents_in_trial,
     agents_of_class,
@@ -81,10 +81,16 @@ _INN = re.compile(r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubici
                   r"stat|zomib|rolimus|toclax|lidomide|sertib|ximab|tinib|glutide|"
                   r"ectedin|vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b",
                   re.IGNORECASE)
-_CODE_LIKE = re.compile(
-    r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
-    r"\b(?:CheckMate|KEYNOTE|IMpower|JAVELIN|PACIFIC|CASPIAN|POSEIDON|EMPOWER|STELLAR|EORTC|MARS|"
-    r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
+# Trial families ("IMpower150", "the STELLAR trial") the sources do not hold; Planner adds the families of the
+# indexed trials (the word before a trial name's number: "... 743" -> its family).
+_OTHER_FAMILIES = ("IMpower", "JAVELIN", "PACIFIC", "CASPIAN", "POSEIDON", "EMPOWER", "STELLAR", "EORTC", "COMMAND",
+                   "RAMES", "MESOT-TREM", "NVALT", "SAKK", "CALGB")
+
+
+def _code_like(families: list[str]) -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
+        r"\b(?:" + "|".join(families) + r")[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
 # An acronym the sources never use names something they do not cover ("TIGIT", "MERIT", "MESO-PRIME"), unless it
 # is one of the generic abbreviations clinicians write in questions.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*\b")
@@ -176,6 +182,19 @@ class Planner:
         self.analyzer = analyzer
         self._known = _vocabulary(known_text)
         self._records = {r.id: r for r in getattr(analyzer, "records", [])}
+        self._derive(list(self._records.values()))
+
+    def _derive(self, records: list) -> None:
+        """What the passes need to know of the corpus, from the records: the biomarkers' names ("BAP1 status" is
+        no trial's status), the histologic subtype's record, the trial families ("KEYNOTE" of "KEYNOTE-483")."""
+        markers = [n for r in records if r.type == "biomarker" for name in [r.name, *r.synonyms]
+                   for n in dict.fromkeys([name, *name.split("/")])]
+        self._attributes = with_markers(tuple(dict.fromkeys(markers)))
+        self._subtype = next((r.id for r in records if r.type == "biomarker"
+                              and "histopatholog" in (getattr(r, "kind", "") or "")), None)
+        families = [m.group(1) for r in records if r.type == "trial" for name in [r.name, *r.synonyms]
+                    if (m := re.match(r"([A-Za-z]{3,})[- ]?\d", name))]
+        self._code_like = _code_like(list(dict.fromkeys(families + [re.escape(f) for f in _OTHER_FAMILIES])))
 
     @property
     def known(self) -> set[str]:
@@ -212,7 +231,7 @@ class Planner:
             as_target = [e for e in entities if e.type == "biomarker" and e.surface and
                          re.search(re.escape(e.surface) + r"\s*(?:antibod|inhibitor|blocker|drug|agent|blockade)", question, re.IGNORECASE)]
             entities = [e for e in entities if e not in as_target]
-        keys = [a.key for a in find_attributes(question)]
+        keys = [a.key for a in find_attributes(question, self._attributes)]
         list_match = _LIST.search(question) or _LIST_BARE.match(question) or _LIST_EVERY.search(question)
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         if not list_type and not entities and _KINDS_OF_RESISTANCE.search(question):
@@ -341,7 +360,7 @@ class Planner:
 
     def _subtype_in_trial(self, p: _Draft) -> None:
         """The histologic subtype alone after a turn on a trial: that trial, by histology."""
-        if p.previous is not None and p.entities and all(e.record_id == "biomarker:histologic-subtype" for e in p.entities) and \
+        if p.previous is not None and p.entities and all(e.record_id == self._subtype for e in p.entities) and \
                 any(e.type == "trial" for e in p.previous.entities):
             # "which histology seemed to benefit more?": the trial of the conversation, by histology
             p.entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in p.previous.entities if e.type == "trial"] + p.entities
@@ -426,10 +445,10 @@ class Planner:
     def _histology_benefit(self, p: _Draft) -> None:
         """"which histology benefits most?": the histologic subtype's relevance."""
         if _HISTOLOGY_BENEFIT.search(p.question) and not any(e.type == "trial" for e in p.entities) and \
-                "biomarker:histologic-subtype" in self._records:
+                self._subtype is not None:
             # "which histology gets the most out of nivo ipi?": the histologic subtype's record says who gains most
-            p.entities = [PlanEntity("biomarker:histologic-subtype", self.analyzer.name_of("biomarker:histologic-subtype"),
-                                   "biomarker", "")] + [e for e in p.entities if e.record_id != "biomarker:histologic-subtype"]
+            p.entities = [PlanEntity(self._subtype, self.analyzer.name_of(self._subtype), "biomarker", "")] + \
+                [e for e in p.entities if e.record_id != self._subtype]
             p.keys = ["relevance"]
 
     def _definition(self, p: _Draft) -> None:
@@ -546,7 +565,7 @@ class Planner:
     def _unknown_names(self, question: str, matches: list) -> list[str]:
         covered = [(m.start, m.end) for m in matches]
         out = []
-        for m in _CODE_LIKE.finditer(question):
+        for m in self._code_like.finditer(question):
             if any(s <= m.start() < e or s < m.end() <= e for s, e in covered):
                 continue
             name = m.group(0)
@@ -560,7 +579,7 @@ class Planner:
         if sum(c.isupper() for c in question) < 0.5 * sum(c.isalpha() for c in question):  # not typed in capitals
             for m in _ACRONYM.finditer(question):
                 name = m.group(0)
-                if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name) or \
+                if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name, self._attributes) or \
                         compact(name) in self._known or any(name in o for o in out):
                     continue
                 out.append(name)

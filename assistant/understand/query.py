@@ -22,15 +22,11 @@ from kernel import text as kernel_text
 from kernel.config import AnswerConfig
 from kernel.text import QUESTION_WORDS
 
+# Clinical shorthand for drugs (facts of usage, not of the review): each expands to the name of the one drug
+# record whose one-word name it begins ("nivo" -> the record named Nivolumab), see drug_shorthand.
+DRUG_SHORTHAND = ("nivo", "ipi", "pembro", "atezo", "durva", "treme", "bev")
 # Clinical shorthand that is not a record of its own (facts of usage, not of the review).
 SHORTHAND: dict[str, list[str]] = {
-    "nivo": ["nivolumab"],
-    "ipi": ["ipilimumab"],
-    "pembro": ["pembrolizumab"],
-    "atezo": ["atezolizumab"],
-    "durva": ["durvalumab"],
-    "treme": ["tremelimumab"],
-    "bev": ["bevacizumab"],
     "chemo": ["chemotherapy"],
     "io": ["immunotherapy"],
     "os": ["overall survival"],
@@ -81,6 +77,12 @@ ENTITY_ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism")
 # "tumour microenvironment"), and they do not restrict an answer to their own record.
 VOCABULARY_TYPES = ("term", "mechanism")
 MAX_NGRAM = 6
+
+
+def drug_shorthand(records: Iterable) -> dict[str, list[str]]:
+    """{"nivo": ["nivolumab"], ...}: DRUG_SHORTHAND expanded to the drug records' names."""
+    names = [r.name.lower() for r in records if r.type == "agent" and len(r.name.split()) == 1]
+    return {s: found for s in DRUG_SHORTHAND if len(found := [n for n in names if n.startswith(s)]) == 1}
 
 
 def compact(text: str) -> str:
@@ -194,6 +196,7 @@ class QueryAnalyzer:
         self.fuzzy_cutoff, self.fuzzy_min_chars = config.fuzzy_cutoff, config.fuzzy_min_chars
         records = list(records)
         self.records = records  # kept for the record-answer path (field spans)
+        self.shorthand = drug_shorthand(records) | SHORTHAND
         self.entries: dict[str, _Entry] = {}
         self.alias_index: dict[str, set[str]] = {}
         self.name_index: dict[str, set[str]] = {}  # keys that are a record's own name (not a synonym)
@@ -326,7 +329,7 @@ class QueryAnalyzer:
         expansions: list[str] = []
         lowered = question.lower()
         for w in _WORD_RE.findall(lowered):
-            expansions.extend(SHORTHAND.get(w, []))
+            expansions.extend(self.shorthand.get(w, []))
         linked: list[str] = []
         for m in matches:
             entry = self.entries[m.record_id]
@@ -340,7 +343,7 @@ class QueryAnalyzer:
         # Sentence similarity uses the question with canonical names only: the full alias list would make
         # a record's "X (also called ...)" sentence look like the best answer to every question about X.
         names = [n for n in dict.fromkeys(m.name for m in matches) if n.lower() not in lowered]
-        names += [e for w in _WORD_RE.findall(lowered) for e in SHORTHAND.get(w, [])]
+        names += [e for w in _WORD_RE.findall(lowered) for e in self.shorthand.get(w, [])]
         embed_text = question if not names else f"{question} ({'; '.join(dict.fromkeys(names))})"
         return QueryPlan(
             question=question,
@@ -368,8 +371,7 @@ class QueryAnalyzer:
                 out[m.surface.lower()] = [a for a in self.entries[m.record_id].aliases if compact(a) != compact(m.surface)]
         return out
 
-    @staticmethod
-    def _concepts(question: str, matches: list[RecordMatch], extra: dict[str, list[str]]) -> list[Concept]:
+    def _concepts(self, question: str, matches: list[RecordMatch], extra: dict[str, list[str]]) -> list[Concept]:
         """Content words outside the names and reference lookups, with their shorthand expansions."""
         masked = list(question)
         for m in matches:
@@ -383,6 +385,6 @@ class QueryAnalyzer:
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = kernel_text.stem([word])[0]
-            alts = [(stem,)] + [tuple(content_terms(e)) for e in SHORTHAND.get(word, []) + extra.get(word, [])]
+            alts = [(stem,)] + [tuple(content_terms(e)) for e in self.shorthand.get(word, []) + extra.get(word, [])]
             out.setdefault(stem, Concept(stem, tuple(alts)))
         return list(out.values())
