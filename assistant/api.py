@@ -26,6 +26,7 @@ from assistant.answer.compose import compose_parts
 from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.answer.record_answer import RecordFacts
 from assistant.answer.review_answer import ReviewFacts
+from assistant.calibration import with_calibration
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
 from assistant.understand.pipeline import Understanding, vocabulary_texts
 from assistant.understand.plan import (
@@ -52,10 +53,6 @@ MAX_NAMED_CHUNKS = 6
 REVIEW_DOC = "review"
 _ASKS_MEANING = re.compile(r"\bmean(?:s|t|ing)?\b|\bstands? for\b|\bdefin", re.IGNORECASE)
 GENERIC_ATTRIBUTES = {"definition", "headline", "relevance", "population", "mechanism", "class", "summary"}
-# A question with a word no passage holds is abstained on unless its evidence clears the threshold by this
-# much: on v1+v2 dev and our own probes, such unanswerable questions scored at most 0.534 (threshold 0.496).
-REVIEW_LEXICAL, REVIEW_SLACK = 0.25, 0.15  # tuned on the v2 dev and probe dev sets
-UNSEEN_MARGIN = 0.1  # per named record: records are short, this is all of them in practice
 _LLM_KEYS = {"base_url", "model", "api_key", "gguf", "temperature", "max_tokens", "timeout", "context_window",
              "unsupported", "support_threshold"}
 
@@ -72,7 +69,7 @@ def validate_question(question: Any) -> str:
     text = " ".join(question.split())
     if not text:
         raise MesochatError("The question is empty; type a question about the review, e.g. "
-                            "\"What did CheckMate 743 show?\"")
+                            "\"Which trials tested immunotherapy?\"")
     if len(text) > MAX_QUESTION_CHARS:
         raise MesochatError(f"The question is {len(text):,} characters long; the limit is "
                             f"{MAX_QUESTION_CHARS:,}, so shorten it")
@@ -119,7 +116,9 @@ class Assistant:
         llm_flat = {f"llm_{key.removeprefix('llm_')}": value for key, value in (llm_options or {}).items()}
         base = base if isinstance(base, Config) else Config.load()
         # llm options given here: the llm section as the config file and environment say now, plus these.
-        self.config = base.model_copy(update={"llm": Config.load(**llm_flat).llm}) if llm_flat else base
+        base = base.model_copy(update={"llm": Config.load(**llm_flat).llm}) if llm_flat else base
+        # the abstention threshold nobody chose: the calibrated one (assistant/calibration.json)
+        self.config = with_calibration(base)
         self.retriever = retriever
         self.analyzer = analyzer
         self.mode = _check_mode(mode)
@@ -136,7 +135,7 @@ class Assistant:
             doc_chunks.setdefault(chunk.doc_id, []).append(chunk)
         self._doc_chunks = {d: sorted(cs, key=lambda c: c.char_start) for d, cs in doc_chunks.items()}
         texts = {d: index.doc_text(d) for d in self._doc_chunks}
-        self.facts = RecordFacts(getattr(analyzer, "records", []), texts.get)
+        self.facts = RecordFacts(getattr(analyzer, "records", []), texts.get, self.answer_config)
         self.review = ReviewFacts(self._doc_chunks.get(REVIEW_DOC, []), texts.get, REVIEW_DOC)
         self.planner = Planner(analyzer, " ".join(texts.values()))
         self.understanding = Understanding(analyzer, self.planner, [*texts.values(), *vocabulary_texts()],
@@ -172,7 +171,7 @@ class Assistant:
                                                    **llm_flat)
         index = open_index(config)  # index.settings: config with the index's shape read back
         retriever = Retriever(index, retrieval_config)  # default: the config's retrieval section
-        return cls(index, retriever, QueryAnalyzer.from_corpus(), mode=mode, k=config.answer.k,
+        return cls(index, retriever, QueryAnalyzer.from_corpus(index.settings.answer), mode=mode, k=config.answer.k,
                    threshold=config.answer.abstain_threshold, config=index.settings)
 
     @property
@@ -455,7 +454,7 @@ class Assistant:
     def _answer_from_passages(self, prepared: _Prepared, k: int, where: dict | None, review_only: bool = False
                               ) -> tuple[str, list[Citation], bool]:
         self._retrieve(prepared, k, "extractive", where)
-        plan, candidates, intent = prepared.plan, prepared.candidates, prepared.intent
+        plan, candidates, intent, knobs = prepared.plan, prepared.candidates, prepared.intent, self.answer_config
         if review_only:  # "according to the review, ...": every passage of the review is a candidate
             have = {c.chunk.id for c in candidates}
             candidates = candidates + [ex.Candidate(c, 0.5, len(candidates) + i, False) for i, c in
@@ -493,8 +492,8 @@ class Assistant:
         best = max((evidence[i].score for i in pool), default=0.0)
         unseen = [] if forced or (intent.entities and not review_only) else self._unseen_terms(plan)
         prepared.extra.update(unseen=unseen)
-        lexical_review = review_only and any(evidence[i].lexical >= REVIEW_LEXICAL for i in pool)
-        if unseen and best < self.threshold + UNSEEN_MARGIN and not lexical_review:
+        lexical_review = review_only and any(evidence[i].lexical >= knobs.review_lexical for i in pool)
+        if unseen and best < self.threshold + knobs.unseen_margin and not lexical_review:
             # "tumour treating fields": the thing asked about appears in no indexed passage, and no passage
             # answers the rest of the question well (a clear answer outweighs an odd word: "blame")
             prepared.extra.update(evidence_score=round(best, 4))
@@ -505,8 +504,8 @@ class Assistant:
         plain = max((evidence[i].score - (bonus if evidence[i].named else 0.0) for i in pool), default=0.0)
         # a question put to the review is answered by the abstract sentence that shares its words, even when
         # worded unlike it ("what does the review blame for...?" / "largely attributed to")
-        close = [i for i in pool if review_only and evidence[i].score >= self.threshold - REVIEW_SLACK and
-                 (evidence[i].lexical >= REVIEW_LEXICAL or (bool(intent.entities) and evidence[i].mentions))]
+        close = [i for i in pool if review_only and evidence[i].score >= self.threshold - knobs.review_slack and
+                 (evidence[i].lexical >= knobs.review_lexical or (bool(intent.entities) and evidence[i].mentions))]
         # ("what does the review say about CAR-NK cells?": the abstract's sentence that names them)
         if plain < self.threshold and close:
             pool = close  # only the sentences that share the question's words

@@ -31,7 +31,7 @@ def main() -> None:
     args = ap.parse_args()
     if not 1 <= args.runs <= 500:
         ap.error("--runs must be 1..500")
-    from tests.indexing.test_faults import run_crash_campaign  # the campaign lives with its test
+    from benchmarks.crash_campaign import run_crash_campaign  # shared with tests/indexing/test_faults.py
 
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mesochat-crash-") as tmp:

@@ -97,7 +97,10 @@ class AnswersReport:
 
 class _CitationCheck:
     def __init__(self, mode: str, doc_text: Any):
+        from kernel.config import LLMConfig
+
         self.mode = mode
+        self.support_threshold = LLMConfig().support_threshold  # the bar the llm answerer flags sentences at
         self.doc_text = doc_text
         self.pairs = self.supported = self.quotes = self.intact = 0
 
@@ -130,9 +133,9 @@ class _CitationCheck:
     def _supports(self, sentence: str, quotes: list[str]) -> bool:
         if self.mode == "extractive":
             return any(contains(q, sentence) for q in quotes)
-        from assistant.llm.support import DEFAULT_THRESHOLD, support_score
+        from assistant.llm.support import support_score
 
-        return support_score(sentence, quotes) >= DEFAULT_THRESHOLD
+        return support_score(sentence, quotes) >= self.support_threshold
 
 
 def _load_assistant(settings: Any, mode: str) -> Any:

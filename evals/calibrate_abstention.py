@@ -24,7 +24,8 @@ import time
 from pathlib import Path
 
 import indexing  # noqa: F401  (offline environment)
-from kernel.config import CALIBRATION_FILE, REPO
+from assistant.calibration import CALIBRATION_FILE
+from kernel.config import REPO
 
 MAX_ANSWERABLE_ABSTAINED = 0.05
 MIN_UNANSWERABLE_ABSTAINED = 0.95
@@ -111,7 +112,7 @@ def choose(scored: list[dict]) -> tuple[float, str]:
 
 
 def write_calibration(path: Path, threshold: float, note: str, set_name: str, details: Path) -> None:
-    """The file the answer engine reads its abstention threshold from (kernel.config.calibrated_threshold)."""
+    """The file the answer engine reads its abstention threshold from (assistant.calibration.calibrated_threshold)."""
     shown = str(details.relative_to(REPO)) if details.is_relative_to(REPO) else str(details)
     data = {"threshold": threshold, "note": note, "set": set_name, "details": shown}
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

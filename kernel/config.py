@@ -13,7 +13,6 @@ a plain ``mesochat index`` or ``mesochat ask`` uses what the index was built wit
 
 from __future__ import annotations
 
-import json
 import os
 import tomllib
 from pathlib import Path
@@ -26,7 +25,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from kernel.errors import MesochatError
 
 REPO = Path(__file__).resolve().parents[1]
-CALIBRATION_FILE = REPO / "assistant" / "calibration.json"
 ENV_PREFIX = "MESOCHAT_"
 # Environment names that predate the MESOCHAT_<SECTION>_<FIELD> scheme; still honoured, first match wins.
 ENV_ALIASES: dict[tuple[str, str], tuple[str, ...]] = {
@@ -94,22 +92,14 @@ class RetrievalConfig(_Section):
         return {"method": self.bm25_method, "k1": self.bm25_k1, "b": self.bm25_b}
 
 
-def calibrated_threshold() -> float:
-    """The abstention threshold written by evals/calibrate_abstention.py (assistant/calibration.json)."""
-    try:
-        return float(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["threshold"])
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise MesochatError(
-            f"The calibration file {CALIBRATION_FILE} is missing or unreadable ({type(exc).__name__}); "
-            "run `python evals/calibrate_abstention.py`"
-        ) from exc
-
-
 class AnswerConfig(_Section):
-    """The extractive answer engine's knobs (assistant/answer/extractive.py explains each)."""
+    """The answer engine's knobs: evidence scoring (assistant/answer/extractive.py explains each), the prose
+    route's gates, record quotes and fuzzy name matching (each field's description gives its reason)."""
 
     k: int = Field(default=8, ge=1, le=50)  # passages retrieved per question
-    abstain_threshold: float = Field(default_factory=calibrated_threshold)
+    # None: the calibrated value, which the assistant reads from its calibration file (written by
+    # evals/calibrate_abstention.py); the kernel does not know that file.
+    abstain_threshold: float | None = None
     lex_idf_power: float = 2
     cos_weight: float = 0.6
     lex_weight: float = 0.4
@@ -127,6 +117,29 @@ class AnswerConfig(_Section):
     redundant_cosine: float = 0.9
     redundant_overlap: float = 0.8
     min_unit_chars: int = 12
+    # Gates of the prose route (assistant/api.py), tuned on the v2 dev and probe dev sets:
+    review_lexical: float = Field(default=0.25, description=(
+        "A question put to the review ('according to the review, ...') is answered by a review sentence whose "
+        "lexical share of the question's concepts is at least this, even when worded unlike it and scored "
+        "below the threshold ('what does the review blame for...?' / 'largely attributed to'); tuned on the "
+        "v2 dev and probe dev sets."))
+    review_slack: float = Field(default=0.15, description=(
+        "How far below the abstention threshold such a review sentence (or one naming the entity asked) may "
+        "score and still answer; tuned on the v2 dev and probe dev sets."))
+    unseen_margin: float = Field(default=0.1, description=(
+        "A question with a word no indexed passage holds ('tumour treating fields') is abstained on unless "
+        "its evidence clears the threshold by this much: on v1+v2 dev and our own probes such unanswerable "
+        "questions scored at most 0.534 (threshold 0.496)."))
+    max_quotes: int = Field(default=4, ge=1, description=(
+        "At most this many field spans are quoted per record in a record answer "
+        "(assistant/answer/record_answer.py), so one record does not fill an answer or a comparison; "
+        "set with the first record answers."))
+    fuzzy_cutoff: float = Field(default=0.86, ge=0, le=1, description=(
+        "difflib ratio a question's word (or words) needs to match a record's alias of fuzzy_min_chars or "
+        "more (assistant/understand/query.py): one wrong letter in a long name passes "
+        "('pembrolizamab', 0.92), a different word of similar length does not; set with the alias lexicon."))
+    fuzzy_min_chars: int = Field(default=7, ge=1, description=(
+        "Shorter alias keys only match exactly: 'pd1' must not fuzzy-match 'pdl1'."))
 
 
 class LLMConfig(_Section):
@@ -141,7 +154,10 @@ class LLMConfig(_Section):
     timeout: float = Field(default=60.0, gt=0)
     context_window: int = Field(default=2048, ge=512)
     unsupported: Literal["flag", "drop"] = "flag"
-    support_threshold: float = Field(default=0.5, ge=0, le=1)
+    support_threshold: float = Field(default=0.5, ge=0, le=1, description=(
+        "A generated sentence is supported by the passages it cites when assistant.llm.support scores it at "
+        "least this (0.5: half the blend of content-word overlap and MiniLM similarity); also the evals' bar "
+        "for citation precision of generated answers."))
 
     def __repr_args__(self):
         # repr/str show the URL without any user:password@ part (a key may ride in the URL).

@@ -23,6 +23,7 @@ def show_command(
     from rich.console import Console
     from rich.table import Table
 
+    from assistant.calibration import with_calibration
     from indexing import manifest as mf
     from kernel.config import Config, config_file_path
 
@@ -30,6 +31,7 @@ def show_command(
     manifest = mf.read_manifest(config.index_dir)
     if manifest is not None:
         config = mf.index_config(manifest, config)
+    config = with_calibration(config)  # the abstention threshold nobody set: the assistant's calibrated one
     rows = config.effective()
     if as_json:
         data = {key: {"value": value if isinstance(value, (int, float, bool, type(None))) else str(value),

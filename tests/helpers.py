@@ -1,9 +1,10 @@
-"""Helpers shared by the tests (and the benchmarks that reuse them): import as ``tests.helpers``.
+"""Helpers shared by the tests: import as ``tests.helpers`` (benchmarks never import tests/).
 
 - ``make_settings(home, **kw)``: a Config for a test data directory (flat option names, no env, no file).
 - ``copy_home(src, dst)``: a private, writable copy of a data directory.
 - ``cli_env(**extra)``: the environment for running `mesochat` in a subprocess.
-- ``free_port()``, ``VENV_BIN``, ``REPO``; ``synthetic_documents(n, version)``: deterministic Documents.
+- ``free_port()``, ``VENV_BIN``, ``REPO``; ``synthetic_documents(n, version)``: deterministic Documents and
+  ``crash_at_checkpoint(name)``, both from benchmarks/crash_campaign.py (the crash campaign builds them too).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import socket
 import sys
 from pathlib import Path
 
+from benchmarks.crash_campaign import crash_at_checkpoint, synthetic_documents  # noqa: F401  (re-exported)
 from kernel.config import Config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,81 +51,7 @@ def cli_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def crash_at_checkpoint(name: str) -> None:
-    """Make the builder of this process SIGKILL itself when it reaches the named point of indexing.build
-    (``_checkpoint("before_manifest")`` ...): a real crash at an exact moment, for crash-safety tests."""
-    import signal
-
-    import indexing.build
-
-    def checkpoint(point: str) -> None:
-        if point == name:
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    indexing.build._checkpoint = checkpoint
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-_TOPICS = [
-    "nivolumab",
-    "ipilimumab",
-    "pembrolizumab",
-    "BAP1",
-    "mesothelin",
-    "CTLA-4",
-    "PD-L1",
-    "VISTA",
-    "macrophages",
-    "regulatory T cells",
-    "chemotherapy",
-    "pemetrexed",
-    "bevacizumab",
-    "CDKN2A",
-    "interferon",
-    "dendritic cells",
-    "LAG-3",
-    "TIM-3",
-    "ferroptosis",
-    "hypoxia",
-]
-
-
-def synthetic_documents(n: int, version: int = 0, words: int = 120):
-    """Deterministic Documents (doc ids syn:0..n-1) with distinct topics per document.
-
-    ``version`` k>0 rewrites every 5th document (by index offset k) so tests can see changes."""
-    import random
-
-    from kernel.documents import Document, Section
-
-    docs = []
-    for i in range(n):
-        changed = version > 0 and i % 5 == version % 5
-        rng = random.Random(i * 1000 + (version if changed else 0))
-        topic = _TOPICS[i % len(_TOPICS)]
-        sentences, count = [], 0
-        while count < words:
-            other = rng.choice(_TOPICS)
-            s = (
-                f"Cohort {i} received {topic} and {rng.randint(2, 90)} patients had {other} "
-                f"measured at week {rng.randint(1, 52)}."
-            )
-            sentences.append(s)
-            count += len(s.split())
-        text = " ".join(sentences)
-        docs.append(
-            Document(
-                doc_id=f"syn:{i}",
-                title=f"Synthetic study {i} of {topic}",
-                text=text,
-                source_type="beir",
-                sections=[Section("Abstract", 0, len(text))],
-                metadata={"topic": topic},
-            )
-        )
-    return docs

@@ -1,7 +1,9 @@
-"""The import layers: kernel < corpus < indexing < assistant < ui; evals, mesochat and benchmarks above all.
+"""The import layers: kernel < corpus < indexing < assistant < ui; evals and mesochat above them; benchmarks above
+every product package; tests above everything.
 
 A module may import its own package and any package below it, never one above (checked on the source, so
-lazy imports inside functions count too).
+lazy imports inside functions count too): benchmarks may import any product package but never tests/, and no
+product package imports benchmarks.
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ["kernel", "corpus", "indexing", "assistant", "ui", "evals", "mesochat"]
-RANK = {name: i for i, name in enumerate(LAYERS)}
+LAYERS = ["kernel", "corpus", "indexing", "assistant", "ui", "evals", "mesochat", "benchmarks"]
+RANK = {name: i for i, name in enumerate([*LAYERS, "tests"])}  # tests/ sits on top and is not checked
 # evals and mesochat sit on top of everything; neither imports the other's internals.
 PEERS = {("evals", "mesochat"), ("mesochat", "evals")}
 
@@ -47,3 +49,13 @@ def test_the_check_catches_an_upward_import(tmp_path):
     (tmp_path / "kernel" / "bad.py").write_text("def f():\n    from assistant.api import Assistant\n")
     (tmp_path / "corpus" / "ok.py").write_text("import kernel.errors\n")
     assert violations(tmp_path) == ["kernel/bad.py imports assistant (layer above kernel)"]
+
+
+def test_the_check_catches_a_benchmark_importing_tests(tmp_path):
+    for package in LAYERS:
+        (tmp_path / package).mkdir()
+    (tmp_path / "benchmarks" / "ok.py").write_text("from assistant.api import Assistant\nimport ui.app\nimport evals\n")
+    (tmp_path / "benchmarks" / "bad.py").write_text("def f():\n    from tests.indexing.test_faults import run\n")
+    (tmp_path / "evals" / "bad.py").write_text("import benchmarks.bench_ask\n")
+    assert violations(tmp_path) == ["evals/bad.py imports benchmarks (layer above evals)",
+                                    "benchmarks/bad.py imports tests (layer above benchmarks)"]

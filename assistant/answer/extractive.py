@@ -31,12 +31,11 @@ from assistant.answer.model import ABSTAIN_TEXT, Citation
 from assistant.understand.query import QueryPlan, compact, content_terms
 from indexing.units import quotable_units, text_key
 from kernel.chunk import Chunk
-from kernel.config import AnswerConfig, calibrated_threshold
+from kernel.config import AnswerConfig
 from kernel.sentences import split_sentences
 
-# Written by evals/calibrate_abstention.py to assistant/calibration.json (config.answer.abstain_threshold);
-# the full record of the run: evals/results/abstention-calibration.json.
-ABSTAIN_THRESHOLD = calibrated_threshold()
+# The threshold is written by evals/calibrate_abstention.py to assistant/calibration.json
+# (config.answer.abstain_threshold); the full record of the run: evals/results/abstention-calibration.json.
 ABSTAIN_THRESHOLD_NOTE = "calibrated by evals/calibrate_abstention.py (assistant/calibration.json)"
 # The scoring knobs live in kernel.config.AnswerConfig (config section "answer"); these are its defaults.
 # lex_idf_power 2: squared idf, so an unmatched rare word ("fibulin", "sourdough") weighs heavily;

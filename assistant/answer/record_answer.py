@@ -23,19 +23,20 @@ from assistant.understand.list_filters import (
     names_record,
     qualifiers,
     says_all,
+    sponsor_of,
     tested_in,
 )
 from assistant.understand.plan import ALONE, QuestionPlan
 from assistant.understand.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
+from kernel.config import AnswerConfig
 from kernel.text import stem
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
 MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),
                  ("os", r"surviv"))
-SUBGROUP_WORDS = re.compile(r"histolog|epithelioid|sarcomatoid|biphasic|subgroup|pd-?l1|ass1|sex|women|men\b",
-                            re.IGNORECASE)
-MAX_QUOTES = 4
+# Words that ask for a subgroup; RecordFacts adds the symbols of the biomarkers the trial records name ("PD-L1").
+SUBGROUP_WORDS = (r"histolog|epithelioid|sarcomatoid|biphasic|subgroup", r"sex|women|men\b")
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
@@ -78,11 +79,14 @@ class Part:
 class RecordFacts:
     """Field spans of the indexed records. Read-only after construction."""
 
-    def __init__(self, records: Iterable[Any], doc_text: Callable[[str], str | None]):
+    def __init__(self, records: Iterable[Any], doc_text: Callable[[str], str | None],
+                 config: AnswerConfig | None = None):
+        self.max_quotes = (config or AnswerConfig()).max_quotes
         self.records: dict[str, Any] = {}
         self.fields: dict[str, list[FieldSpan]] = {}
         self._texts: dict[str, str] = {}
         records = list(records)
+        self._derive(records)
         names = record_names(records)
         self._review = compact(doc_text("review") or "")
         for r in records:
@@ -97,6 +101,23 @@ class RecordFacts:
             self.records[r.id] = r
             self.fields[r.id] = rendered.fields
             self._texts[r.id] = text
+
+    def _derive(self, records: list[Any]) -> None:
+        """What the answers need to know of the corpus, from the records: the chemotherapy drugs, the biomarkers
+        the trials are split by, the groups that run trials."""
+        chemo = [re.escape(r.name.lower()) for r in records if r.type == "agent" and is_chemotherapy(r)]
+        self._with_chemo = re.compile(WITH_CHEMO + "".join("|" + c for c in chemo) + ")", re.IGNORECASE)
+        self._chemo_words = re.compile("|".join([CHEMO_WORDS, *chemo]), re.IGNORECASE)
+        trials = [r for r in records if r.type == "trial"]
+        said = " ".join(f"{t.population or ''} {t.design or ''} " + " ".join(f"{x.subgroup or ''} {x.statement or ''}"
+                                                                             for x in t.results) for t in trials).lower()
+        symbols = [r.name.split()[0].lower() for r in records if r.type == "biomarker" and re.search(r"\d", r.name.split()[0])
+                   and any(n.lower() in said for n in [r.name, *r.synonyms])]  # "PD-L1 expression" -> "pd-l1"
+        self._subgroup_words = re.compile("|".join([SUBGROUP_WORDS[0], *(re.escape(m).replace(r"\-", "-?")
+                                                                          for m in symbols), SUBGROUP_WORDS[1]]),
+                                          re.IGNORECASE)
+        sponsors = sorted({g for t in trials if (g := sponsor_of(t))})  # "run by PrECOG"
+        self._requires = {"sponsor": "|".join([BY_KEY["sponsor"].extra["requires"], *map(re.escape, sponsors)])}
 
     def covers(self, record_id: str) -> bool:
         return record_id in self.fields
@@ -129,13 +150,13 @@ class RecordFacts:
             if found:
                 quotes.extend(q for q in found if q not in quotes)
             elif key not in ("overview", "item", "list_item"):
-                missing.append(_asked_label(key, plan))
+                missing.append(_asked_label(key, plan, self._subgroup_words))
         if missing and set(attributes) & RECORD_ONLY and all(k not in RECORD_ONLY for k in attributes
-                                                              if _asked_label(k, plan) not in missing):
+                                                              if _asked_label(k, plan, self._subgroup_words) not in missing):
             quotes = []  # the specific figure asked is missing: a generic fact about X is not its answer
-        if "hr" in attributes and _asked_label("hr", plan) in missing:
+        if "hr" in attributes and _asked_label("hr", plan, self._subgroup_words) in missing:
             quotes = []  # "the PFS hazard ratio": medians without one do not answer it
-        part = Part(record_id, rec.name, quotes[:MAX_QUOTES], missing)
+        part = Part(record_id, rec.name, quotes[:self.max_quotes], missing)
         if missing:
             part = Part(record_id, rec.name, part.quotes, missing, self.reports(rec), self._anchor(rec))
         return part
@@ -161,16 +182,10 @@ class RecordFacts:
         return self._quote(rec, f) if f else None
 
     def _quotes_for(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
-        if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
-                self._quotes_for(rec, "item", plan)
-        if key in ("item", "list_item"):  # one line per record in a list; what sets it apart in a comparison
-            if rec.type == "trial":
-                return self._quotes_for(rec, "headline", plan)[:2]
-            keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
-            if key == "item" and rec.type == "agent":
-                keys = ("class", "modality", "summary")
-            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1 if key == "list_item" else 3]
+        """The spans of ``rec`` that answer ``key``: an attribute, or what a list item, an overview or a
+        definition quotes, or the headline result."""
+        if key in ("item", "list_item"):
+            return self._item_quotes(rec, key, plan)
         if key in ("overview", "definition"):
             keys = DEFINITION_FIELDS.get(rec.type, DEFINITION_FIELDS["other"])
             out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:3]
@@ -188,52 +203,81 @@ class RecordFacts:
             return []  # answered as a list of trial parts, see parts()
         attr = BY_KEY[key]
         if attr.measures:
-            measures = attr.measures
-            if key == "hr":
-                asked = [k for k in plan.attributes if k in ("os", "pfs")]
-                measures = tuple(asked) or measures
-            found = self._results(rec, measures, plan, hr_only=attr.hr_only)
-            text = self.text_of(rec.id)
-            if not found and rec.type == "trial":  # "ORR 20%; DCR 77%" inside a result filed as "other"
-                found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
-                         for f in self.fields[rec.id] if f.key.startswith("result:")
-                         and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
-            if attr.extra.get("result_words"):  # "later got a checkpoint inhibitor": a result about subsequent therapy
-                found = [q for q in found if re.search(attr.extra["result_words"], text[q.start:q.end], re.IGNORECASE)]
-            if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
-                word = attr.pattern.search(plan.question).group(0).lower()[:7]
-                found = [q for q in found if word in text[q.start:q.end].lower()]
-            if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
-                found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
-            if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
-                # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
-                found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
-            if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
-                found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
-            return found
+            return self._measure_quotes(rec, key, attr, plan)
+        if key == "publication":
+            return self._publication_quotes(rec, plan)
+        if key == "approval":
+            return self._approval_quotes(rec, plan)
+        return self._field_quotes(rec, key, attr, plan)
+
+    def _item_quotes(self, rec: Any, key: str, plan: QuestionPlan) -> list[Quote]:
+        """One line per record in a list (``list_item``); what sets it apart in a comparison (``item``)."""
+        if key == "list_item" and rec.type == "trial":  # "which trials are covered?": what each one was
+            return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"][:1] or \
+                self._quotes_for(rec, "item", plan)
+        if rec.type == "trial":
+            return self._quotes_for(rec, "headline", plan)[:2]
+        keys = ("class", "summary") if rec.type == "agent" else ("summary", "expansion")
+        if key == "item" and rec.type == "agent":
+            keys = ("class", "modality", "summary")
+        return [self._quote(rec, f) for f in self.fields[rec.id] if f.key in keys][:1 if key == "list_item" else 3]
+
+    def _measure_quotes(self, rec: Any, key: str, attr: Any, plan: QuestionPlan) -> list[Quote]:
+        """A result measure (OS, PFS, ORR, HR, safety, ...): the results that report it, with the figure asked."""
+        measures = attr.measures
+        if key == "hr":
+            asked = [k for k in plan.attributes if k in ("os", "pfs")]
+            measures = tuple(asked) or measures
+        found = self._results(rec, measures, plan, hr_only=attr.hr_only)
+        text = self.text_of(rec.id)
+        if not found and rec.type == "trial":  # "ORR 20%; DCR 77%" inside a result filed as "other"
+            found = [self._quote(rec, f, result_publication(rec.results[int(f.key[7:])], rec))
+                     for f in self.fields[rec.id] if f.key.startswith("result:")
+                     and rec.results[int(f.key[7:])].measure == "other" and attr.pattern.search(text[f.start:f.end])]
+        if attr.extra.get("result_words"):  # "later got a checkpoint inhibitor": a result about subsequent therapy
+            found = [q for q in found if re.search(attr.extra["result_words"], text[q.start:q.end], re.IGNORECASE)]
+        if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
+            word = attr.pattern.search(plan.question).group(0).lower()[:7]
+            found = [q for q in found if word in text[q.start:q.end].lower()]
+        if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
+            found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+        if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
+            # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
+            found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]
+        if ASKS_CI.search(plan.question):  # "the CI of the hazard ratio": a figure without one does not answer
+            found = [q for q in found if re.search(r"\bCI\b", text[q.start:q.end])]
+        return found
+
+    def _publication_quotes(self, rec: Any, plan: QuestionPlan) -> list[Quote]:
+        """The record's publication field, then the review's own reference entry for it."""
+        refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
+        out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
+        for rid in refs:  # only a reference entry that is this publication (a source may be a guideline)
+            ref = self.records.get(rid)
+            if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
+                out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
+        entries = [q for q in out if q.record_id.startswith("ref:")]
+        if entries and ASKS_REFERENCE.search(plan.question):  # "which numbered reference is the ATOMIC-Meso paper?"
+            return entries[:1]
+        return out[:2]
+
+    def _approval_quotes(self, rec: Any, plan: QuestionPlan) -> list[Quote]:
+        """Regulatory decisions; "the EMA approval": only that agency's decisions answer it."""
+        agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
+        agencies += ["FDA"] if _NAMES_US.search(plan.question) else []
+        found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
+        if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
+            wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
+                                                                                 re.IGNORECASE) else set())
+            wanted |= {"FDA"} if _NAMES_US.search(plan.question) else set()
+            found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
+        return found
+
+    def _field_quotes(self, rec: Any, key: str, attr: Any, plan: QuestionPlan) -> list[Quote]:
+        """The record fields that hold the attribute (the first that has it, or all of them), saying what it
+        requires ("what dose?": an arms field that names no dose does not answer it)."""
         out: list[Quote] = []
-        if key == "publication":  # the record's publication field, then the review's own reference entry for it
-            refs = [f"ref:{src.ref}" for src in rec.sources if getattr(src, "ref", None)]
-            out = [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "publication"]
-            for rid in refs:  # only a reference entry that is this publication (a source may be a guideline)
-                ref = self.records.get(rid)
-                if ref is not None and _same_publication(getattr(rec, "publication", None), self.text_of(rid)):
-                    out += [self._quote(ref, f) for f in self.fields.get(rid, []) if f.key == "citation"]
-            entries = [q for q in out if q.record_id.startswith("ref:")]
-            if entries and ASKS_REFERENCE.search(plan.question):  # "which numbered reference is the ATOMIC-Meso paper?"
-                return entries[:1]
-            return out[:2]
-        if key == "approval":  # "the EMA approval": only that agency's decisions answer it
-            agencies = re.findall(r"\b(FDA|EMA|NICE|PMDA|NMPA|Health Canada|EU|EC|Europe\w*)\b", plan.question, re.IGNORECASE)
-            agencies += ["FDA"] if _NAMES_US.search(plan.question) else []
-            found = [self._quote(rec, f) for f in self.fields[rec.id] if f.key.startswith("approval:")]
-            if agencies:  # "the EU approval" is the EMA's opinion and the Commission's decision
-                wanted = {a.upper() for a in agencies} | ({"EMA", "EC"} if re.search(r"\b(?:EU|EC|Europe)", plan.question,
-                                                                                     re.IGNORECASE) else set())
-                wanted |= {"FDA"} if _NAMES_US.search(plan.question) else set()
-                found = [q for q in found if q.label.split("(")[-1].rstrip(")").upper() in wanted]
-            return found
-        needs = attr.extra.get("requires")  # "what dose?": an arms field that names no dose does not answer it
+        needs = self._requires.get(key, attr.extra.get("requires"))
         if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
             named = sorted((m.start(), rx) for asked, rx in _REGISTRIES
                            if (m := re.search(asked, plan.question, re.IGNORECASE)))
@@ -269,14 +313,14 @@ class RecordFacts:
         results = getattr(rec, "results", []) or []
         asked_text = plan.question
         marker_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
-        if SUBGROUP_WORDS.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r) and
-                                                      SUBGROUP_WORDS.search(f"{r.subgroup or ''} {r.endpoint}")
+        if self._subgroup_words.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r, self._subgroup_words) and
+                                                      self._subgroup_words.search(f"{r.subgroup or ''} {r.endpoint}")
                                                       for r in results):
             asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
-        wants_subgroup = bool(SUBGROUP_WORDS.search(asked_text))
+        wants_subgroup = bool(self._subgroup_words.search(asked_text))
         if wants_subgroup and asked_text == plan.question and not _COMPARES_SUBGROUPS.search(plan.question) and \
-                not any(r.subgroup and _same_subgroup(asked_text, r) for r in results) and all(
-                w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in SUBGROUP_WORDS.finditer(
+                not any(r.subgroup and _same_subgroup(asked_text, r, self._subgroup_words) for r in results) and all(
+                w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in self._subgroup_words.finditer(
                     compact(asked_text))):
             wants_subgroup = False  # "ADI-PEG 20 in nonepithelioid MPM: PFS?": ATOMIC-Meso enrolled only them
         picked = []
@@ -286,7 +330,7 @@ class RecordFacts:
         by_marker = asked_text == marker_text and asked_text != plan.question
         for i, res in enumerate(results):
             named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
-            named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res))
+            named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res, self._subgroup_words))
             if (res.measure not in measures and not (res.measure == "other" and named)) or \
                     (hr_only and res.hazard_ratio is None):
                 continue
@@ -295,7 +339,7 @@ class RecordFacts:
                 continue  # "the treatment-related grade 3-4 rate" is not the rate of events of any cause
             if res.subgroup and not (wants_subgroup or named or subgroups_only):
                 continue
-            if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res):
+            if wants_subgroup and not subgroups_only and not _same_subgroup(asked_text, res, self._subgroup_words):
                 continue  # "the epithelioid subgroup": only a result for that subgroup answers it
             if plan.timepoint and res.measure in ("os_rate", "pfs_rate") and \
                     not any(_same_time(t, res) for t in plan.timepoints or [plan.timepoint]):
@@ -354,10 +398,10 @@ class RecordFacts:
         """"pembrolizumab + chemo": the trials with an arm giving the drug together with chemotherapy."""
         drugs = [self.records[e.record_id] for e in plan.entities if e.type == "agent" and e.record_id in self.records
                  and not is_chemotherapy(self.records[e.record_id])]
-        if not WITH_CHEMO.search(plan.question) or not drugs:
+        if not self._with_chemo.search(plan.question) or not drugs:
             return []
         names = [compact(n) for d in drugs for n in [d.name, *d.synonyms] if len(compact(n)) >= 4]
-        return [t for t in trials if any(any(n in compact(a.name) for n in names) and CHEMO_WORDS.search(a.name)
+        return [t for t in trials if any(any(n in compact(a.name) for n in names) and self._chemo_words.search(a.name)
                                          for a in self.records[t].arms)]
 
     def _alone(self, trial_id: str, drugs: list[Any]) -> bool:
@@ -453,13 +497,30 @@ class RecordFacts:
     def parts(self, plan: QuestionPlan) -> list[Part]:
         """One part per record the plan asks about (for "which trials tested X?", one per such trial)."""
         attrs = [a for a in plan.attributes if a != "trials"]
+        found = self._marker_parts(plan) or self._drug_parts(plan)
+        if found:
+            return found
+        if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
+            return self._trial_parts(plan, attrs)
+        if plan.list_type and not plan.entities:
+            return self._list_parts(plan, attrs)
+        targets, attrs = self._asked_records(plan, attrs)
+        if plan.form == "comparison" and not attrs:
+            attrs = ["item"]
+        return self._record_parts(plan, targets, attrs)
+
+    def _marker_parts(self, plan: QuestionPlan) -> list[Part]:
+        """"which biomarker predicts benefit from pegargiminase?": the biomarkers linked to the drug."""
         if "markers" in plan.attributes and any(e.type == "agent" for e in plan.entities):
-            # "which biomarker predicts benefit from pegargiminase?": the biomarkers linked to the drug
             markers = [b for e in plan.entities if e.type == "agent" for b in self._linked(e.record_id, "biomarker")]
             if markers:
                 return [self.part(b, ["relevance", "measurement"], plan) for b in dict.fromkeys(markers)]
+        return []
+
+    def _drug_parts(self, plan: QuestionPlan) -> list[Part]:
+        """"which drug exploits ASS1 deficiency?": the drugs acting on the records named, one part each."""
         acted_on = plan.list_type == "agent" and all(e.type in ("biomarker", "mechanism", "term") for e in plan.entities)
-        if plan.entities and ("drugs" in plan.attributes or acted_on):  # "which drug exploits ASS1 deficiency?"
+        if plan.entities and ("drugs" in plan.attributes or acted_on):
             agents = list(dict.fromkeys(a for e in plan.entities for a in self.agents_for(e.record_id)))
             if BLOCKS.search(plan.question):  # "which drugs block PD-L1?": the drugs whose target it is
                 agents = [a for a in agents if any(self._targets_entity(a, e.record_id) for e in plan.entities)] or agents
@@ -469,34 +530,40 @@ class RecordFacts:
                 agents = [a for a in agents if says_all(self.text_of(a), words)] or agents
             if agents:
                 return [self.part(a, ["list_item"], plan) for a in agents]
-        if plan.entities and ("trials" in plan.attributes or plan.list_type == "trial"):
-            drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
-            trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
-            trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
-            trials = self._given_with(trials, plan) or trials
-            if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
-                trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
-                                                   if d.record_id in self.records)] or trials
-            partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
-            partners = [a for a in partners if not is_chemotherapy(self.records[a])] \
-                or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
-            if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
-                together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
-                                                     self._arm_gives(arm, partners) for arm in self.records[t].arms)]
-                trials = together or [t for t in trials if any(tested_in(self.records[a], self.records[t])
-                                                               for a in partners)] or trials
-            markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
-            if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
-                # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
-                trials = [t for t in trials if self._selects(t, markers)] or trials
-            if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
-                trials = [t for t in trials if self._alone(t, drugs)] or trials
-            if _singular_trial(plan.question) and len(trials) > 1:
-                trials = self._single_out(trials, plan)
-            asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
-            return [self.part(t, asked or ["arms"], plan) for t in trials]  # "...and what was its primary endpoint?"
-        if plan.list_type and not plan.entities:
-            return self._list_parts(plan, attrs)
+        return []
+
+    def _trial_parts(self, plan: QuestionPlan, attrs: list[str]) -> list[Part]:
+        """"which trials tested X?": the trials that tested the drugs named, narrowed by what the question says of
+        them (design, partner drug, selecting biomarker, alone, one trial), each with the trial attributes asked."""
+        drugs = [e for e in plan.entities if e.type == "agent"] or plan.entities  # "...tested it, in which histology?"
+        trials = list(dict.fromkeys(t for e in drugs for t in self.trials_testing(e.record_id)))
+        trials = filter_trials(trials, self.records, plan.question)[0] or trials  # "which randomised trial..."
+        trials = self._given_with(trials, plan) or trials
+        if len(drugs) > 1 and TOGETHER.search(plan.question):  # "which trial combined it with durvalumab?"
+            trials = [t for t in trials if all(tested_in(self.records[d.record_id], self.records[t]) for d in drugs
+                                               if d.record_id in self.records)] or trials
+        partners = [a for a in agents_of_class(plan.question, self.records) if a not in [d.record_id for d in drugs]]
+        partners = [a for a in partners if not is_chemotherapy(self.records[a])] \
+            or partners  # "added an ICI to platinum-pemetrexed": the ICI is the partner, platinum the backbone
+        if partners:  # "which trial combined that drug with a checkpoint inhibitor?": one arm gives both
+            together = [t for t in trials if any(self._arm_gives(arm, [d.record_id for d in drugs]) and
+                                                 self._arm_gives(arm, partners) for arm in self.records[t].arms)]
+            trials = together or [t for t in trials if any(tested_in(self.records[a], self.records[t])
+                                                           for a in partners)] or trials
+        markers = [e.record_id for e in plan.entities if e.type == "biomarker"]
+        if markers and (SELECTED_BY.search(plan.question) or any(e.type == "agent" for e in plan.entities)):
+            # "which trial selected patients by that biomarker?", "...tested it in nonepithelioid disease?"
+            trials = [t for t in trials if self._selects(t, markers)] or trials
+        if ALONE.search(plan.question) and len(trials) > 1:  # "which trial tested it on its own?"
+            trials = [t for t in trials if self._alone(t, drugs)] or trials
+        if _singular_trial(plan.question) and len(trials) > 1:
+            trials = self._single_out(trials, plan)
+        asked = [a for a in attrs if a in BY_KEY and "trial" in BY_KEY[a].types and a not in ("drugs", "setting")]
+        return [self.part(t, asked or ["arms"], plan) for t in trials]  # "...and what was its primary endpoint?"
+
+    def _asked_records(self, plan: QuestionPlan, attrs: list[str]) -> tuple[list[str], list[str]]:
+        """The records that answer (a trial attribute asked of a drug: the trials that tested it) and the
+        attributes asked of them."""
         targets = [e for e in _targets(plan) if self.covers(e)]
         trial_attrs = all("trial" in BY_KEY[a].types for a in attrs if a in BY_KEY)
         if plan.asks_trial and not trial_attrs and any(a in BY_KEY and BY_KEY[a].types == ("trial",) for a in attrs):
@@ -525,8 +592,10 @@ class RecordFacts:
         if "approval" in attrs:  # "when was pembrolizumab with pemetrexed-platinum approved?": pembrolizumab's
             own = [t for t in targets if not is_chemotherapy(self.records[t])]
             targets = own or targets
-        if plan.form == "comparison" and not attrs:
-            attrs = ["item"]
+        return targets, attrs
+
+    def _record_parts(self, plan: QuestionPlan, targets: list[str], attrs: list[str]) -> list[Part]:
+        """One part per record asked about; another record named answers when it alone holds the whole answer."""
         parts = [self.part(e, attrs, plan) for e in targets]
         if parts and all(p.missing and not p.quotes for p in parts):
             # "what cut-off defined ASS1 deficiency in ADAM?": ADAM lacks it, the ASS1 record holds it
@@ -567,8 +636,8 @@ def _targets(plan: QuestionPlan) -> list[str]:
     return [e.record_id for e in ents]
 
 
-def _same_subgroup(question: str, res: Any) -> bool:
-    asked = {m.group(0).lower() for m in SUBGROUP_WORDS.finditer(question)}
+def _same_subgroup(question: str, res: Any, subgroup_words: re.Pattern[str]) -> bool:
+    asked = {m.group(0).lower() for m in subgroup_words.finditer(question)}
     said = f"{res.subgroup or ''} {res.endpoint}".lower()
     return any(w in said for w in asked)
 
@@ -585,9 +654,9 @@ def _same_publication(pub: Any, ref_text: str) -> bool:
 
 ASKS_REFERENCE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:reference|ref)\b|\breference (?:number|no)\b", re.IGNORECASE)
 REVIEW_NAMES = re.compile(r"\b(?:the|this|xia)(?:'s)? review\b|\baccording to the (?:review|abstract|authors)\b", re.IGNORECASE)
-WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum|"
-                        r"pemetrexed|cisplatin|carboplatin)", re.IGNORECASE)
-CHEMO_WORDS = re.compile(r"chemo|platin|pemetrexed", re.IGNORECASE)
+# "+ chemo", "with platinum": RecordFacts adds the chemotherapy agents' names (records whose class says chemotherapy).
+WITH_CHEMO = r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum"
+CHEMO_WORDS = r"chemo|platin"
 _TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]related\b", re.IGNORECASE)
 _ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
 _COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
@@ -638,11 +707,6 @@ def _singular_trial(question: str) -> bool:
     return bool(re.search(r"\b(?:which|what) (?:trial|study)\b(?!s)", question, re.IGNORECASE))
 
 
-def needs_record(plan: QuestionPlan) -> bool:
-    """Questions whose answer must come from a named record's fields (never from prose about others)."""
-    return bool(set(plan.attributes) & RECORD_ONLY)
-
-
 def short_label(res: Any) -> str:
     """'overall survival (3-year update)', '2-year overall survival rate': names a result in a list."""
     base = MEASURE_LABELS.get(res.measure) or res.endpoint
@@ -674,7 +738,7 @@ def _same_time(asked: str, res: Any) -> bool:
     return any(c in said for c in candidates)
 
 
-def _asked_label(key: str, plan: QuestionPlan) -> str:
+def _asked_label(key: str, plan: QuestionPlan, subgroup_words: re.Pattern[str]) -> str:
     label = BY_KEY[key].label if key in BY_KEY else key
     if key in BY_KEY and BY_KEY[key].measures and ASKS_CI.search(plan.question):
         return f"confidence interval for the {label}"
@@ -689,7 +753,7 @@ def _asked_label(key: str, plan: QuestionPlan) -> str:
     markers = [e.name for e in plan.entities if e.type == "biomarker"]
     if key in ("os", "pfs", "orr", "dcr") and markers:
         return f"{label} by {and_list(markers)}"
-    if key in ("os", "pfs", "orr", "dcr", "safety") and SUBGROUP_WORDS.search(plan.question):
+    if key in ("os", "pfs", "orr", "dcr", "safety") and subgroup_words.search(plan.question):
         return f"{label} for the subgroup asked about"
     if key in ("os_rate", "pfs_rate") and plan.timepoint:
         what = "overall survival" if key == "os_rate" else "progression-free survival"

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from assistant.answer.markers import strip_markers
+from kernel.config import LLMConfig
 from kernel.errors import MesochatError
 from kernel.text import REPORTING_WORDS, content_terms
 
 Embed = Callable[[list[str]], np.ndarray]
-
-DEFAULT_THRESHOLD = 0.5
 
 _NEGATION_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|without|cannot|fail(?:s|ed)? to|lack(?:s|ed)?|absence of)\b|n't\b",
@@ -155,14 +154,17 @@ def support_detail(
 
 
 def support_score(sentence: str, passage: str | Sequence[str], embed: Embed | None = None) -> float:
-    """0..1; >= DEFAULT_THRESHOLD means the passage states what the sentence says (as far as we can tell)."""
+    """0..1; >= config.llm.support_threshold (0.5) means the passage states what the sentence says (as far as we
+    can tell)."""
     return support_detail(sentence, passage, embed).score
 
 
 def is_supported(
     sentence: str,
     passage: str | Sequence[str],
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     embed: Embed | None = None,
 ) -> bool:
+    """``threshold``: config.llm.support_threshold (its default when not given)."""
+    threshold = LLMConfig().support_threshold if threshold is None else threshold
     return support_score(sentence, passage, embed) >= threshold

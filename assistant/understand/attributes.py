@@ -28,6 +28,15 @@ def _rx(*alternatives: str) -> re.Pattern[str]:
     return re.compile(r"(?:" + "|".join(alternatives) + r")", re.IGNORECASE)
 
 
+def _status(markers: tuple[str, ...]) -> Attribute:
+    """A trial's status; not "BAP1 status" (``markers``: the biomarker names, see ``with_markers``)."""
+    not_after = "".join(f"(?<!{re.escape(m)} )" for m in markers)
+    return Attribute("status", "status", _rx(not_after + r"(?<!mutation )(?<!mutational )"
+                     r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b",
+                     r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
+                     r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",))
+
+
 _YEARS = r"(?:\d+|one|two|three|four|five|six|twelve|eighteen|twenty-four|thirty-six)"
 TIMEPOINT_RE = re.compile(rf"\b({_YEARS})[- ]?(year|month|yr|mo)s?\b", re.IGNORECASE)
 
@@ -101,7 +110,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
     Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b",
               r"\b(?:which|what) (?:cooperative |co-operative |trials? |research |academic )?group\b", r"\bwho ran\b",
               r"\brun by\b", r"\bwho (?:led|conducted|organi[sz]ed)\b"), fields=("design", "summary"), types=("trial",),
-              extra={"requires": r"\brun by\b|\bsponsor|\bled by\b|\bGroup\b|Platform|Intergroupe|PrECOG|\bTOGA\b"}),
+              extra={"requires": r"\brun by\b|\bsponsor|\bled by\b|\bGroup\b|Platform"}),  # + the groups the trials name
     Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
               types=("agent", "trial")),
     Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
@@ -210,9 +219,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog",
               r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b"),
               fields=("population",), types=("trial",)),
-    Attribute("status", "status", _rx(r"(?<!BAP1 )(?<!PD-L1 )(?<!ASS1 )(?<!MTAP )(?<!CDKN2A )(?<!mutation )(?<!mutational )"
-              r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b", r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
-              r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",)),
+    _status(()),
     Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
               r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
               fields=("publication",), types=("trial",)),
@@ -284,10 +291,15 @@ RECORD_ONLY = {"histology_mix", "location", "screened", "assay", "time_to_respon
                "phase", "approval", "status"}
 
 
-def find_attributes(text: str) -> list[Attribute]:
+def with_markers(markers: tuple[str, ...]) -> tuple[Attribute, ...]:
+    """The vocabulary knowing the biomarkers' names: "BAP1 status" asks no trial's status."""
+    return tuple(_status(markers) if a.key == "status" else a for a in ATTRIBUTES)
+
+
+def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -> list[Attribute]:
     """Attributes asked in ``text``, most specific first; "survival" is dropped when "2-year survival" matched."""
     found: list[Attribute] = []
-    for attr in ATTRIBUTES:
+    for attr in attributes:
         if attr.pattern.search(text):
             found.append(attr)
     keys = {a.key for a in found}
@@ -306,7 +318,7 @@ def find_attributes(text: str) -> list[Attribute]:
     if keys & _MEASURES and not _ASKS_ARMS.search(text):  # "ORR, tremelimumab vs placebo", "OS in the atezolizumab arm"
         drop.add("arms")
     if "primary_endpoint" in keys and re.search(r"\b(?:meet|met|achiev\w*|reach\w*|hit)\b", text, re.IGNORECASE):
-        found += [a for a in ATTRIBUTES if a.key == "headline" and a not in found]  # "...and did it meet it?": its result
+        found += [a for a in attributes if a.key == "headline" and a not in found]  # "...and did it meet it?": its result
     if "measurement" in keys and re.match(r"\s*how\b", text, re.IGNORECASE):
         drop.add("trials")  # "how is CDKN2A deletion tested in pathology?" asks how it is measured
     if "sites" in keys and len(re.findall(r"\bhow many\b", text, re.IGNORECASE)) <= 1 and \

@@ -12,7 +12,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
+from assistant.understand.attributes import BY_KEY, find_attributes, timepoints, with_markers
 from assistant.understand.list_filters import (
     agents_in_trial,
     agents_of_class,
@@ -24,8 +24,6 @@ from assistant.understand.list_filters import (
 from assistant.understand.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
-TYPE_ORDER = {"trial": 0, "agent": 1, "biomarker": 2, "mechanism": 3, "term": 4, "ref": 5}
-FORMS = ("fact", "definition", "list", "comparison", "why-how", "bibliographic", "yes-no")
 
 _COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
                       r"\bwhich (?:is|was|one is|one was|did) better\b|\bwhich (?:one|trial|drug) (?:did|was) better\b|"
@@ -83,10 +81,16 @@ _INN = re.compile(r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubici
                   r"stat|zomib|rolimus|toclax|lidomide|sertib|ximab|tinib|glutide|"
                   r"ectedin|vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b",
                   re.IGNORECASE)
-_CODE_LIKE = re.compile(
-    r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
-    r"\b(?:CheckMate|KEYNOTE|IMpower|JAVELIN|PACIFIC|CASPIAN|POSEIDON|EMPOWER|STELLAR|EORTC|MARS|"
-    r"COMMAND|RAMES|MESOT-TREM|NVALT|ETOP|SAKK|CALGB|IFCT)[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
+# Trial families ("IMpower150", "the STELLAR trial") the sources do not hold; Planner adds the families of the
+# indexed trials (the word before a trial name's number: "... 743" -> its family).
+_OTHER_FAMILIES = ("IMpower", "JAVELIN", "PACIFIC", "CASPIAN", "POSEIDON", "EMPOWER", "STELLAR", "EORTC", "COMMAND",
+                   "MESOT-TREM", "NVALT", "SAKK", "CALGB")
+
+
+def _code_like(families: list[str]) -> re.Pattern[str]:
+    return re.compile(
+        r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
+        r"\b(?:" + "|".join(families) + r")[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
 # An acronym the sources never use names something they do not cover ("TIGIT", "MERIT", "MESO-PRIME"), unless it
 # is one of the generic abbreviations clinicians write in questions.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*\b")
@@ -141,6 +145,23 @@ class QuestionPlan:
         return d
 
 
+@dataclass
+class _Draft:
+    """The plan while the passes of ``Planner.plan`` refine it (one per call: no shared state)."""
+
+    question: str
+    previous: QuestionPlan | None
+    previous_answer_entities: list[str]
+    matches: list
+    entities: list[PlanEntity]
+    terms: list[str]
+    keys: list[str]  # attribute keys
+    refs: list[int]
+    list_type: str | None
+    carried_attrs: bool = False
+    switched: bool = False  # the carry pass moved to a linked record of the kind asked
+
+
 def is_acronym(name: str) -> bool:
     return bool(_ACRONYM.fullmatch(name))
 
@@ -161,6 +182,19 @@ class Planner:
         self.analyzer = analyzer
         self._known = _vocabulary(known_text)
         self._records = {r.id: r for r in getattr(analyzer, "records", [])}
+        self._derive(list(self._records.values()))
+
+    def _derive(self, records: list) -> None:
+        """What the passes need to know of the corpus, from the records: the biomarkers' names ("BAP1 status" is
+        no trial's status), the histologic subtype's record, the trial families ("KEYNOTE" of "KEYNOTE-483")."""
+        markers = [n for r in records if r.type == "biomarker" for name in [r.name, *r.synonyms]
+                   for n in dict.fromkeys([name, *name.split("/")])]
+        self._attributes = with_markers(tuple(dict.fromkeys(markers)))
+        self._subtype = next((r.id for r in records if r.type == "biomarker"
+                              and "histopatholog" in (getattr(r, "kind", "") or "")), None)
+        families = [m.group(1) for r in records if r.type == "trial" for name in [r.name, *r.synonyms]
+                    if (m := re.match(r"([A-Za-z]{3,})[- ]?\d", name))]
+        self._code_like = _code_like(list(dict.fromkeys(families + [re.escape(f) for f in _OTHER_FAMILIES])))
 
     @property
     def known(self) -> set[str]:
@@ -169,7 +203,20 @@ class Planner:
 
     def plan(self, question: str, previous: QuestionPlan | None = None, previous_answer_entities: list[str] = ()
              ) -> QuestionPlan:
-        question = _PREAMBLE.sub("", question)  # "surgeon here - what was MARS 2?", "pharmacy q: ..."
+        """The named passes in order: entities, conversation carry (each follow-up pattern), definition, class
+        in a trial, attribute filter, then the form. Each pass reads and refines the draft."""
+        p = self._draft(_PREAMBLE.sub("", question), previous, previous_answer_entities)  # "surgeon here - ..."
+        for step in (self._that_drug, self._drugs_of_class_term, self._it_with_qualifier, self._it_with_named_drug,
+                     self._trial_of_it, self._ordinal, self._both, self._same_group, self._marker_in_it,
+                     self._marker_ellipsis, self._marker_carried, self._subtype_in_trial, self._carry,
+                     self._other_trial_of_drug, self._histology_benefit, self._definition, self._class_in_trial,
+                     self._filter_attributes):
+            step(p)
+        return self._finish(p)
+
+    def _draft(self, question: str, previous: QuestionPlan | None, previous_answer_entities: list[str]) -> _Draft:
+        """Entities pass: the records the question names (joined drugs as their combination's record; a biomarker
+        named as a drug's target is not asked about), its attributes, reference numbers and list type."""
         matches = self.analyzer.find_records(question)
         entities: list[PlanEntity] = []
         terms: list[str] = []
@@ -184,245 +231,312 @@ class Planner:
             as_target = [e for e in entities if e.type == "biomarker" and e.surface and
                          re.search(re.escape(e.surface) + r"\s*(?:antibod|inhibitor|blocker|drug|agent|blockade)", question, re.IGNORECASE)]
             entities = [e for e in entities if e not in as_target]
-        attrs = find_attributes(question)
-        keys = [a.key for a in attrs]
-        refs = self.analyzer.find_ref_numbers(question)
+        keys = [a.key for a in find_attributes(question, self._attributes)]
         list_match = _LIST.search(question) or _LIST_BARE.match(question) or _LIST_EVERY.search(question)
         list_type = _LIST_NOUNS[list_match.group("noun").lower()] if list_match else None
         if not list_type and not entities and _KINDS_OF_RESISTANCE.search(question):
             list_type = "mechanism"  # "what are the three layers of resistance the review describes?"
-        carried_attrs = switched = False
-        if previous is not None and _THAT_DRUG.search(question):
+        return _Draft(question, previous, previous_answer_entities, matches, entities, terms, keys,
+                      self.analyzer.find_ref_numbers(question), list_type)
+
+
+    def _that_drug(self, p: _Draft) -> None:
+        """"that drug" in a follow-up: the drug of the records just discussed (a trial's, or the drug itself)."""
+        if p.previous is not None and _THAT_DRUG.search(p.question):
             # "which later trial combined that drug with a checkpoint inhibitor?" after a turn on MAPS: bevacizumab
             drugs = []
-            for rid in list(previous_answer_entities) + previous.entity_ids:
+            for rid in list(p.previous_answer_entities) + p.previous.entity_ids:
                 rec = self._records.get(rid)
                 if rec is not None and rec.type == "trial":
                     drugs += agents_in_trial(rec, self._records)
                 elif rec is not None and rec.type == "agent":
                     drugs.append(rid)
-            drugs = [d for d in dict.fromkeys(drugs) if d not in [e.record_id for e in entities]][:1]
+            drugs = [d for d in dict.fromkeys(drugs) if d not in [e.record_id for e in p.entities]][:1]
             if drugs:
-                entities = [self._entity(drugs[0])] + [e for e in entities if e.type != "agent"]
-                asks_for_trial = re.search(r"\b(?:is|are|was|were) there\b.*\b(?:trial|study)\b|\bany\b.*\b(?:trial|study)\b", question,
+                p.entities = [self._entity(drugs[0])] + [e for e in p.entities if e.type != "agent"]
+                asks_for_trial = re.search(r"\b(?:is|are|was|were) there\b.*\b(?:trial|study)\b|\bany\b.*\b(?:trial|study)\b", p.question,
                                            re.IGNORECASE)
-                if re.search(r"\b(?:trial|study|one)\b", question, re.IGNORECASE) and "trials" not in keys and \
-                        (asks_for_trial or not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in keys)):
-                    keys = keys + ["trials"]
-        if not entities and terms and re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE) and \
-                all(BY_KEY[k].types == ("trial",) for k in keys):
+                if re.search(r"\b(?:trial|study|one)\b", p.question, re.IGNORECASE) and "trials" not in p.keys and \
+                        (asks_for_trial or not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in p.keys)):
+                    p.keys = p.keys + ["trials"]
+
+    def _drugs_of_class_term(self, p: _Draft) -> None:
+        """A trial field asked of a class term alone: the class's drugs (their trials hold the field)."""
+        if not p.entities and p.terms and re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE) and \
+                all(BY_KEY[k].types == ("trial",) for k in p.keys):
             # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
-            agents = [r for t in terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
-            entities = [self._entity(a, carried=False) for a in dict.fromkeys(agents)]
-        if previous is not None and not refs and previous.entities and _ANAPHOR.search(question) and entities and \
-                not any(e.type in ("trial", "agent") for e in entities) and (list_type == "trial" or "trials" in keys):
+            agents = [r for t in p.terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
+            p.entities = [self._entity(a, carried=False) for a in dict.fromkeys(agents)]
+
+    def _it_with_qualifier(self, p: _Draft) -> None:
+        """"it" beside a qualifier record in a trial question: the previous records come first."""
+        if p.previous is not None and not p.refs and p.previous.entities and _ANAPHOR.search(p.question) and p.entities and \
+                not any(e.type in ("trial", "agent") for e in p.entities) and (p.list_type == "trial" or "trials" in p.keys):
             # "which trial tested it, and in which histology?": "it" is the previous drug, histology a qualifier
-            entities = [self._entity(rid) for rid in previous.entity_ids] + entities
-        if previous is not None and _WITH_IT.search(question) and entities and all(e.type == "agent" for e in entities):
+            p.entities = [self._entity(rid) for rid in p.previous.entity_ids] + p.entities
+
+    def _it_with_named_drug(self, p: _Draft) -> None:
+        """"it" given with a named drug: the previous drug joins the one named."""
+        if p.previous is not None and _WITH_IT.search(p.question) and p.entities and all(e.type == "agent" for e in p.entities):
             # "which trial combined it with durvalumab?": "it" is the previous drug, given with the one named
-            named = [e.record_id for e in entities]
-            entities = [self._entity(rid) for rid in previous.entity_ids if rid.startswith("agent:") and rid not in named] + \
-                entities
-        if previous is not None and _TRIAL_OF_IT.search(question) and not entities:
+            named = [e.record_id for e in p.entities]
+            p.entities = [self._entity(rid) for rid in p.previous.entity_ids if rid.startswith("agent:") and rid not in named] + \
+                p.entities
+
+    def _trial_of_it(self, p: _Draft) -> None:
+        """"the trial that gave it": a drug of the conversation, asked for its trials."""
+        if p.previous is not None and _TRIAL_OF_IT.search(p.question) and not p.entities:
             # "and the trial that gave it alone - its OS HR?": "it" is a drug of the conversation, the one such a trial gave
-            drugs = [r for r in previous.entity_ids + previous.context if r.startswith("agent:") and r in self._records]
-            if ALONE.search(question):
+            drugs = [r for r in p.previous.entity_ids + p.previous.context if r.startswith("agent:") and r in self._records]
+            if ALONE.search(p.question):
                 drugs = [d for d in drugs if any(gives_alone(t, self._records[d]) for t in self._records.values()
                                                  if t.type == "trial")] or drugs
             if drugs:
-                entities = [self._entity(drugs[0])]
-                keys = keys + ["trials"] if "trials" not in keys else keys
-        if previous is not None and not entities and (ordinal := _ORDINAL.search(question)):
-            # "what does the second drug target?": the conversation's records of that kind, in the order named
+                p.entities = [self._entity(drugs[0])]
+                p.keys = p.keys + ["trials"] if "trials" not in p.keys else p.keys
+
+    def _ordinal(self, p: _Draft) -> None:
+        """"the second drug": the conversation's records of that kind, in the order named."""
+        if p.previous is not None and not p.entities and (ordinal := _ORDINAL.search(p.question)):
+            # "what does the second drug target?"
             kind = _ORDINAL_KINDS.get(ordinal.group("kind").lower())
-            pool = [r for r in dict.fromkeys(previous.entity_ids + list(previous_answer_entities))
+            pool = [r for r in dict.fromkeys(p.previous.entity_ids + list(p.previous_answer_entities))
                     if r in self._records and (kind is None or r.startswith(kind + ":"))]
             at = _ORDINAL_AT[ordinal.group("nth").lower()]
             if pool and (at < len(pool) or at == -1):
-                entities = [self._entity(pool[at])]
-        if previous is not None and not entities and _BOTH.search(question):
+                p.entities = [self._entity(pool[at])]
+
+    def _both(self, p: _Draft) -> None:
+        """"they both": the last two records of a kind (or the drug two trials share)."""
+        if p.previous is not None and not p.entities and _BOTH.search(p.question):
             # "what's the drug they both tested?" after turns on ATOMIC-Meso and ADAM: the last two records of a kind
-            seen = [r for r in dict.fromkeys(previous.entity_ids + previous.context) if r in self._records]
+            seen = [r for r in dict.fromkeys(p.previous.entity_ids + p.previous.context) if r in self._records]
             kind = seen[0].partition(":")[0] if seen else ""
             two = [r for r in seen if r.startswith(kind + ":")][:2]
             if len(two) == 2:
-                entities = [self._entity(r) for r in two]
-                if kind == "trial" and _ASKS_DRUG.search(question) and not set(keys) - {"arms", "tested", "drugs", "headline"}:
-                    common = [a for a in agents_in_trial(self._records[two[0]], self._records, question)
-                              if a in agents_in_trial(self._records[two[1]], self._records, question)]
+                p.entities = [self._entity(r) for r in two]
+                if kind == "trial" and _ASKS_DRUG.search(p.question) and not set(p.keys) - {"arms", "tested", "drugs", "headline"}:
+                    common = [a for a in agents_in_trial(self._records[two[0]], self._records, p.question)
+                              if a in agents_in_trial(self._records[two[1]], self._records, p.question)]
                     if common:
-                        entities = [self._entity(a) for a in common]
-                        keys = ["definition"] if not keys or set(keys) <= {"tested", "arms", "drugs"} else keys
-        if previous is not None and _SAME_GROUP.search(question) and not entities and \
-                (ran := [r for r in previous.entity_ids if r.startswith("trial:") and r in self._records]):
+                        p.entities = [self._entity(a) for a in common]
+                        p.keys = ["definition"] if not p.keys or set(p.keys) <= {"tested", "arms", "drugs"} else p.keys
+
+    def _same_group(self, p: _Draft) -> None:
+        """"that group": the other trials run by the previous trial's sponsor."""
+        if p.previous is not None and _SAME_GROUP.search(p.question) and not p.entities and \
+                (ran := [r for r in p.previous.entity_ids if r.startswith("trial:") and r in self._records]):
             # "did that group run any other trial?" after "who sponsored BEAT-meso?": the group's other trials
             others = run_by_same_group(self._records[ran[0]], self._records)
             if others:
-                entities = [self._entity(r, carried=False) for r in others]
-                keys = ["sponsor"]
-        if previous is not None and entities and all(e.type == "biomarker" for e in entities) and \
-                _IN_IT.search(question) and any(e.type == "trial" for e in previous.entities):
+                p.entities = [self._entity(r, carried=False) for r in others]
+                p.keys = ["sponsor"]
+
+    def _marker_in_it(self, p: _Draft) -> None:
+        """"did PD-L1 predict benefit in it?": the previous trial joins the biomarker named."""
+        if p.previous is not None and p.entities and all(e.type == "biomarker" for e in p.entities) and \
+                _IN_IT.search(p.question) and any(e.type == "trial" for e in p.previous.entities):
             # "did PD-L1 predict benefit in it?" after a turn on IND.227: IND.227's results by PD-L1
-            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
-                        if e.type == "trial"] + entities
-        if previous is not None and entities and all(e.type == "biomarker" for e in entities) and _elliptical(question) \
-                and "trials" in previous.attributes and any(e.type == "agent" for e in previous.entities):
+            p.entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in p.previous.entities
+                          if e.type == "trial"] + p.entities
+
+    def _marker_ellipsis(self, p: _Draft) -> None:
+        """An elliptical biomarker after a trial question about a drug: the drug and its attributes carry."""
+        if p.previous is not None and p.entities and all(e.type == "biomarker" for e in p.entities) and _elliptical(p.question) \
+                and "trials" in p.previous.attributes and any(e.type == "agent" for e in p.previous.entities):
             # "and in non-epithelioid disease?" after "which trial tested it in ASS1-deficient patients?"
-            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
-                        if e.type == "agent"] + entities
-            keys = list(dict.fromkeys(previous.attributes + keys))
-        if previous is not None and entities and \
-                (_ANAPHOR.search(question) or (_elliptical(question) and all(e.type == "trial" for e in entities))) and \
-                not any(e.type == "biomarker" for e in entities) and any(e.type == "biomarker" for e in previous.entities):
+            p.entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in p.previous.entities
+                          if e.type == "agent"] + p.entities
+            p.keys = list(dict.fromkeys(p.previous.attributes + p.keys))
+
+    def _marker_carried(self, p: _Draft) -> None:
+        """A follow-up about a trial after a turn on a biomarker: the biomarker carries."""
+        if p.previous is not None and p.entities and \
+                (_ANAPHOR.search(p.question) or (_elliptical(p.question) and all(e.type == "trial" for e in p.entities))) and \
+                not any(e.type == "biomarker" for e in p.entities) and any(e.type == "biomarker" for e in p.previous.entities):
             # "did it predict PFS in DREAM?" after a turn on PD-L1: DREAM's PFS by PD-L1
-            entities = entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities
-                                   if e.type == "biomarker"]
-        if previous is not None and entities and all(e.record_id == "biomarker:histologic-subtype" for e in entities) and \
-                any(e.type == "trial" for e in previous.entities):
+            p.entities = p.entities + [PlanEntity(e.record_id, e.name, e.type, "", True) for e in p.previous.entities
+                                       if e.type == "biomarker"]
+
+    def _subtype_in_trial(self, p: _Draft) -> None:
+        """The histologic subtype alone after a turn on a trial: that trial, by histology."""
+        if p.previous is not None and p.entities and all(e.record_id == self._subtype for e in p.entities) and \
+                any(e.type == "trial" for e in p.previous.entities):
             # "which histology seemed to benefit more?": the trial of the conversation, by histology
-            entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in previous.entities if e.type == "trial"] + entities
-        if previous is not None and not refs and not (terms and _DEFINE.search(question)):
-            # "which trials tested it?" lists, but "it" is the previous topic
-            anaphor = not list_type or _ANAPHOR.search(question)
-            if not entities and anaphor and previous.entities and not _stands_alone(question, keys):
-                named_trial = bool(WHICH_TRIAL.search(previous.question)) and \
-                    any("trial" in BY_KEY[k].types for k in keys)  # "on the basis of which trial?" -> "how many did it enrol?"
-                pool = [rid for rid in previous_answer_entities if rid in self.analyzer.entries] \
-                    if previous.list_type or "trials" in previous.attributes or named_trial else []
-                if len(pool) > 1:  # "the phase 3 one", "the one in relapsed disease": the listed trials with it
-                    trials = [r for r in pool if r.startswith("trial:")]
-                    kept, shown = filter_trials(trials, self._records, question)
-                    pool = kept if shown and kept else pool
-                # a glossary term named beside its record ("What are CAR-NK cells?") is not what "they" refers to
-                carried = pool[:1] if pool else ([r for r in previous.entity_ids if not r.startswith("term:")]
-                                                 or previous.entity_ids)
-                if (typed := _TYPED_ANAPHOR.search(question)) is not None:
-                    # "how is that biomarker measured?" after a turn on ADAM's selection: the biomarker, not ADAM
-                    kind = _ORDINAL_KINDS.get(typed.group("kind").lower().rstrip("s"), "biomarker")
-                    of_kind = [r for r in dict.fromkeys(previous.entity_ids + list(previous_answer_entities) + previous.context)
-                               if r.startswith(kind + ":")]
-                    linked = self._linked(previous.entity_ids, kind)
-                    carried = of_kind[:1] or (linked if len(linked) == 1 else []) or carried
-                asked_of_drug = [k for k in keys if k not in _DESCRIBING]
-                if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
-                        all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in asked_of_drug):
-                    # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
-                    carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records, question)
-                               ] or carried
-                kind = _KIND_ASKED.search(question)
-                kind = _ORDINAL_KINDS.get(kind.group("kind").lower()) if kind else None
-                asked_of_marker = [k for k in keys if k not in _DESCRIBING and k in BY_KEY
-                                   and "biomarker" in BY_KEY[k].types and "trial" not in BY_KEY[k].types]
-                if kind is None and asked_of_marker and all(rid.startswith("trial:") for rid in carried):
-                    kind = "biomarker"  # "how is it measured?" after "what biomarker selected patients for ADAM?"
-                if kind and not all(rid.startswith(kind + ":") for rid in carried):
-                    # "and what's the underlying mechanism called?": the record of that kind the last one links to
-                    linked = self._linked(carried, kind)
-                    if len(linked) > 1:  # ASS1 deficiency -> "Arginine auxotrophy (ASS1 loss)", the one naming it
-                        heads = [compact(self.analyzer.name_of(c).split()[0]) for c in carried]
-                        linked = [r for r in linked if any(h in compact(self.analyzer.name_of(r)) for h in heads)]
-                    if len(linked) == 1:
-                        own = [k for k in keys if k in BY_KEY and kind in BY_KEY[k].types]
-                        carried, keys, switched = linked, own or ["definition"], True
-                entities = [self._entity(rid) for rid in carried]
-            if entities and previous.attributes and _elliptical(question) and not switched and \
-                    (not keys or (set(keys) <= _DESCRIBING and not set(keys) & set(previous.attributes))):
-                # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
-                keys, carried_attrs = list(previous.attributes), True
-                if timepoints(question):  # "and at one year?" after overall survival: survival at that time
-                    keys = [{"os": "os_rate", "pfs": "pfs_rate"}.get(k, k) for k in keys]
-        if previous is not None and _OTHER_TRIAL_OF_DRUG.search(question) and \
-                all(e.carried for e in entities) and (ran := [r for r in previous.entity_ids if r.startswith("trial:")]):
+            p.entities = [PlanEntity(e.record_id, e.name, e.type, "", True) for e in p.previous.entities if e.type == "trial"] + p.entities
+
+    def _carry(self, p: _Draft) -> None:
+        """Conversation-carry pass: a follow-up naming no record of its own asks about the previous turn's
+        ("which trials tested it?" lists, but "it" is the previous topic); an elliptical one ("and for CONFIRM?")
+        asks the previous question again."""
+        if p.previous is None or p.refs or (p.terms and _DEFINE.search(p.question)):
+            return
+        anaphor = not p.list_type or _ANAPHOR.search(p.question)
+        if not p.entities and anaphor and p.previous.entities and not _stands_alone(p.question, p.keys):
+            p.entities = [self._entity(rid) for rid in self._of_kind_asked(p, self._carried(p))]
+        if p.entities and p.previous.attributes and _elliptical(p.question) and not p.switched and \
+                (not p.keys or (set(p.keys) <= _DESCRIBING and not set(p.keys) & set(p.previous.attributes))):
+            # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
+            p.keys, p.carried_attrs = list(p.previous.attributes), True
+            if timepoints(p.question):  # "and at one year?" after overall survival: survival at that time
+                p.keys = [{"os": "os_rate", "pfs": "pfs_rate"}.get(k, k) for k in p.keys]
+
+    def _carried(self, p: _Draft) -> list[str]:
+        """The previous turn's records that "it" / "that biomarker" / "the phase 3 one" means."""
+        named_trial = bool(WHICH_TRIAL.search(p.previous.question)) and \
+            any("trial" in BY_KEY[k].types for k in p.keys)  # "on the basis of which trial?" -> "how many did it enrol?"
+        pool = [rid for rid in p.previous_answer_entities if rid in self.analyzer.entries] \
+            if p.previous.list_type or "trials" in p.previous.attributes or named_trial else []
+        if len(pool) > 1:  # "the phase 3 one", "the one in relapsed disease": the listed trials with it
+            trials = [r for r in pool if r.startswith("trial:")]
+            kept, shown = filter_trials(trials, self._records, p.question)
+            pool = kept if shown and kept else pool
+        # a glossary term named beside its record ("What are CAR-NK cells?") is not what "they" refers to
+        carried = pool[:1] if pool else ([r for r in p.previous.entity_ids if not r.startswith("term:")]
+                                         or p.previous.entity_ids)
+        if (typed := _TYPED_ANAPHOR.search(p.question)) is not None:
+            # "how is that biomarker measured?" after a turn on ADAM's selection: the biomarker, not ADAM
+            kind = _ORDINAL_KINDS.get(typed.group("kind").lower().rstrip("s"), "biomarker")
+            of_kind = [r for r in dict.fromkeys(p.previous.entity_ids + list(p.previous_answer_entities) + p.previous.context)
+                       if r.startswith(kind + ":")]
+            linked = self._linked(p.previous.entity_ids, kind)
+            carried = of_kind[:1] or (linked if len(linked) == 1 else []) or carried
+        asked_of_drug = [k for k in p.keys if k not in _DESCRIBING]
+        if asked_of_drug and all(rid.startswith("trial:") for rid in carried) and \
+                all("trial" not in BY_KEY[k].types and "agent" in BY_KEY[k].types for k in asked_of_drug):
+            # "what does it target?" after a turn on LUME-Meso: the drug the trial tested
+            carried = [a for rid in carried for a in agents_in_trial(self._records[rid], self._records, p.question)
+                       ] or carried
+        return carried
+
+    def _of_kind_asked(self, p: _Draft, carried: list[str]) -> list[str]:
+        """A kind of record asked of the carried ones ("and what's the underlying mechanism called?"): the record
+        of that kind they link to; the question then asks what that record is (``p.switched``)."""
+        kind = _KIND_ASKED.search(p.question)
+        kind = _ORDINAL_KINDS.get(kind.group("kind").lower()) if kind else None
+        asked_of_marker = [k for k in p.keys if k not in _DESCRIBING and k in BY_KEY
+                           and "biomarker" in BY_KEY[k].types and "trial" not in BY_KEY[k].types]
+        if kind is None and asked_of_marker and all(rid.startswith("trial:") for rid in carried):
+            kind = "biomarker"  # "how is it measured?" after "what biomarker selected patients for ADAM?"
+        if kind and not all(rid.startswith(kind + ":") for rid in carried):
+            linked = self._linked(carried, kind)
+            if len(linked) > 1:  # ASS1 deficiency -> "Arginine auxotrophy (ASS1 loss)", the one naming it
+                heads = [compact(self.analyzer.name_of(c).split()[0]) for c in carried]
+                linked = [r for r in linked if any(h in compact(self.analyzer.name_of(r)) for h in heads)]
+            if len(linked) == 1:
+                own = [k for k in p.keys if k in BY_KEY and kind in BY_KEY[k].types]
+                carried, p.keys, p.switched = linked, own or ["definition"], True
+        return carried
+
+    def _other_trial_of_drug(self, p: _Draft) -> None:
+        """"the other ... trial" after a trial: the trial of the same drug that the words single out."""
+        if p.previous is not None and _OTHER_TRIAL_OF_DRUG.search(p.question) and \
+                all(e.carried for e in p.entities) and (ran := [r for r in p.previous.entity_ids if r.startswith("trial:")]):
             # "same in the first-line chemo trial?" after a turn on ADAM: pegargiminase's other trial that fits
             drugs = [a for r in ran for a in agents_in_trial(self._records[r], self._records)]
             others = [t for t, rec in self._records.items() if rec.type == "trial" and t not in ran and
                       any(tested_in(self._records[d], rec) for d in drugs)]
-            kept, shown = filter_trials(others, self._records, question)
+            kept, shown = filter_trials(others, self._records, p.question)
             if shown and len(kept) == 1:
-                entities = [self._entity(kept[0])]
-                if previous.attributes and not set(keys) - _DESCRIBING:
-                    keys, carried_attrs = list(previous.attributes), True
-        if _HISTOLOGY_BENEFIT.search(question) and not any(e.type == "trial" for e in entities) and \
-                "biomarker:histologic-subtype" in self._records:
+                p.entities = [self._entity(kept[0])]
+                if p.previous.attributes and not set(p.keys) - _DESCRIBING:
+                    p.keys, p.carried_attrs = list(p.previous.attributes), True
+
+    def _histology_benefit(self, p: _Draft) -> None:
+        """"which histology benefits most?": the histologic subtype's relevance."""
+        if _HISTOLOGY_BENEFIT.search(p.question) and not any(e.type == "trial" for e in p.entities) and \
+                self._subtype is not None:
             # "which histology gets the most out of nivo ipi?": the histologic subtype's record says who gains most
-            entities = [PlanEntity("biomarker:histologic-subtype", self.analyzer.name_of("biomarker:histologic-subtype"),
-                                   "biomarker", "")] + [e for e in entities if e.record_id != "biomarker:histologic-subtype"]
-            keys = ["relevance"]
-        asked = _WHATS.search(question)
-        named = [m.record_id for m in matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
-        if not named and (quoted := _MEANS.search(question)):
+            p.entities = [PlanEntity(self._subtype, self.analyzer.name_of(self._subtype), "biomarker", "")] + \
+                [e for e in p.entities if e.record_id != self._subtype]
+            p.keys = ["relevance"]
+
+    def _definition(self, p: _Draft) -> None:
+        """Definition pass: the glossary term asked about ("what's AUC?", "what does X stand for?")."""
+        asked = _WHATS.search(p.question)
+        named = [m.record_id for m in p.matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
+        if not named and (quoted := _MEANS.search(p.question)):
             # "what does 'AUC 5' mean for carboplatin?": the glossary term inside the quoted words
-            named = [m.record_id for m in matches if m.record_id in terms and quoted.start("x") <= m.start < quoted.end("x")]
-        if named and any(m.record_id not in named for m in matches):  # "carboplatin AUC 5 - what's AUC?"
-            entities = [e for e in entities if e.record_id in named]
-            terms = [t for t in terms if t in named]
-            keys = ["definition"]
-        if _DEFINE.search(question) or (not entities and terms and (_BARE_WHAT.match(question) or _bare(question, matches))):
-            keys = ["definition"]
-        if not entities and terms and keys == ["definition"]:
-            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in terms[:2]]
-            keys = ["definition"]
-        elif terms and "definition" in keys and (lead := _WHAT_IS_LEAD.match(question)):
+            named = [m.record_id for m in p.matches if m.record_id in p.terms and quoted.start("x") <= m.start < quoted.end("x")]
+        if named and any(m.record_id not in named for m in p.matches):  # "carboplatin AUC 5 - what's AUC?"
+            p.entities = [e for e in p.entities if e.record_id in named]
+            p.terms = [t for t in p.terms if t in named]
+            p.keys = ["definition"]
+        if _DEFINE.search(p.question) or (not p.entities and p.terms and (_BARE_WHAT.match(p.question) or _bare(p.question, p.matches))):
+            p.keys = ["definition"]
+        if not p.entities and p.terms and p.keys == ["definition"]:
+            p.entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in p.terms[:2]]
+            p.keys = ["definition"]
+        elif p.terms and "definition" in p.keys and (lead := _WHAT_IS_LEAD.match(p.question)):
             # "what is PheraLys, and how does it relate to MesoPher?": the glossary term asked about comes first
-            first = [m.record_id for m in matches if m.record_id in terms and m.start >= lead.start("x")
+            first = [m.record_id for m in p.matches if m.record_id in p.terms and m.start >= lead.start("x")
                      and m.start < lead.end("x") + 1]
-            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in first] + entities
-        elif entities and terms and (keys == ["definition"] or (not keys and _bare(question, matches))):
+            p.entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in first] + p.entities
+        elif p.entities and p.terms and (p.keys == ["definition"] or (not p.keys and _bare(p.question, p.matches))):
             # "What is ASS1?": the glossary expansion first, then the biomarker named by the same words
-            spans = {(m.start, m.end) for m in matches if m.record_id in [e.record_id for e in entities]}
-            same = [m.record_id for m in matches if m.record_id in terms and (m.start, m.end) in spans]
-            entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + entities
-        if keys == ["definition"] and _STANDS_FOR.search(question) and \
-                (spelled := [e for e in entities if e.type == "term"]):
-            entities = spelled  # "what does CDKN2A stand for?": the expansion, not the biomarker's record
-        trials_named = [e for e in entities if e.type == "trial"]
-        if len(trials_named) == 1 and len(entities) == 1 and _CLASS_IN_TRIAL.search(question):
+            spans = {(m.start, m.end) for m in p.matches if m.record_id in [e.record_id for e in p.entities]}
+            same = [m.record_id for m in p.matches if m.record_id in p.terms and (m.start, m.end) in spans]
+            p.entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in dict.fromkeys(same)] + p.entities
+        if p.keys == ["definition"] and _STANDS_FOR.search(p.question) and \
+                (spelled := [e for e in p.entities if e.type == "term"]):
+            p.entities = spelled  # "what does CDKN2A stand for?": the expansion, not the biomarker's record
+
+    def _class_in_trial(self, p: _Draft) -> None:
+        """"which anti-PD-L1 antibody was used in <trial>?": the trial's drug of that class, with its arms."""
+        trials_named = [e for e in p.entities if e.type == "trial"]
+        if len(trials_named) == 1 and len(p.entities) == 1 and _CLASS_IN_TRIAL.search(p.question):
             # "which anti-PD-L1 antibody was used in BEAT-meso?": the trial's drug of that class, with the trial's arms
-            named = [r for t in terms if t in self._records for r in self._records[t].related if r.startswith("agent:")]
-            of_class = set(named or agents_of_class(question, self._records))  # "anti-PD-L1": the term's drugs
+            named = [r for t in p.terms if t in self._records for r in self._records[t].related if r.startswith("agent:")]
+            of_class = set(named or agents_of_class(p.question, self._records))  # "anti-PD-L1": the term's drugs
             used = [a for a in agents_in_trial(self._records[trials_named[0].record_id], self._records) if a in of_class]
             if used:
-                entities = [self._entity(a, carried=False) for a in used] + entities
-                keys = ["class", "arms"]
-        if "selection" in keys and entities and all(e.type == "biomarker" for e in entities) and \
-                not re.search(r"\bselect|\benrich|\bpick|\bchoos|\bchose", question, re.IGNORECASE):
-            keys.remove("selection")  # "what is the ASS1 biomarker?": "biomarker" names it, it does not ask who was selected
-            keys = keys or (["definition"] if _BARE_WHAT.match(question) else [])
-        if entities and not keys and all(e.type == "mechanism" for e in entities) and _WHY_HOW.match(question):
-            keys = ["definition"]  # "how does the immunosuppressive TME make MPM resistant?": what the record says it is
-        if list_type and not entities:
-            keys = [k for k in keys if k not in ("definition", "headline")]
-        keys = [k for k in keys if _applies(k, entities)] or ([] if entities else keys)
-        if "administration" in keys and {"arms", "dose"} & set(keys):  # "how is it given?": a trial's arms, or a drug's route
-            if any(e.type == "trial" for e in entities) or re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE):
-                keys.remove("administration")  # "...dose and route in the mesothelioma trial": the trial's arms
+                p.entities = [self._entity(a, carried=False) for a in used] + p.entities
+                p.keys = ["class", "arms"]
+
+    def _filter_attributes(self, p: _Draft) -> None:
+        """Attribute-filter pass: drop attributes the records named cannot answer or the words do not ask."""
+        if "selection" in p.keys and p.entities and all(e.type == "biomarker" for e in p.entities) and \
+                not re.search(r"\bselect|\benrich|\bpick|\bchoos|\bchose", p.question, re.IGNORECASE):
+            p.keys.remove("selection")  # "what is the ASS1 biomarker?": "biomarker" names it, it does not ask who was selected
+            p.keys = p.keys or (["definition"] if _BARE_WHAT.match(p.question) else [])
+        if p.entities and not p.keys and all(e.type == "mechanism" for e in p.entities) and _WHY_HOW.match(p.question):
+            p.keys = ["definition"]  # "how does the immunosuppressive TME make MPM resistant?": what the record says it is
+        if p.list_type and not p.entities:
+            p.keys = [k for k in p.keys if k not in ("definition", "headline")]
+        p.keys = [k for k in p.keys if _applies(k, p.entities)] or ([] if p.entities else p.keys)
+        if "administration" in p.keys and {"arms", "dose"} & set(p.keys):  # "how is it given?": a trial's arms, or a drug's route
+            if any(e.type == "trial" for e in p.entities) or re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE):
+                p.keys.remove("administration")  # "...dose and route in the mesothelioma trial": the trial's arms
             else:
-                keys = [k for k in keys if k not in ("arms", "dose")]
-        if any(e.type == "trial" for e in entities) and any(e.type == "biomarker" for e in entities) and \
-                not set(keys) & _OUTCOMES and not _ASKS_SELECTION.search(question) and \
-                (_PREDICTS.search(question) or (carried_attrs and previous is not None and _PREDICTS.search(previous.question))):
+                p.keys = [k for k in p.keys if k not in ("arms", "dose")]
+        if any(e.type == "trial" for e in p.entities) and any(e.type == "biomarker" for e in p.entities) and \
+                not set(p.keys) & _OUTCOMES and not _ASKS_SELECTION.search(p.question) and \
+                (_PREDICTS.search(p.question) or (p.carried_attrs and p.previous is not None and _PREDICTS.search(p.previous.question))):
             # "did PD-L1 predict benefit in IND.227?": the trial's survival by that biomarker, or that it reports none
-            keys = ["os", "pfs"]
-        form = _form(question, entities, keys, list_type, refs)
+            p.keys = ["os", "pfs"]
+
+    def _finish(self, p: _Draft) -> QuestionPlan:
+        """Form pass: the answer's form, and the plan as the answer carries it."""
+        rates = {"os_rate", "pfs_rate"} & set(p.keys)
         return QuestionPlan(
-            question=question,
-            entities=entities,
-            attributes=keys,
-            form=form,
-            timepoint=(timepoints(question) or [None])[0] if {"os_rate", "pfs_rate"} & set(keys) else None,
-            timepoints=timepoints(question) if {"os_rate", "pfs_rate"} & set(keys) else [],
-            list_type=list_type,
-            other_disease=_other_disease(question, matches),
-            unknown_names=self._unknown_names(question, matches),
-            terms=terms,
-            ref_numbers=refs,
-            carried_attributes=carried_attrs,
-            bare=_bare(question, matches),
-            trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", question)],
-            asks_trial=bool(re.search(r"\b(?:trial|study)\b", question, re.IGNORECASE)),
+            question=p.question,
+            entities=p.entities,
+            attributes=p.keys,
+            form=_form(p.question, p.entities, p.keys, p.list_type, p.refs),
+            timepoint=(timepoints(p.question) or [None])[0] if rates else None,
+            timepoints=timepoints(p.question) if rates else [],
+            list_type=p.list_type,
+            other_disease=_other_disease(p.question, p.matches),
+            unknown_names=self._unknown_names(p.question, p.matches),
+            terms=p.terms,
+            ref_numbers=p.refs,
+            carried_attributes=p.carried_attrs,
+            bare=_bare(p.question, p.matches),
+            trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", p.question)],
+            asks_trial=bool(re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE)),
             # the records of the conversation so far, latest first ("and 2-year OS?" after a detour to the drug)
-            context=[rid for rid in dict.fromkeys(previous.entity_ids + previous.context if previous is not None else [])
-                     if rid not in [e.record_id for e in entities]][:6],
+            context=[rid for rid in dict.fromkeys(p.previous.entity_ids + p.previous.context if p.previous is not None else [])
+                     if rid not in [e.record_id for e in p.entities]][:6],
         )
 
     def _entity(self, rid: str, carried: bool = True) -> PlanEntity:
@@ -451,7 +565,7 @@ class Planner:
     def _unknown_names(self, question: str, matches: list) -> list[str]:
         covered = [(m.start, m.end) for m in matches]
         out = []
-        for m in _CODE_LIKE.finditer(question):
+        for m in self._code_like.finditer(question):
             if any(s <= m.start() < e or s < m.end() <= e for s, e in covered):
                 continue
             name = m.group(0)
@@ -465,7 +579,7 @@ class Planner:
         if sum(c.isupper() for c in question) < 0.5 * sum(c.isalpha() for c in question):  # not typed in capitals
             for m in _ACRONYM.finditer(question):
                 name = m.group(0)
-                if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name) or \
+                if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name, self._attributes) or \
                         compact(name) in self._known or any(name in o for o in out):
                     continue
                 out.append(name)

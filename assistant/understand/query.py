@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 
 from kernel import text as kernel_text
+from kernel.config import AnswerConfig
 from kernel.text import QUESTION_WORDS
 
+# Clinical shorthand for drugs (facts of usage, not of the review): each expands to the name of the one drug
+# record whose one-word name it begins ("nivo" -> the record named Nivolumab), see drug_shorthand.
+DRUG_SHORTHAND = ("nivo", "ipi", "pembro", "atezo", "durva", "treme", "bev")
 # Clinical shorthand that is not a record of its own (facts of usage, not of the review).
 SHORTHAND: dict[str, list[str]] = {
-    "nivo": ["nivolumab"],
-    "ipi": ["ipilimumab"],
-    "pembro": ["pembrolizumab"],
-    "atezo": ["atezolizumab"],
-    "durva": ["durvalumab"],
-    "treme": ["tremelimumab"],
-    "bev": ["bevacizumab"],
     "chemo": ["chemotherapy"],
     "io": ["immunotherapy"],
     "os": ["overall survival"],
@@ -80,9 +77,13 @@ ENTITY_ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism")
 # Records that name ideas rather than things: their words stay part of what is asked ("overall survival",
 # "tumour microenvironment"), and they do not restrict an answer to their own record.
 VOCABULARY_TYPES = ("term", "mechanism")
-MIN_FUZZY_LEN = 7  # shorter keys only match exactly: "pd1" must not fuzzy-match "pdl1"
-FUZZY_CUTOFF = 0.86
 MAX_NGRAM = 6
+
+
+def drug_shorthand(records: Iterable) -> dict[str, list[str]]:
+    """{"nivo": ["nivolumab"], ...}: DRUG_SHORTHAND expanded to the drug records' names."""
+    names = [r.name.lower() for r in records if r.type == "agent" and len(r.name.split()) == 1]
+    return {s: found for s in DRUG_SHORTHAND if len(found := [n for n in names if n.startswith(s)]) == 1}
 
 
 def compact(text: str) -> str:
@@ -191,9 +192,12 @@ class _Entry:
 class QueryAnalyzer:
     """Alias lexicon over the typed records; ``analyze(question) -> QueryPlan``. Read-only after init."""
 
-    def __init__(self, records: Iterable) -> None:
+    def __init__(self, records: Iterable, config: AnswerConfig | None = None) -> None:
+        config = config or AnswerConfig()
+        self.fuzzy_cutoff, self.fuzzy_min_chars = config.fuzzy_cutoff, config.fuzzy_min_chars
         records = list(records)
         self.records = records  # kept for the record-answer path (field spans)
+        self.shorthand = drug_shorthand(records) | SHORTHAND
         self.entries: dict[str, _Entry] = {}
         self.alias_index: dict[str, set[str]] = {}
         self.name_index: dict[str, set[str]] = {}  # keys that are a record's own name (not a synonym)
@@ -250,14 +254,14 @@ class QueryAnalyzer:
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():
-            if ids and len(key) >= MIN_FUZZY_LEN:
+            if ids and len(key) >= self.fuzzy_min_chars:
                 self._fuzzy.setdefault(key[0], []).append(key)
 
     @classmethod
-    def from_corpus(cls) -> QueryAnalyzer:
+    def from_corpus(cls, config: AnswerConfig | None = None) -> QueryAnalyzer:
         from corpus import load_records
 
-        return cls(load_records())
+        return cls(load_records(), config)
 
     def name_of(self, record_id: str) -> str:
         entry = self.entries.get(record_id)
@@ -299,11 +303,12 @@ class QueryAnalyzer:
         """(the alias key matched, the records it names)."""
         if not fuzzy:
             return key, self.alias_index.get(key, set())
-        if len(key) < MIN_FUZZY_LEN or key.isdigit():
+        if len(key) < self.fuzzy_min_chars or key.isdigit():
             return key, set()
         pool = [k for k in self._fuzzy.get(key[0], []) if abs(len(k) - len(key)) <= 2]
-        hit = process.extractOne(key, pool, scorer=fuzz.ratio, score_cutoff=100 * FUZZY_CUTOFF)
-        best = [hit[0]] if hit else []
+        hit = process.extractOne(key, pool, scorer=fuzz.ratio, score_cutoff=100 * self.fuzzy_cutoff)
+        # a name's number is its identity: KEYNOTE-189 is not a misspelt KEYNOTE-158
+        best = [hit[0]] if hit and re.sub(r"\D", "", hit[0]) == re.sub(r"\D", "", key) else []
         if best and best[0] in self._acronym_keys and key.startswith(best[0]):
             return key, set()  # "confirmed" is the word, not a misspelt CONFIRM
         return (best[0], self.alias_index[best[0]]) if best else (key, set())
@@ -330,7 +335,7 @@ class QueryAnalyzer:
         expansions: list[str] = []
         lowered = question.lower()
         for w in _WORD_RE.findall(lowered):
-            expansions.extend(SHORTHAND.get(w, []))
+            expansions.extend(self.shorthand.get(w, []))
         linked: list[str] = []
         for m in matches:
             entry = self.entries[m.record_id]
@@ -344,7 +349,7 @@ class QueryAnalyzer:
         # Sentence similarity uses the question with canonical names only: the full alias list would make
         # a record's "X (also called ...)" sentence look like the best answer to every question about X.
         names = [n for n in dict.fromkeys(m.name for m in matches) if n.lower() not in lowered]
-        names += [e for w in _WORD_RE.findall(lowered) for e in SHORTHAND.get(w, [])]
+        names += [e for w in _WORD_RE.findall(lowered) for e in self.shorthand.get(w, [])]
         embed_text = question if not names else f"{question} ({'; '.join(dict.fromkeys(names))})"
         return QueryPlan(
             question=question,
@@ -372,8 +377,7 @@ class QueryAnalyzer:
                 out[m.surface.lower()] = [a for a in self.entries[m.record_id].aliases if compact(a) != compact(m.surface)]
         return out
 
-    @staticmethod
-    def _concepts(question: str, matches: list[RecordMatch], extra: dict[str, list[str]]) -> list[Concept]:
+    def _concepts(self, question: str, matches: list[RecordMatch], extra: dict[str, list[str]]) -> list[Concept]:
         """Content words outside the names and reference lookups, with their shorthand expansions."""
         masked = list(question)
         for m in matches:
@@ -387,6 +391,6 @@ class QueryAnalyzer:
             if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
                 continue
             stem = kernel_text.stem([word])[0]
-            alts = [(stem,)] + [tuple(content_terms(e)) for e in SHORTHAND.get(word, []) + extra.get(word, [])]
+            alts = [(stem,)] + [tuple(content_terms(e)) for e in self.shorthand.get(word, []) + extra.get(word, [])]
             out.setdefault(stem, Concept(stem, tuple(alts)))
         return list(out.values())

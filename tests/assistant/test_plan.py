@@ -96,7 +96,7 @@ def test_names_in_the_sources_are_not_unknown(planner) -> None:
     assert planner.plan("What was the ITT population of CONFIRM?").unknown_names == []
     assert planner.plan("what was the QOL in CheckMate 743?").unknown_names == []
     assert planner.plan("WHAT DID CHECKMATE 743 SHOW?").unknown_names == []
-    assert planner.plan("What did the MERIT trial of nivolumab show?").unknown_names == ["MERIT"]
+    assert planner.plan("What did the MESO-PRIME trial of nivolumab show?").unknown_names == ["MESO-PRIME"]
 
 
 def test_follow_up_carries_entity_and_attribute(planner) -> None:

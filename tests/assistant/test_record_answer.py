@@ -125,14 +125,20 @@ def test_locator_reads_field_and_publication_before_offsets(world) -> None:
 @pytest.mark.parametrize("question, expected", [
     # a phase, a design, a line: every trial with it, and only those
     ("which trials were in the relapsed setting?",
-     {"trial:confirm", "trial:promise-meso", "trial:ifct-1501-maps2", "trial:determine", "trial:gavo-cel-phase-1-2"}),
+     {"trial:confirm", "trial:promise-meso", "trial:ifct-1501-maps2", "trial:determine", "trial:gavo-cel-phase-1-2",
+      # records v3 (issue 19): the second-line and targeted trials
+      "trial:mist1", "trial:mist2", "trial:nero", "trial:rames", "trial:pemmela", "trial:nipu", "trial:initiate",
+      "trial:keynote-158-mesothelioma", "trial:merit"}),
     ("Which trials used a placebo control?",
-     {"trial:confirm", "trial:atomic-meso", "trial:determine", "trial:lume-meso"}),
+     {"trial:confirm", "trial:atomic-meso", "trial:determine", "trial:lume-meso", "trial:rames"}),
     ("in which trials was best supportive care the control arm?", {"trial:denim", "trial:adam"}),
-    ("Which trials also enrolled peritoneal mesothelioma?", {"trial:confirm", "trial:determine", "trial:nibit-meso-1"}),
+    ("Which trials also enrolled peritoneal mesothelioma?", {"trial:confirm", "trial:determine", "trial:nibit-meso-1",
+                                                                  "trial:mist1", "trial:mist2", "trial:nero"}),
     ("which trials tested cellular therapies?", {"trial:intrapleural-msln-car-t-phase-1", "trial:gavo-cel-phase-1-2"}),
-    ("which trials tested anti-angiogenic drugs?", {"trial:maps", "trial:beat-meso", "trial:lume-meso"}),
-    ("anti-angiogenic drugs in the records?", {"agent:bevacizumab", "agent:nintedanib"}),
+    ("which trials tested anti-angiogenic drugs?", {"trial:maps", "trial:beat-meso", "trial:lume-meso", "trial:rames",
+                                                   "trial:pemmela"}),
+    ("anti-angiogenic drugs in the records?", {"agent:bevacizumab", "agent:nintedanib", "agent:ramucirumab",
+                                             "agent:lenvatinib"}),
     ("which resistance mechanisms are metabolic?", {"mechanism:metabolic-reprogramming", "mechanism:arginine-auxotrophy"}),
 ])
 def test_list_keeps_exactly_the_records_with_the_asked_property(world, question, expected) -> None:
@@ -225,3 +231,17 @@ def test_a_list_of_what_the_review_describes_keeps_the_records_it_names(world) -
     _, parts, _ = _answer(world, "What are the three layers of resistance to immunotherapy in MPM that the review describes?")
     assert [p.record_id for p in parts] == ["mechanism:immunosuppressive-tme", "mechanism:aberrant-signalling",
                                             "mechanism:metabolic-reprogramming"]
+
+
+def test_the_quote_cap_and_the_fuzzy_cutoff_come_from_the_answer_config(world):
+    from kernel.config import AnswerConfig
+
+    records, texts, facts, planner = world
+    plan = planner.plan("Tell me about CheckMate 743")
+    assert max(len(p.quotes) for p in facts.parts(plan)) > 1
+    capped = RecordFacts(records, texts.get, AnswerConfig(max_quotes=1))
+    assert max(len(p.quotes) for p in capped.parts(plan)) == 1
+    misspelt = "what did pembrolizamab show?"
+    assert "agent:pembrolizumab" in [m.record_id for m in planner.analyzer.find_records(misspelt)]
+    strict = QueryAnalyzer(records, AnswerConfig(fuzzy_cutoff=0.99))
+    assert "agent:pembrolizumab" not in [m.record_id for m in strict.find_records(misspelt)]

@@ -5,7 +5,10 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.markers import clean_markers, parse_markers, render_sentence, split_cited, strip_markers
-from assistant.llm.support import DEFAULT_THRESHOLD, numbers, support_detail, support_score
+from assistant.llm.support import numbers, support_detail, support_score
+from kernel.config import LLMConfig
+
+THRESHOLD = LLMConfig().support_threshold  # the answerer flags sentences below it
 
 PASSAGE = (
     "CheckMate 743 was a randomised phase 3 trial in 605 patients with previously untreated, unresectable "
@@ -18,7 +21,7 @@ PASSAGE = (
 def test_paraphrase_is_supported():
     sentence = "Nivolumab combined with ipilimumab extended median overall survival to 18.1 months, versus 14.1 months."
     detail = support_detail(sentence, PASSAGE)
-    assert detail.score >= DEFAULT_THRESHOLD
+    assert detail.score >= THRESHOLD
     assert detail.semantic is not None and detail.semantic > 0.6  # the real MiniLM ran
     assert detail.missing_numbers == ()
 
@@ -32,21 +35,21 @@ def test_contradictory_number_scores_zero():
 
 
 def test_unrelated_sentence_is_not_supported():
-    assert support_score("Asbestos exposure in shipyards causes most cases.", PASSAGE) < DEFAULT_THRESHOLD
+    assert support_score("Asbestos exposure in shipyards causes most cases.", PASSAGE) < THRESHOLD
     assert support_score("The capital of France is Paris.", PASSAGE) < 0.2
 
 
 def test_negated_claim_is_not_supported():
     detail = support_detail("Nivolumab plus ipilimumab did not improve overall survival.", PASSAGE)
     assert detail.negation_mismatch
-    assert detail.score < DEFAULT_THRESHOLD
+    assert detail.score < THRESHOLD
 
 
 def test_several_passages_read_together():
     other = "BAP1 loss in tumour cells is frequent in pleural mesothelioma."
     sentence = "Median overall survival reached 18.1 months, and BAP1 loss is frequent in mesothelioma."
     assert support_score(sentence, other) == 0.0  # 18.1 is not in this passage
-    assert support_score(sentence, [PASSAGE, other]) >= DEFAULT_THRESHOLD
+    assert support_score(sentence, [PASSAGE, other]) >= THRESHOLD
 
 
 def test_lexical_only_still_separates():
@@ -54,7 +57,7 @@ def test_lexical_only_still_separates():
         "Median overall survival was 18.1 months with nivolumab plus ipilimumab.", PASSAGE, semantic=False
     )
     bad = support_detail("Radiotherapy was given to every patient.", PASSAGE, semantic=False)
-    assert good.semantic is None and good.score >= DEFAULT_THRESHOLD > bad.score
+    assert good.semantic is None and good.score >= THRESHOLD > bad.score
 
 
 def test_numbers_ignore_gene_and_drug_names():
@@ -95,8 +98,8 @@ def test_marker_helpers_round_trip():
 
 def test_short_claim_needs_more_than_its_topic_word():
     passage = "Loss of BAP1 protein in tumour cells is frequent in pleural mesothelioma."
-    assert support_score("Mesothelioma is cured.", passage) < DEFAULT_THRESHOLD
-    assert support_score("BAP1 loss is frequent in mesothelioma.", passage) >= DEFAULT_THRESHOLD
+    assert support_score("Mesothelioma is cured.", passage) < THRESHOLD
+    assert support_score("BAP1 loss is frequent in mesothelioma.", passage) >= THRESHOLD
 
 
 def test_split_cited_drops_bullets_and_part_labels():

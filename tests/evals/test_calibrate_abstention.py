@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from assistant import calibration as ac
 from evals import calibrate_abstention as cal
 from kernel import config as kc
 
@@ -46,12 +47,13 @@ def test_main_writes_the_threshold_the_answer_engine_reads(tmp_path, monkeypatch
     assert cal.main(["--calibration", str(calibration), "--out", str(details), "--no-own"]) == 0
     written = json.loads(calibration.read_text())
     assert written["threshold"] == json.loads(details.read_text())["threshold"] == 0.51
-    monkeypatch.setattr(kc, "CALIBRATION_FILE", calibration)
-    assert kc.Config.load(config_file=None, environment=False).answer.abstain_threshold == 0.51
+    monkeypatch.setattr(ac, "CALIBRATION_FILE", calibration)
+    config = ac.with_calibration(kc.Config.load(config_file=None, environment=False))
+    assert config.answer.abstain_threshold == 0.51
 
 
 def test_the_committed_calibration_matches_its_recorded_run():
-    committed = json.loads(kc.CALIBRATION_FILE.read_text())
+    committed = json.loads(ac.CALIBRATION_FILE.read_text())
     details = json.loads((kc.REPO / committed["details"]).read_text())
     assert committed["threshold"] == details["threshold"]
     assert cal.choose(details["scores"])[0] == details["threshold"]
