@@ -67,9 +67,16 @@ def default_conversations(set_name: str) -> str | None:
     if versioned:
         from evals.sets import SET_NAMES
 
-        paired = f"conversations-{versioned.group(1)}-{versioned.group(2)}"
-        older = f"conversations-{versioned.group(1).split('.')[0]}-{versioned.group(2)}"  # not re-issued: the v2 one
-        return paired if paired in SET_NAMES else older if older in SET_NAMES else None
+        # the same version's conversations, else the newest earlier re-issue of the same major version (not
+        # re-issued: review-v2.2-probe2-dev -> conversations-v2.1-probe2-dev, review-v2.1-dev -> conversations-v2-dev)
+        def _version(v: str) -> tuple[int, ...]:
+            return tuple(int(n) for n in v[1:].split("."))
+
+        asked, rest = _version(versioned.group(1)), versioned.group(2)
+        found = [(_version(m.group(1)), n) for n in SET_NAMES
+                 if (m := re.match(rf"conversations-(v\d+(?:\.\d+)?)-{re.escape(rest)}$", n))]
+        found = [(v, n) for v, n in found if v[0] == asked[0] and v <= asked]
+        return max(found)[1] if found else None
     if name.endswith("-dev"):
         return "conversations-dev"
     if name.endswith("-test"):

@@ -7,6 +7,7 @@ measures how understanding generalises to a set written by someone else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from evals.sets import SET_NAMES, load_conversations, load_set
@@ -27,9 +28,12 @@ class PoolQuestion:
 
 def dev_set_names() -> list[str]:
     """The v2 dev sets (question files and conversation files), never a test set; where a set was re-issued
-    (v2.1, relabelled for records v3) the newest version stands in for the old one."""
+    (v2.1 and v2.2, relabelled for records v3) the newest version stands in for the older ones."""
     names = [n for n in SET_NAMES if "-v2" in n and n.endswith("-dev")]
-    return [n for n in names if n.replace("-v2-", "-v2.1-") == n or n.replace("-v2-", "-v2.1-") not in names]
+    newest: dict[str, str] = {}
+    for n in names:  # SET_NAMES lists each set's versions oldest first
+        newest[re.sub(r"-v2(?:\.\d+)?-", "-v2-", n)] = n
+    return [n for n in names if n in newest.values()]
 
 
 def dev_pool() -> list[PoolQuestion]:

@@ -27,6 +27,14 @@ V2_1_SET_NAMES = ("review-v2.1-dev", "review-v2.1-test", "review-v2.1-probe-dev"
                   "conversations-v2.1-probe6-dev", "conversations-v2.1-probe8-dev", "conversations-v2.1-probe9-dev",
                   "conversations-v2.1-probe12-dev", "conversations-v2.1-probe14-dev", "conversations-v2.1-probe15-dev",
                   "conversations-v2.1-probe16-dev")
+# v2.2 (records v3, issue 19, the new trials, drugs and BRCA1): full copies of the newest version of each v2 set
+# whose labels the new records made wrong (evals/sets/README.md, "Version 2.2"); no conversation set needed one.
+V2_2_SET_NAMES = ("review-v2.2-dev", "review-v2.2-test", "review-v2.2-probe-dev", "review-v2.2-probe2-dev",
+                  "review-v2.2-probe3-dev", "review-v2.2-probe4-dev", "review-v2.2-probe5-dev",
+                  "review-v2.2-probe6-dev", "review-v2.2-probe7-dev", "review-v2.2-probe8-dev",
+                  "review-v2.2-probe9-dev", "review-v2.2-probe10-dev", "review-v2.2-probe11-dev",
+                  "review-v2.2-probe12-dev", "review-v2.2-probe13-dev", "review-v2.2-probe14-dev",
+                  "review-v2.2-probe15-dev", "review-v2.2-probe16-dev")
 SETS_DIR = Path(__file__).resolve().parent / "sets"
 SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-test",
              "review-v2-dev", "review-v2-test", "conversations-v2-dev", "conversations-v2-test",
@@ -39,7 +47,8 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe11-dev", "conversations-v2-probe11-dev", "review-v2-probe12-dev", "conversations-v2-probe12-dev",
              "review-v2-probe13-dev", "conversations-v2-probe13-dev", "review-v2-probe14-dev", "conversations-v2-probe14-dev",
              "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev",
-             "review-v3-test", "conversations-v3-test", "review-v2-records3-dev", *V2_1_SET_NAMES)
+             "review-v3-test", "conversations-v3-test", "review-v2-records3-dev", *V2_1_SET_NAMES,
+             *V2_2_SET_NAMES)
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
 UNANSWERABLE_CATEGORIES = ("off-topic", "on-topic-uncovered")

@@ -19,7 +19,8 @@ from evals.sets import Judgement, _Strict
 VERSION = "v2"
 # v2.1 (records v3, issue 19): the v2 sets whose labels the records v3 changes made wrong, re-issued in full
 # under new file names (review-v2.1-test, ...) with ids prefixed "v2.1-"; same format, models and scoring.
-VERSIONS = (VERSION, "v2.1")
+# v2.2 (records v3's new records): likewise, from the newest of each set (v2.1 where it exists), ids "v2.2-".
+VERSIONS = (VERSION, "v2.1", "v2.2")
 
 ANSWERABLE = ("attribute", "definition", "review-prose", "reference", "comparison", "list")
 ON_TOPIC_UNCOVERED = ("uncovered-attribute", "uncovered-entity", "other-disease")
@@ -88,7 +89,8 @@ class EvalItemV2(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> EvalItemV2:
         if not self.id.startswith(tuple(f"{v}-" for v in VERSIONS)):
-            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-' (or '{VERSIONS[-1]}-')")
+            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-' (or a re-issue's: "
+                             f"{', '.join(repr(v + '-') for v in VERSIONS[1:])})")
         if self.answerable != (self.category in ANSWERABLE):
             raise ValueError(f"category {self.category!r} does not match answerable={self.answerable}")
         if self.answerable and not self.relevant:
@@ -141,7 +143,8 @@ class ConversationV2(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> ConversationV2:
         if not self.id.startswith(tuple(f"{v}-" for v in VERSIONS)):
-            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-' (or '{VERSIONS[-1]}-')")
+            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-' (or a re-issue's: "
+                             f"{', '.join(repr(v + '-') for v in VERSIONS[1:])})")
         must_abstain = any(not t.answerable for t in self.turns[1:])
         if must_abstain != (self.category == "follow-up-abstain"):
             raise ValueError("category follow-up-abstain is for conversations with a follow-up that must abstain")
@@ -149,7 +152,7 @@ class ConversationV2(_Strict):
 
 
 def is_v2(name: str) -> bool:
-    """Set names and files of version 2 carry '-v2' (review-v2-dev, review-v2.1-test, review-v2-records3-dev)."""
+    """Set names and files of version 2 carry '-v2' (review-v2-dev, review-v2.1-test, review-v2.2-test, ...)."""
     return "-v2" in str(name).rsplit("/", 1)[-1]
 
 

@@ -10,7 +10,9 @@ import pytest
 import indexing  # noqa: F401  (offline environment)
 from evals.answers_eval import nugget_found
 from evals.sets import (
+    SETS_DIR,
     V2_1_SET_NAMES,
+    V2_2_SET_NAMES,
     V2_STALE_NUGGETS,
     EvalItem,
     Resolver,
@@ -63,6 +65,59 @@ def test_v2_1_ids_carry_their_version(v2_1):
 
 
 @pytest.fixture(scope="module")
+def v2_2():
+    """The v2.2 sets (records v3's new trials, drugs and BRCA1): the newest version of each affected v2 set
+    (v2.1 where it exists) re-issued in full with the items the new records made wrong relabelled."""
+    return [q for n in V2_2_SET_NAMES for q in load_set(n)]
+
+
+def _source_of(name: str) -> str:
+    """The set a v2.2 set was re-issued from: its v2.1 version where one exists, else the v2 one."""
+    v2_1 = name.replace("-v2.2-", "-v2.1-")
+    return v2_1 if v2_1 in V2_1_SET_NAMES else name.replace("-v2.2-", "-v2-")
+
+
+def test_v2_2_ids_carry_their_version(v2_2):
+    ids = [x.id for x in v2_2]
+    assert ids and all(i.startswith("v2.2-") for i in ids)
+    assert all((SETS_DIR / f"{n}.jsonl").is_file() for n in V2_2_SET_NAMES)
+
+
+def test_v2_2_sets_are_full_reissues_that_change_only_labels(v2_2):
+    """Each v2.2 set holds every item of the set it re-issues, in order, with the same question text; an item
+    differs only where it was relabelled, and then says so in its notes."""
+    relabelled = 0
+    for name in V2_2_SET_NAMES:
+        old, new = load_set(_source_of(name)), load_set(name)
+        assert [x.id.split("-", 1)[1] for x in old] == [x.id.split("-", 1)[1] for x in new], name
+        for a, b in zip(old, new, strict=True):
+            assert a.question == b.question, b.id
+            same = a.model_dump(exclude={"id"}) == b.model_dump(exclude={"id"})
+            assert same or (b.notes or "").startswith("v2.2 (records v3 new records):"), b.id
+            relabelled += not same
+        assert any(a.model_dump(exclude={"id"}) != b.model_dump(exclude={"id"}) for a, b in zip(old, new, strict=True)), (
+            f"{name} relabels nothing; only sets with a relabelled item are re-issued")
+    assert relabelled == 101  # 44 uncovered items answerable or re-categorised, 57 lists with new parts (README)
+
+
+def test_v2_2_answerable_entities_are_judged_relevant(v2_2):
+    for x in v2_2:
+        if x.category in ANSWERABLE:
+            assert set(x.entities) <= {j.record_id for j in x.relevant}, x.id
+        if x.category in WITH_PARTS:
+            assert [p.record_id for p in x.parts] == x.entities, x.id
+            assert set(x.nuggets) == {n for p in x.parts for n in p.nuggets}, x.id
+
+
+def test_v2_2_no_question_asks_about_a_new_record_as_uncovered(v2_2):
+    """Records v3 added these trials and drugs; no v2.2 question may still call them uncovered entities."""
+    covered = ("RAMES", "NIPU", "PEMMELA", "MiST", "NERO", "MERIT", "KEYNOTE-158", "INITIATE", "eVOLVE", "volrustomig",
+               "ramucirumab", "lenvatinib", "rucaparib", "abemaciclib", "niraparib", "UV1")
+    stale = [x.id for x in v2_2 if x.category == "uncovered-entity" and any(c.lower() in x.question.lower() for c in covered)]
+    assert not stale, stale
+
+
+@pytest.fixture(scope="module")
 def corpus():
     from corpus import load_records
     from indexing.sources import corpus_documents
@@ -108,9 +163,10 @@ def test_split_is_stratified(questions, conversations):
         assert 0.33 <= share <= 0.45
 
 
-def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, probe, v2_1, corpus):
+def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(questions, conversations, probe, v2_1, v2_2,
+                                                                           corpus):
     record_ids, texts = corpus
-    qs, convs = _all(questions) + probe[0] + v2_1[0], _all(conversations) + probe[1] + v2_1[1]
+    qs, convs = _all(questions) + probe[0] + v2_1[0] + v2_2, _all(conversations) + probe[1] + v2_1[1]
     items = qs + convs
     assert check_against_documents(items, record_ids, texts) == []
     unknown = [(x.id, e) for x in qs for e in x.entities if e not in record_ids]
@@ -120,14 +176,14 @@ def test_record_ids_exist_spans_are_verbatim_and_only_the_review_is_quoted(quest
     assert {j.doc_id for x in items for j in judgements(x) if j.doc_id} <= {"review"}
 
 
-def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, probe, v2_1, corpus):
+def test_nuggets_are_stated_by_the_relevant_records(questions, conversations, probe, v2_1, v2_2, corpus):
     """A nugget must be in the rendered text of a relevant document, or nugget recall could never be 1.
 
     Frozen v2 items whose fact records v3 removed (V2_STALE_NUGGETS) are skipped; v2.1 relabels them."""
     _, texts = corpus
     missing = []
     turns = [t for c in _all(conversations) + probe[1] + v2_1[1] for t in c.turns]
-    items = [x for x in _all(questions) + probe[0] + v2_1[0] if x.id not in V2_STALE_NUGGETS]
+    items = [x for x in _all(questions) + probe[0] + v2_1[0] + v2_2 if x.id not in V2_STALE_NUGGETS]
     for x in items + turns:
         docs = " ".join(texts[j.record_id or j.doc_id] for j in x.relevant)
         missing += [f"{x.question}: {n}" for n in x.nuggets if not nugget_found(docs, n)]
