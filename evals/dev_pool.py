@@ -39,7 +39,8 @@ def dev_set_names() -> list[str]:
 def dev_pool() -> list[PoolQuestion]:
     pool: list[PoolQuestion] = []
     for name in dev_set_names():
-        origin = name.replace("conversations-", "review-")
+        # one origin per set as written (its questions and conversations, whatever version relabelled them)
+        origin = re.sub(r"-v2(?:\.\d+)?-", "-v2-", name.replace("conversations-", "review-"))
         if name.startswith("conversations-"):
             for conv in load_conversations(name):
                 asked: list[str] = []
