@@ -127,3 +127,28 @@ def synthetic_documents(n: int, version: int = 0, words: int = 120):
             )
         )
     return docs
+
+
+def make_unreachable(home: str | Path, ids: list[str]) -> None:
+    """Leave ``ids`` in embedded Chroma's metadata segment (``get()`` returns them) but not in its vector segment
+    (``query()`` never does): the state chroma-core/chroma#7758 and #7090 describe, and a process killed between
+    Chroma's two writes can leave.
+
+    Embedded Chroma 1.5.9 keeps every write in its write-ahead log (``embeddings_queue`` in chroma.sqlite3) and
+    rebuilds the HNSW segment from that log when the segment directory is gone. Removing the ids' log entries and
+    the segment directory therefore makes the next process rebuild an HNSW index without them, while the metadata
+    segment (table ``embeddings``) still holds them. Call it with no process holding the database open."""
+    import sqlite3
+
+    chroma = Path(home) / "chroma"
+    con = sqlite3.connect(chroma / "chroma.sqlite3")
+    try:
+        vector_segments = [r[0] for r in con.execute("SELECT id FROM segments WHERE scope = 'VECTOR'")]
+        with con:
+            con.executemany("DELETE FROM embeddings_queue WHERE id = ?", [(i,) for i in ids])
+            # the vector segment's own log position, when it has one: replay the (remaining) log from the start
+            con.executemany("DELETE FROM max_seq_id WHERE segment_id = ?", [(s,) for s in vector_segments])
+    finally:
+        con.close()
+    for segment in vector_segments:
+        shutil.rmtree(chroma / segment, ignore_errors=True)
