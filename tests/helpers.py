@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
+from typing import Self
 
 from kernel.config import Config
 
@@ -152,3 +154,40 @@ def make_unreachable(home: str | Path, ids: list[str]) -> None:
         con.close()
     for segment in vector_segments:
         shutil.rmtree(chroma / segment, ignore_errors=True)
+
+
+class CpuLoad:
+    """Keep ``workers`` cores busy for at most ``seconds`` (a context manager): Debian's `stress-ng --cpu` when it is
+    installed, else Python processes spinning until their deadline. Always bounded in time; stopped on exit.
+
+        with CpuLoad(workers=2, seconds=1800) as load:
+            ...
+        load.tool  # "stress-ng" or "python"
+    """
+
+    def __init__(self, workers: int = 2, seconds: float = 1800):
+        self.workers, self.seconds = workers, seconds
+        self.procs: list = []
+        self.tool = ""
+
+    def __enter__(self) -> Self:
+        stress = shutil.which("stress-ng")
+        if stress:
+            self.tool = "stress-ng"
+            self.procs.append(subprocess.Popen(
+                [stress, "--cpu", str(self.workers), "--timeout", f"{int(self.seconds)}s", "--quiet"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        else:
+            self.tool = "python"
+            spin = f"import time\nend = time.monotonic() + {self.seconds}\nwhile time.monotonic() < end:\n    pass\n"
+            self.procs += [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(self.workers)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                proc.kill()
