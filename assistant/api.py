@@ -102,6 +102,9 @@ class _Prepared:
     understood: Any = None  # assistant.understand.pipeline.Understood
 
 
+WARM_QUESTION = "How do tumours switch off attacking T cells?"  # free text: needs the query embedding
+
+
 class Assistant:
     """Answers questions over one index. Create with :meth:`load`."""
 
@@ -147,12 +150,15 @@ class Assistant:
     @classmethod
     def load(cls, home: Any = None, chroma_url: str | None = None, mode: str = "extractive",
              k: int | None = None, threshold: float | None = None, retrieval_config: Any = None,
-             config: Any = None, **llm: Any) -> Assistant:
+             config: Any = None, warm: bool = False, **llm: Any) -> Assistant:
         """Open the index of ``config`` (a ``kernel.config.Config``, any collection; default ``Config.load()``:
         config file, $MESOCHAT_* environment) and get ready to answer. The other arguments override it.
 
         ``llm`` options (base_url, model, api_key, gguf, ... with or without an ``llm_`` prefix) go to
         the ``llm`` section of the config; they are only used in llm mode.
+
+        ``warm=True`` loads the embedding model and answers one free-text question before returning, so no user
+        waits for a lazy model load (the UI serves only after this).
         """
         import indexing  # noqa: F401  (offline environment before any model import)
         from assistant.retrieve.retrieval import Retriever
@@ -171,8 +177,11 @@ class Assistant:
                                                    **llm_flat)
         index = open_index(config)  # index.settings: config with the index's shape read back
         retriever = Retriever(index, retrieval_config)  # default: the config's retrieval section
-        return cls(index, retriever, QueryAnalyzer.from_corpus(index.settings.answer), mode=mode, k=config.answer.k,
-                   threshold=config.answer.abstain_threshold, config=index.settings)
+        assistant = cls(index, retriever, QueryAnalyzer.from_corpus(index.settings.answer), mode=mode, k=config.answer.k,
+                        threshold=config.answer.abstain_threshold, config=index.settings)
+        if warm:  # model load, dense search, sentence vectors: every lazy step of a free-text answer, once
+            assistant.ask(WARM_QUESTION, mode="extractive")
+        return assistant
 
     @property
     def llm(self):

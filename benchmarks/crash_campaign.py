@@ -12,11 +12,13 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 from indexing.chunker import chunk_document
 
@@ -106,19 +108,84 @@ def synthetic_documents(n: int, version: int = 0, words: int = 120):
     return docs
 
 
+class CpuLoad:
+    """Keep ``workers`` cores busy for at most ``seconds`` (a context manager): Debian's `stress-ng --cpu` when it is
+    installed, else Python processes spinning until their deadline. Always bounded in time; stopped on exit.
+
+        with CpuLoad(workers=2, seconds=1800) as load:
+            ...
+        load.tool  # "stress-ng" or "python"
+    """
+
+    def __init__(self, workers: int = 2, seconds: float = 1800):
+        self.workers, self.seconds = workers, seconds
+        self.procs: list = []
+        self.tool = ""
+
+    def __enter__(self) -> Self:
+        stress = shutil.which("stress-ng")
+        if stress:
+            self.tool = "stress-ng"
+            self.procs.append(subprocess.Popen(
+                [stress, "--cpu", str(self.workers), "--timeout", f"{int(self.seconds)}s", "--quiet"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        else:
+            self.tool = "python"
+            spin = f"import time\nend = time.monotonic() + {self.seconds}\nwhile time.monotonic() < end:\n    pass\n"
+            self.procs += [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(self.workers)]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=10)
+            except Exception:  # noqa: BLE001
+                proc.kill()
+
+
 WORKER = r"""
-import json, sys, time
+import json, os, random, subprocess, sys, time
 import indexing
+import indexing.store
 from benchmarks.crash_campaign import synthetic_documents
+from kernel.config import Config
 from indexing.build import build_index
 from indexing.index import open_index
 from indexing.store import ChromaStore
-from kernel.config import Config
+from indexing.verify import check_reachable
 
 home, target, nxt, n_docs, crash_at = sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6]
+sync_threshold = int(sys.argv[7])
+if sync_threshold:  # Chroma persists its HNSW segment every `sync_threshold` records: inside many more writes
+    indexing.store.HNSW_CONFIGURATION["sync_threshold"] = sync_threshold
 s = Config.load(config_file=None, environment=False, home=home, chunk_size=40, embed_batch_size=4)  # upserts of 16 chunks: many Chroma writes
 VERSIONS = {"a": lambda: synthetic_documents(n_docs, words=120),
             "b": lambda: synthetic_documents(n_docs, version=1, words=150)}
+
+
+def chroma_markers():
+    # CHROMA-IN/OUT around every Chroma write, so the parent knows whether its kill landed inside one; with
+    # "in:<op>:<n>:<delay>" a separate process SIGKILLs this one <delay> s after the n-th <op> began (a thread of
+    # this process could not: the call runs in Chroma's Rust code, which may hold the GIL).
+    from chromadb.api.models.Collection import Collection
+
+    plan = crash_at.split(":") if crash_at.startswith("in:") else None
+    calls = {}
+    for op in ("upsert", "delete"):
+        original = getattr(Collection, op)
+
+        def wrapped(self, *a, __op=op, __original=original, **kw):
+            calls[__op] = calls.get(__op, 0) + 1
+            print(f"CHROMA-IN {__op}", flush=True)
+            if plan and plan[1] == __op and int(plan[2]) == calls[__op]:
+                subprocess.Popen(["sh", "-c", f"sleep {float(plan[3]):.4f}; kill -9 {os.getpid()}"])
+            result = __original(self, *a, **kw)
+            print(f"CHROMA-OUT {__op}", flush=True)
+            return result
+
+        setattr(Collection, op, wrapped)
 
 
 def state():
@@ -127,10 +194,13 @@ def state():
     except Exception as exc:
         return {"error": f"{type(exc).__name__}: {exc}"}
     ids = sorted(index.chunks)
-    probe = index.chunk_embeddings([ids[0]])[0]
-    dense = [c for c, _ in index.dense_search(probe, len(ids) + 50)]
+    reach = check_reachable(index.store, ids)
+    alive = [i for i in ids if i not in set(reach.lost)]
+    probe = index.chunk_embeddings(alive[:1])[0] if alive else None
+    dense = [c for c, _ in index.dense_search(probe, len(ids) + 50)] if alive else []
     gens = sorted(p.name for p in s.index_dir.iterdir() if "gen-" in p.name)
     return {"manifest": ids, "chroma": sorted(ChromaStore(s).all_ids()), "dense": dense,
+            "unreachable": reach.unreachable, "verify_seconds": reach.seconds,
             "bm25_n": int(index.bm25.retriever.scores["num_docs"]), "files": index.manifest["files"], "gens": gens}
 
 
@@ -138,13 +208,16 @@ out = {"before": state() if (s.index_dir / "manifest.json").exists() else None}
 if target != "-":
     t = time.perf_counter()
     r = build_index(s, progress=False, documents=VERSIONS[target]())
+    reach = r.reachability
     out.update(repair_seconds=time.perf_counter() - t, embedded=r.chunks_embedded, deleted=r.chunks_deleted,
-               after=state())
+               repaired=reach.repaired, reembedded=reach.reembedded, vector_repair_seconds=reach.repair_seconds,
+               repair_method=reach.method, after=state())
 print(json.dumps(out), flush=True)
 if nxt != "-":
     print("BUILD-START", flush=True)
-    if crash_at != "-":  # the builder's own SIGKILL at a named point of indexing.build
-        from benchmarks.crash_campaign import crash_at_checkpoint
+    chroma_markers()
+    if crash_at not in ("-",) and not crash_at.startswith("in:"):  # SIGKILL at a named point of indexing.build
+        from tests.helpers import crash_at_checkpoint
         crash_at_checkpoint(crash_at)
     t = time.perf_counter()
     build_index(s, progress=True, documents=VERSIONS[nxt]())
@@ -172,10 +245,13 @@ def _check_repaired(state: dict, want: list[str], files: dict | None) -> list[st
         problems.append("manifest ids differ from a clean build")
     if state["chroma"] != want:
         problems.append(f"chroma ids != manifest ids ({len(state['chroma'])} vs {len(want)})")
+    if state["unreachable"]:
+        problems.append(f"{len(state['unreachable'])} of {len(want)} vectors unreachable by a query with their own "
+                        f"vector (e.g. {state['unreachable'][0]})")
     if state["bm25_n"] != len(want):
         problems.append(f"bm25 holds {state['bm25_n']} chunks, manifest {len(want)}")
     if len(state["dense"]) != len(set(state["dense"])) or set(state["dense"]) != set(want):
-        problems.append("dense search returns duplicates or ids outside the manifest")
+        problems.append("dense search returns duplicates or ids outside the manifest, or misses some")
     if len(state["gens"]) != 1:
         problems.append(f"{len(state['gens'])} generation directories left")
     if files is not None and {k: state["files"].get(k) for k in CONTENT_FILES} != {k: files.get(k) for k in CONTENT_FILES}:
@@ -184,7 +260,8 @@ def _check_repaired(state: dict, want: list[str], files: dict | None) -> list[st
 
 
 def _check_reader(state: dict | None, ids: dict[str, list[str]]) -> list[str]:
-    """What a reader sees right after the kill: one whole committed version, never a mix."""
+    """What a reader sees right after the kill: one whole committed version, never a mix (vectors Chroma lost are
+    counted apart: the repair run is there to bring them back)."""
     if state is None:
         return []
     if "error" in state:
@@ -196,11 +273,27 @@ def _check_reader(state: dict | None, ids: dict[str, list[str]]) -> list[str]:
     return []
 
 
-def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, log=print) -> dict:
-    """``runs`` builds killed with SIGKILL at random delays; each followed by a repair run that is checked.
+def _last_chroma_call(out: str) -> str | None:
+    """The Chroma write a killed build was inside when it died (CHROMA-IN without its CHROMA-OUT), if any."""
+    inside = None
+    for line in out.splitlines():
+        if line.startswith("CHROMA-IN "):
+            inside = line.split()[1]
+        elif line.startswith("CHROMA-OUT "):
+            inside = None
+    return inside
+
+
+def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, log=print,
+                       sync_threshold: int = 0) -> dict:
+    """``runs`` builds killed with SIGKILL; each followed by a repair run whose index is checked, reachability too.
 
     Two versions of ``n_docs`` synthetic documents (about 5 chunks each) alternate, so every build embeds,
-    upserts, commits and deletes stale vectors. Also used by benchmarks/crash_recovery.py."""
+    upserts, commits and deletes stale vectors. Kills: every 4th run at a named point around the manifest swap;
+    every 4th (offset 1) inside a Chroma write (upsert or delete, SIGKILLed by a separate process a random few ms
+    after the call began); the others after a random delay within the build. ``sync_threshold`` (Chroma's HNSW
+    setting; 0 = Chroma's default of 1000) makes Chroma persist its vector segment inside more of those writes.
+    Also used by benchmarks/crash_recovery.py."""
     ids = _version_ids(n_docs)
     script = root / "crash_worker.py"
     script.write_text(WORKER)
@@ -212,7 +305,7 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
 
     def start(target: str, nxt: str, crash_at: str = "-") -> subprocess.Popen:
         return subprocess.Popen([sys.executable, str(script), str(TESTS), str(home), target, nxt, str(n_docs),
-                                 crash_at],
+                                 crash_at, str(sync_threshold)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
     # Calibrate: one whole clean build of each version gives the reference files and the build time.
@@ -239,11 +332,12 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
     window = min(build_seconds) * 1.1
     log(f"clean builds took {', '.join(f'{s:.1f}' for s in build_seconds)} s; killing within {window:.1f} s")
 
-    survived, failures, phases = 0, [], {}
+    survived, failures, phases, repairs = 0, [], {}, []
+    incomplete_before = 0  # kills after which the committed index had vectors a query could not reach
     current, killed = "a", None  # killed: (version, stdout, stderr) of the last killed build
 
     def landed(report: dict) -> str:
-        """Where the last kill landed, judged by what its repair run found."""
+        """Where the last kill landed, judged by what the killed build printed and its repair run found."""
         version, out, err = killed
         before = report["before"] or {}
         point = re.search(r"CHECKPOINT (\w+)", out)
@@ -251,6 +345,9 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
             return f"at checkpoint {point.group(1)}" + (" (not reached)" if "BUILD-DONE" in out else "")
         if "BUILD-DONE" in out:
             return "after the build had finished"
+        inside = _last_chroma_call(out)
+        if inside:
+            return f"inside Chroma {inside}"
         if before.get("manifest") == ids[version]:
             return "after the manifest swap (stale-vector cleanup)"
         if report["embedded"]:
@@ -260,9 +357,13 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
     for run in range(runs + 1):
         last = run == runs
         nxt = "-" if last else ("b" if current == "a" else "a")
-        # Repair to `current` (the version the killed build was writing), then build `nxt` and get killed:
-        # every 4th build kills itself at a named point around the manifest swap, the others at random delays.
-        crash_at = CHECKPOINTS[(run // 4) % len(CHECKPOINTS)] if run % 4 == 3 and not last else "-"
+        # Repair to `current` (the version the killed build was writing), then build `nxt` and get killed.
+        crash_at = "-"
+        if not last and run % 4 == 3:
+            crash_at = CHECKPOINTS[(run // 4) % len(CHECKPOINTS)]
+        elif not last and run % 4 == 1:
+            op = "upsert" if rng.random() < 0.7 else "delete"
+            crash_at = f"in:{op}:1:{rng.uniform(0.0, 0.03):.4f}"
         proc = start(current if run else "-", nxt, crash_at)
         report = json.loads(proc.stdout.readline())
         if run:
@@ -270,11 +371,23 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
                                                                               files[current])
             phase = landed(report)
             phases[phase] = phases.get(phase, 0) + 1
+            lost_before = len((report["before"] or {}).get("unreachable") or [])
+            incomplete_before += bool(lost_before)
             survived += not problems
+            repairs.append({"run": run, "landed": phase, "repair_seconds": round(report["repair_seconds"], 2),
+                            "unreachable_before": lost_before, "vectors_repaired": report["repaired"],
+                            "vector_repair_seconds": round(report["vector_repair_seconds"], 2),
+                            "verify_seconds": round(report["after"].get("verify_seconds", 0.0), 3),
+                            "ok": not problems})
             if problems:
                 failures.append({"run": run, "problems": problems})
-            log(f"kill {run:2d} ({phase}): repair embedded {report['embedded']}, deleted {report['deleted']}: "
-                f"{'OK' if not problems else problems}")
+            fixed = (f", {report['repaired']} vectors unreachable -> {report['repair_method']} in "
+                     f"{report['vector_repair_seconds']:.2f} s" if report["repaired"] else "")
+            log(f"kill {run:2d} ({phase}): repair run {report['repair_seconds']:.1f} s, embedded "
+                f"{report['embedded']}, deleted {report['deleted']}{fixed}; "
+                f"{len(report['after'].get('manifest', []))} vectors, "
+                f"{'all reachable' if not report['after'].get('unreachable') else 'UNREACHABLE ' + str(len(report['after']['unreachable']))}"
+                f": {'OK' if not problems else problems}")
         if last:
             proc.communicate(timeout=900)
             break
@@ -284,20 +397,26 @@ def run_crash_campaign(root: Path, runs: int, seed: int = 0, n_docs: int = 16, l
         if crash_at != "-":
             try:
                 out, err = proc.communicate(timeout=900)
-            except subprocess.TimeoutExpired:  # the checkpoint was never reached: the build finished
+            except subprocess.TimeoutExpired:  # the kill point was never reached: the build finished
                 os.kill(proc.pid, signal.SIGKILL)
                 out, err = proc.communicate()
-            out += f"\nCHECKPOINT {crash_at}\n"
+            if not crash_at.startswith("in:"):
+                out += f"\nCHECKPOINT {crash_at}\n"
         else:
             time.sleep(rng.uniform(0, window))
             os.kill(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
         killed = (nxt, out, err)
         current = nxt
-        if "BUILD-DONE" in out:  # the machine got faster: aim the next kills earlier
+        if "BUILD-DONE" in out and crash_at == "-":  # the machine got faster: aim the next kills earlier
             window *= 0.75
+    times = [r["repair_seconds"] for r in repairs]
     result = {"tried": runs, "survived": survived, "kill_phases": phases, "failures": failures,
-              "clean_build_seconds": build_seconds}
-    log(f"crash recovery: {survived}/{runs} killed builds repaired to a clean index; kills landed: {phases}")
+              "incomplete_after_kill": incomplete_before,
+              "incomplete_after_repair": sum(1 for r in repairs if not r["ok"]),
+              "repairs": repairs, "clean_build_seconds": build_seconds,
+              "repair_seconds_total": round(sum(times), 1),
+              "repair_seconds_max": max(times) if times else None, "sync_threshold": sync_threshold or 1000}
+    log(f"crash recovery: {survived}/{runs} killed builds repaired to a clean, fully reachable index; "
+        f"{incomplete_before} left unreachable vectors before their repair; kills landed: {phases}")
     return result
-

@@ -28,6 +28,7 @@ from indexing.chunker import chunk_document
 from indexing.embedder import EMBED_DIM, MODEL_NAME, embed_texts, embedding_text
 from indexing.store import ChromaStore, chroma_metadata, connect, drop_collection
 from indexing.units import UNITS_FILE, corpus_units, embed_units, load_units, units_bytes
+from indexing.verify import Reachability, check_reachable, repair
 from kernel.chunk import Chunk
 from kernel.config import Config
 from kernel.documents import Document, Section
@@ -51,14 +52,18 @@ class BuildReport:
     index_dir: str = ""
     skipped: list[str] = field(default_factory=list)  # files given to --add that could not be read
     notes: list[str] = field(default_factory=list)  # remembered user files that changed state
+    # every committed chunk found by a dense query with its own vector (indexing.verify), after any repair
+    reachability: Reachability | None = None
 
     @property
     def up_to_date(self) -> bool:
-        return not self.committed and self.chunks_embedded == 0 and self.chunks_deleted == 0
+        repaired = self.reachability is not None and self.reachability.repaired
+        return not self.committed and self.chunks_embedded == 0 and self.chunks_deleted == 0 and not repaired
 
     def summary(self) -> str:
+        reach = f"; {self.reachability.summary()}" if self.reachability is not None else ""
         if self.up_to_date:
-            return "Index up to date: 0 chunks embedded"
+            return f"Index up to date: 0 chunks embedded{reach}"
         parts = (
             f"{self.docs_added} added, {self.docs_changed} changed, "
             f"{self.docs_removed} removed, {self.docs_unchanged} unchanged"
@@ -66,7 +71,7 @@ class BuildReport:
         return (
             f"Indexed {self.docs_added + self.docs_changed + self.docs_unchanged} documents ({parts}): "
             f"{self.chunks_embedded} chunks embedded, {self.chunks_deleted} removed, "
-            f"{self.chunks_total} in the index ({self.seconds:.1f} s)"
+            f"{self.chunks_total} in the index ({self.seconds:.1f} s){reach}"
         )
 
 
@@ -356,6 +361,18 @@ def _build_index(
             _guard(partial(store.delete, stale, after_first_batch=partial(_checkpoint, "deleting")), settings)
         report.chunks_deleted = len(stale)
         _remove_generations(index_dir, keep=committed_gen)
+
+        # 5. every committed chunk must come back from a dense query with its own vector: get() finding it
+        # is not enough (Chroma can keep the record and lose it from the HNSW segment); repair without re-embedding
+        reach = _guard(partial(check_reachable, store, ids), settings)
+        if not reach.ok:
+            def embed_lost(lost: list[Chunk]):
+                return embed_texts([embedding_text(c.title, c.text) for c in lost],
+                                   batch_size=settings.embedding.batch_size)
+
+            _checkpoint("repairing")
+            reach = _guard(partial(repair, store, chunks, keys, embed_lost, reach, say), settings)
+        report.reachability = reach
     report.seconds = time.perf_counter() - t0
     return report
 

@@ -28,6 +28,10 @@ def index_command(
         bool, typer.Option("--rebuild", help="Drop the index and build it again from scratch.")
     ] = False,
     stats: Annotated[bool, typer.Option("--stats", help="Show what is indexed instead of building.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option("--verify", help="Only check that vector search finds every indexed chunk (exit 2 if not)."),
+    ] = False,
     home: Annotated[
         Path | None, typer.Option("--home", help="Data directory (default $MESOCHAT_HOME or ./data).")
     ] = None,
@@ -71,6 +75,19 @@ def index_command(
         kw["chunk_overlap"] = chunk_overlap
     settings = Config.load(home=home, chroma_url=chroma_url, **kw)
     console = Console()
+
+    if verify:
+        if rebuild or add or stats:
+            raise MesochatError("--verify only checks; run it without --rebuild, --add or --stats")
+        from indexing.verify import verify_index
+
+        reach = verify_index(settings)
+        where = settings.chroma.url or settings.paths.chroma_dir
+        if not reach.ok:
+            raise MesochatError(f"Index incomplete: {reach.summary()} in Chroma at {where}; run `mesochat index` "
+                                "to repair")
+        console.print(f"Index verified: {reach.summary()} ({reach.seconds:.1f} s)", highlight=False, soft_wrap=True)
+        return
 
     if stats:
         if rebuild or add:

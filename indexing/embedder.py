@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -102,19 +103,33 @@ def embed_texts(
 QUERY_THREADS = 1
 
 
+# Recent query vectors by text. One free-text answer embeds its question up to three times (dense search, the
+# pseudo-relevance-feedback search, sentence scoring), and every embedding waits for the one model lock; under
+# load that lock is the answer engine's tail (benchmarks/load_ui.py). 1024 vectors are 1.5 MB.
+QUERY_CACHE_SIZE = 1024
+_query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+
 def embed_query(text: str) -> np.ndarray:
     """One query vector (384,), L2-normalised; MiniLM uses no query instruction, so it is a text embedding."""
     import torch
 
     with _lock:
+        cached = _query_cache.get(text)
+        if cached is not None:
+            _query_cache.move_to_end(text)
+            return cached.copy()
         before = torch.get_num_threads()
         torch.set_num_threads(QUERY_THREADS)
         try:
             model = _load(1)
-            vec = np.asarray(model.get_text_embedding_batch([text]), dtype=np.float32)
+            vec = _normalise(np.asarray(model.get_text_embedding_batch([text]), dtype=np.float32))[0]
         finally:
             torch.set_num_threads(before)
-    return _normalise(vec)[0]
+        _query_cache[text] = vec
+        if len(_query_cache) > QUERY_CACHE_SIZE:
+            _query_cache.popitem(last=False)
+    return vec.copy()
 
 
 def _normalise(x: np.ndarray) -> np.ndarray:

@@ -88,6 +88,11 @@ def chroma_metadata(chunk: Chunk, embed_key: str) -> dict[str, Any]:
     }
 
 
+# The collection's HNSW configuration. Tests lower Chroma's own thresholds (as Chroma's property tests do) to make
+# it persist its vector segment inside many more writes (tests/indexing/test_faults.py's kill campaign).
+HNSW_CONFIGURATION: dict[str, Any] = {"space": "cosine"}
+
+
 class ChromaStore:
     """The collection of one index; thin wrapper that pages requests and speaks chunk ids."""
 
@@ -98,7 +103,7 @@ class ChromaStore:
             if create:
                 self.collection = self.client.get_or_create_collection(
                     settings.chroma.collection,
-                    configuration={"hnsw": {"space": "cosine"}},
+                    configuration={"hnsw": dict(HNSW_CONFIGURATION)},
                     embedding_function=None,
                 )
             else:
@@ -143,6 +148,24 @@ class ChromaStore:
 
     def count(self) -> int:
         return self.collection.count()
+
+    def recreate(self) -> None:
+        """Drop the collection and create it empty again (the repair of a damaged vector segment)."""
+        drop_collection(self.settings, self.client)
+        self.collection = self.client.create_collection(
+            self.settings.chroma.collection, configuration={"hnsw": dict(HNSW_CONFIGURATION)}, embedding_function=None
+        )
+
+    def _current(self, call):
+        """``call(collection)``; once more with the collection looked up again by name when a builder re-created it
+        since this store opened it (the repair of an unreachable vector re-creates the collection)."""
+        from chromadb.errors import NotFoundError
+
+        try:
+            return call(self.collection)
+        except NotFoundError:
+            self.collection = self.client.get_collection(self.settings.chroma.collection, embedding_function=None)
+            return call(self.collection)
 
     def embed_keys(self, ids: Sequence[str]) -> dict[str, str]:
         """{id: embed_key} for the ids present in the collection."""
@@ -207,12 +230,12 @@ class ChromaStore:
         if cw is not None:
             kwargs["where"] = cw
         with self._reading():
-            result = self.collection.query(
+            result = self._current(lambda col: col.query(
                 query_embeddings=[np.asarray(embedding, dtype=np.float32)],
                 n_results=n,
                 include=["distances"],
                 **kwargs,
-            )
+            ))
         # Cosine space: distance = 1 - cosine.
         return [(cid, 1.0 - float(d)) for cid, d in zip(result["ids"][0], result["distances"][0])]
 
@@ -220,7 +243,7 @@ class ChromaStore:
         out: dict[str, np.ndarray] = {}
         for b in range(0, len(ids), _PAGE):
             with self._reading():
-                res = self.collection.get(ids=list(ids[b : b + _PAGE]), include=["embeddings"])
+                res = self._current(lambda col, b=b: col.get(ids=list(ids[b : b + _PAGE]), include=["embeddings"]))
             for cid, emb in zip(res["ids"], res["embeddings"]):
                 out[cid] = np.asarray(emb, dtype=np.float32)
         return out

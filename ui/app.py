@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ from ui.feedback import record_feedback
 log = logging.getLogger("mesochat.ui")
 
 CONCURRENCY = 8
+# At most one streamed update per STREAM_INTERVAL seconds: each update is a Gradio round (postprocess, diff, SSE
+# message, client parse) that costs more than an extractive answer itself; an LLM's deltas still stream.
+STREAM_INTERVAL = 0.1
 EXAMPLES = [
     "What did CheckMate 743 show?",
     "Why does ASS1 deficiency matter for pegargiminase?",
@@ -140,6 +144,7 @@ class ChatHandlers:
         owner.append(None)
         yield messages, state, "", gr.skip(), gr.skip()
         answer, text = None, ""
+        shown = time.monotonic()
         try:
             where = where_filter(sources, record_types)
             for piece in self.assistant.stream(question, k=int(k), mode=mode, where=where,
@@ -148,6 +153,9 @@ class ChatHandlers:
                     answer = piece
                     continue
                 text += piece
+                if time.monotonic() - shown < STREAM_INTERVAL:
+                    continue  # pieces that come together are sent together (extractive answers: all at once)
+                shown = time.monotonic()
                 messages[-1] = {"role": "assistant", "content": render.answer_html(text, pending=True)}
                 yield messages, state, "", gr.skip(), gr.skip()
             if answer is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -47,6 +48,8 @@ def ui_command(
     = None,
     llm_gguf: Annotated[Path | None, typer.Option("--llm-gguf", help="Local GGUF model run by llama.cpp (llm mode).")]
     = None,
+    warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Load the embedding model and answer one question "
+                                       "before serving (default), so no user waits for it.")] = True,
 ) -> None:
     """Chat with the review in the browser (API keys for llm mode: $MESOCHAT_LLM_API_KEY)."""
     from assistant.api import MODES
@@ -74,9 +77,13 @@ def ui_command(
     from ui.app import build_app, launch
 
     llm = {"base_url": llm_base_url, "model": llm_model, "gguf": str(llm_gguf) if llm_gguf else None}
-    assistant = Assistant.load(config=settings, mode=mode, **{key: v for key, v in llm.items() if v is not None})
+    t0 = time.perf_counter()
+    assistant = Assistant.load(config=settings, mode=mode, warm=warm,
+                               **{key: v for key, v in llm.items() if v is not None})
     demo = build_app(assistant, assistant.config)
-    print(f"mesochat: serving on http://{host}:{port} (Ctrl+C to stop)", file=sys.stderr, flush=True)
+    ready = "embedding model loaded, one question answered" if warm else "model loads on the first question"
+    print(f"mesochat: ready in {time.perf_counter() - t0:.1f} s ({ready}); serving on http://{host}:{port} "
+          "(Ctrl+C to stop)", file=sys.stderr, flush=True)
     try:
         launch(demo, host=host, port=port, auth=credentials, quiet=True)
     except OSError as exc:

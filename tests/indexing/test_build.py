@@ -41,7 +41,7 @@ def test_incremental_build_embeds_only_what_changed(tmp_path):
     first_hash = open_index(s).manifest_hash
     r = build_index(s, progress=False, documents=synthetic_documents(12))
     assert r.up_to_date and r.chunks_embedded == 0 and r.docs_unchanged == 12
-    assert r.summary() == "Index up to date: 0 chunks embedded"
+    assert r.summary() == f"Index up to date: 0 chunks embedded; {r.chunks_total} vectors, all reachable"
     assert open_index(s).manifest_hash == first_hash  # nothing rewritten
 
     # Version 1 rewrites syn:1, syn:6, syn:11; then syn:11 is dropped altogether.
