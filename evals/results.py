@@ -40,9 +40,10 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def retrieval_table(report: dict[str, Any]) -> str:
-    rows = [[mode, *[r["metrics"].get(m) for m in METRICS], f"{r['latency_ms'].get('p50', 0):.0f}", len(r["misses"])]
+    metrics = report.get("metrics") or METRICS
+    rows = [[mode, *[r["metrics"].get(m) for m in metrics], f"{r['latency_ms'].get('p50', 0):.0f}", len(r["misses"])]
             for mode, r in report["modes"].items()]
-    return table(["mode", *[m for m in METRICS], "p50 ms", "misses@5"], rows)
+    return table(["mode", *[m for m in metrics], "p50 ms", "misses@5"], rows)
 
 
 def answers_table(report: dict[str, Any]) -> str:
