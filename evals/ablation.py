@@ -217,6 +217,7 @@ class ReviewBench:
     @classmethod
     def build(cls, sets: Sequence[str], cache: VectorCache, records_v2: bool = True, result_chunks: bool = True,
               stop: str = "kernel", config: RetrievalConfig | None = None, **index_kw: Any) -> ReviewBench:
+        from evals import retrieval_v2
         from evals.sets import Resolver, load_set
 
         docs = review_documents(records_v2, result_chunks)
@@ -226,8 +227,12 @@ class ReviewBench:
         resolver = Resolver(chunks, index.doc_text)
         items, qrels = {}, {}
         for name in sets:
-            answerable = [i for i in load_set(name) if i.answerable]
-            q, _ = resolver.qrels(answerable)
+            if retrieval_v2.is_retrieval_v2(name):
+                answerable = retrieval_v2.load(name)
+                q, _ = retrieval_v2.FieldResolver(chunks, index.doc_text).qrels(answerable)
+            else:
+                answerable = [i for i in load_set(name) if i.answerable]
+                q, _ = resolver.qrels(answerable)
             items[name] = [i for i in answerable if i.id in q]
             qrels[name] = q
         index.embed_queries(i.question for its in items.values() for i in its)
@@ -239,6 +244,7 @@ class ReviewBench:
         """{set: {mode: metrics}}; ``named(question)`` gives the named record ids (name-aware mode)."""
         from assistant.retrieve.retrieval import Retriever
         from evals import metrics as M
+        from evals import retrieval_v2
 
         retriever = Retriever(self.index, config)
         out: dict[str, dict[str, dict[str, float]]] = {}
@@ -248,7 +254,8 @@ class ReviewBench:
                 for mode in modes:
                     ranked = {i.id: [h.chunk.id for h in retriever.retrieve(
                         i.question, k=k, mode=mode, named=named(i.question) if named else ())] for i in items}
-                    out[name][mode] = M.evaluate(self.qrels[name], M.ranked_run(ranked))
+                    metrics = retrieval_v2.METRICS if retrieval_v2.is_retrieval_v2(name) else M.METRICS
+                    out[name][mode] = M.evaluate(self.qrels[name], M.ranked_run(ranked), metrics)
         return out
 
 
