@@ -86,10 +86,10 @@ class RetrievalConfig(_Section):
     prf_weight: float = 0.0
     # Name-aware retrieval (retrieve(named=...)): the named records' chunks are added to the candidates (at most
     # named_depth from each retriever) and get named_weight added to their fused score; 0 = name-blind.
-    named_weight: float = 0.0
+    named_weight: float = 3.0  # review dev sets (review-dev, review-v2-dev, retrieval-v2-dev); see retrieval.py
     named_depth: int = Field(default=20, ge=0)
     named_filter: bool = False  # keep only the named records' chunks when any was found
-    aux_penalty: float = 0.0  # subtracted from the fused score of never-quoted passages (record names, sources)
+    aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"
     bm25_k1: float = 0.9

@@ -17,6 +17,20 @@ of names and abbreviations that BM25 matches exactly and MiniLM blurs, hence the
 lowered MRR@10 at every weight on the plateau (lambda 0.9: -0.01, 0.7: -0.016), so it is off by default;
 capping chunks per document lost recall (the abstract is one document with several answers). Test sets
 were read only for reporting.
+
+Retrieval v2 (issue 20), chunk level, tuned on review-dev (43), review-v2-dev (130, record-level) and
+retrieval-v2-dev (75, field-level) with the in-memory harness ``evals/ablation.py`` (exact dense search):
+- a record's "Names" and "Sources" passages (short, dense in names) took rank 1 from the chunk holding the
+  asked field; ``aux_penalty`` 2 (z units off their fused score) lifts review-dev nDCG@10 0.815 -> 0.872
+  (penalty 1: 0.860; dropping them: same on v1, worse on v2 record-level judgements);
+- name-aware (``retrieve(named=...)``, ids from the query analyser): the named records' chunks join the
+  candidates (``named_depth`` 20 from each retriever) and get ``named_weight`` added. Weight 0 / 1 / 2 / 3 / 4:
+  retrieval-v2-dev nDCG@10 0.71 / 0.81 / 0.89 / 0.92 / 0.93, field MRR@10 0.70 / 0.70 / 0.75 / 0.76 / 0.76;
+  review-dev 0.872 / 0.854 / 0.832 / 0.832 / 0.820 (its misses are bibliographic questions whose answer is
+  the reference, not the named trial). 3 is the default; a filter (only named chunks) loses recall (0.75);
+- field-aware BM25 (title counted 2x, field label 1x more): within 0.01 everywhere, so both stay at 1 / 0;
+  a field-label prefix on the dense text (``Name - field``) likewise (retrieval-v2-dev 0.925 vs 0.922);
+- fusion at this setting on review-dev (name-blind): z-score 0.815, convex min-max 0.792, RRF 0.751.
 """
 
 from __future__ import annotations
