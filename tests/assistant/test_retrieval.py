@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from types import SimpleNamespace
 
 from assistant.retrieve import fusion
 from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records

@@ -39,7 +39,7 @@ def test_sets_are_versioned_split_like_their_sources_and_v1_is_untouched():
 
 
 def test_every_field_judgement_resolves_to_the_chunk_holding_it(resolver, corpus):
-    _, chunks, texts = corpus
+    _, chunks, _ = corpus
     by_id = {c.id: c for c in chunks}
     for name in retrieval_v2.SET_NAMES:
         items = retrieval_v2.load(name)
