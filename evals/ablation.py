@@ -8,10 +8,12 @@ offers what ``assistant.retrieve.retrieval.Retriever`` uses of ``indexing.index.
 under test is the product's; only the dense search is exact instead of HNSW (which moves dense figures by
 about 0.01 between processes, see RESULTS.md).
 
-    python -m evals.ablation review [--sets review-dev,review-test]
-    python -m evals.ablation scifact --data /work/shared/datasets/scifact [--split train]
+    python -m evals.ablation review [--sets review-dev,review-test] [--out FILE]
+    python -m evals.ablation scifact --data /work/shared/datasets/scifact [--split train] [--out FILE]
 
-Every figure reported in evals/RESULTS.md under "Ablation" comes from these two commands.
+Every figure in evals/RESULTS.md under "Ablation" comes from these two commands (their JSON, by default
+``<home>/evals/ablation-{review,scifact}.json``, is read by ``mesochat eval results``). The ablation runs the
+retriever of the regression (``V1_RETRIEVER``: name-blind, no passage penalty) so only the corpus changes.
 """
 
 from __future__ import annotations
@@ -306,10 +308,14 @@ def _named_fn() -> Callable[[str], Sequence[str]]:
     return lambda q: named_records(analyzer.analyze(q))
 
 
+# The retriever of the regression (before issue 20): no passage penalty, name-blind.
+V1_RETRIEVER = {"aux_penalty": 0.0, "named_weight": 0.0}
+
+
 def review_ablation(sets: Sequence[str], cache: VectorCache, config: RetrievalConfig | None = None
                     ) -> list[dict[str, Any]]:
-    """Every combination of the three candidates, scored per set and mode (name-blind)."""
-    config = config or RetrievalConfig()
+    """Every combination of the three candidates, scored per set and mode (name-blind, the v1 retriever)."""
+    config = config or RetrievalConfig(**V1_RETRIEVER)
     rows = []
     for records_v2 in (False, True):
         for result_chunks in (False, True):
@@ -329,17 +335,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", type=Path, default=Path("/work/shared/datasets/scifact"))
     p.add_argument("--split", default="train")
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--out", type=Path, default=None,
+                   help="JSON file for `mesochat eval results` (default: <home>/evals/ablation-<what>.json)")
     args = p.parse_args(argv)
     import indexing  # noqa: F401  (offline environment before the model loads)
+    from kernel.config import Config
 
     cache = VectorCache(args.cache)
     if args.what == "review":
-        review_ablation(args.sets.split(","), cache)
+        rows = review_ablation(args.sets.split(","), cache)
     else:
+        rows = []
         for stop in ("bm25s", "kernel"):
             bench = BeirBench.build(args.data, args.split, cache, stop)
-            print(json.dumps({"split": args.split, "stopwords": stop, "scores": bench.score(RetrievalConfig(), stop=stop)}),
-                  flush=True)
+            rows.append({"stopwords": stop, "scores": {f"scifact-{args.split}": bench.score(
+                RetrievalConfig(**V1_RETRIEVER), stop=stop)}})
+            print(json.dumps(rows[-1]), flush=True)
+    out = args.out or Path(Config.load().paths.home) / "evals" / f"ablation-{args.what}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"what": args.what, "rows": rows}, indent=1), encoding="utf-8")
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
