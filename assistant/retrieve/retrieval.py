@@ -113,7 +113,7 @@ class Retriever:
         dense_docs = fusion.max_pool(dense, doc_of)
         bm25_docs = fusion.max_pool(bm25, doc_of)
         weights = (self.config.doc_dense_weight, self.config.doc_bm25_weight)
-        return self._combine(mode, dense_docs, bm25_docs, weights)[:k]
+        return self._combine(mode, dense_docs, bm25_docs, weights, chunk_level=False)[:k]
 
     # --- steps ------------------------------------------------------------------------------
     def _doc_of(self, chunk_id: str) -> str:
@@ -142,8 +142,8 @@ class Retriever:
         vec = vec / (np.linalg.norm(vec) or 1.0)
         return self.index.dense_search(vec, depth, where=where)
 
-    def _combine(self, mode: str, dense: list, bm25: list, weights=None, named: Sequence[str] = ()
-                 ) -> list[tuple[str, float]]:
+    def _combine(self, mode: str, dense: list, bm25: list, weights=None, named: Sequence[str] = (),
+                 chunk_level: bool = True) -> list[tuple[str, float]]:
         if mode == "dense":
             return list(dense)
         if mode == "bm25":
@@ -151,6 +151,8 @@ class Retriever:
         cfg = self.config
         weights = weights or (cfg.dense_weight, cfg.bm25_weight)
         fused = fusion.fuse(cfg.fusion, [dense, bm25], list(weights), rrf_k=cfg.rrf_k)
+        if not chunk_level:  # documents (retrieve_docs): no passage penalty, no names
+            return fusion.ranked(fused)
         chunks = self.index.chunks
         if cfg.aux_penalty:  # passages that help search but are never quoted (a record's names, sources)
             fused = fusion.boost(fused, lambda cid: not is_quotable_section(chunks[cid].section), -cfg.aux_penalty)
