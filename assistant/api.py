@@ -27,6 +27,7 @@ from assistant.answer.model import ABSTAIN_TEXT, Answer, Citation, and_list
 from assistant.answer.record_answer import RecordFacts
 from assistant.answer.review_answer import ReviewFacts
 from assistant.calibration import with_calibration
+from assistant.retrieve.retrieval import named_records
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
 from assistant.understand.pipeline import Understanding, vocabulary_texts
 from assistant.understand.plan import (
@@ -302,7 +303,8 @@ class Assistant:
                     add(chunk, 0.5, True)
         # Extractive answers re-rank sentences, so they look at twice k passages (the llm gets the first k).
         depth = k if mode == "llm" else EVIDENCE_DEPTH * k
-        for hit in self.retriever.retrieve(plan.search_text, k=depth, mode="hybrid", where=where):
+        for hit in self.retriever.retrieve(plan.search_text, k=depth, mode="hybrid", where=where,
+                                           named=named_records(plan)):
             add(hit.chunk, hit.score, False)
         prepared.timings["retrieve_ms"] = _ms(t)
         prepared.retrieved = True

@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from evals.metrics import METRICS
 from kernel.errors import MesochatError
 
 app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFact) and regenerate RESULTS.md.",
@@ -20,7 +19,8 @@ app = typer.Typer(help="Evaluate retrieval and answers (review sets, BEIR SciFac
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 200)
 
 HomeOpt = typer.Option("--home", help="Data directory holding the index (default $MESOCHAT_HOME or ./data).")
-ModesOpt = typer.Option("--modes", help="Comma list of retrieval modes (bm25, dense, hybrid).")
+ModesOpt = typer.Option("--modes", help="Comma list of retrieval modes (bm25, dense, hybrid, hybrid-named: "
+                        "hybrid told the records the question names).")
 SetHelp = "Question set (review-dev, review-test) or a .jsonl path."
 ChromaOpt = typer.Option("--chroma-url", help="Chroma server URL, e.g. http://127.0.0.1:8000.")
 
@@ -50,7 +50,7 @@ def _metric_table(title: str, rows: dict[str, dict[str, Any]], metrics: list[str
 @app.command("retrieval")
 def retrieval_command(
     set_name: Annotated[str, typer.Option("--set", help=SetHelp)] = "review-test",
-    modes: Annotated[str, ModesOpt] = "bm25,dense,hybrid",
+    modes: Annotated[str, ModesOpt] = "bm25,dense,hybrid,hybrid-named",
     k: Annotated[int, typer.Option("--k", help="Chunks retrieved per question.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
     run_file: Annotated[Path | None, typer.Option(
@@ -71,7 +71,7 @@ def retrieval_command(
              f"misses@{MISS_K}": [len(r.misses) for r in report.modes.values()]}
     console.print(_metric_table(
         f"Retrieval on {report.set_name}: {report.n_questions} answerable questions "
-        f"({report.n_excluded_unanswerable} unanswerable excluded), k={report.k}", rows, list(METRICS), extra))
+        f"({report.n_excluded_unanswerable} unanswerable excluded), k={report.k}", rows, list(report.metric_names), extra))
     if report.unresolved:
         console.print(f"[yellow]unresolved judgements (left out):[/] {', '.join(report.unresolved)}")
     for mode, r in report.modes.items():

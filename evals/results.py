@@ -40,9 +40,10 @@ def table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def retrieval_table(report: dict[str, Any]) -> str:
-    rows = [[mode, *[r["metrics"].get(m) for m in METRICS], f"{r['latency_ms'].get('p50', 0):.0f}", len(r["misses"])]
+    metrics = report.get("metrics") or METRICS
+    rows = [[mode, *[r["metrics"].get(m) for m in metrics], f"{r['latency_ms'].get('p50', 0):.0f}", len(r["misses"])]
             for mode, r in report["modes"].items()]
-    return table(["mode", *[m for m in METRICS], "p50 ms", "misses@5"], rows)
+    return table(["mode", *[m for m in metrics], "p50 ms", "misses@5"], rows)
 
 
 def answers_table(report: dict[str, Any]) -> str:
@@ -88,8 +89,28 @@ def _git_rev() -> str:
         return "unknown"
 
 
+ABLATION_METRICS = ("ndcg@10", "recall@5", "mrr@10")
+
+
+def ablation_table(report: dict[str, Any]) -> str:
+    """One row per corpus variant: records v2, per-result chunks, stopword list; hybrid and BM25/dense per set."""
+    rows = []
+    for r in report.get("rows", []):
+        cells = [("on" if r["records_v2"] else "off") if "records_v2" in r else "-",
+                 ("on" if r["result_chunks"] else "off") if "result_chunks" in r else "-",
+                 {"bm25s": "bm25s English (v1)", "kernel": "kernel.text (now)"}.get(r["stopwords"], r["stopwords"])]
+        for set_name, modes in r["scores"].items():
+            hybrid = modes.get("hybrid", {})
+            cells.append(f"{set_name}: " + " / ".join(f"{hybrid.get(m, 0):.3f}" for m in ABLATION_METRICS if m in hybrid)
+                         + f" (bm25 {modes.get('bm25', {}).get('ndcg@10', 0):.3f}, dense {modes.get('dense', {}).get('ndcg@10', 0):.3f})")
+        rows.append(cells)
+    return table(["records v2 (9 new trials)", "one chunk per result", "stopwords", "hybrid nDCG@10 / R@5 / MRR@10"],
+                 [[*row[:3], "<br>".join(row[3:])] for row in rows])
+
+
 def render(retrieval: dict[str, Any], answers: dict[str, Any] | None, beir: dict[str, Any] | None,
-           plot_rel: str | None) -> str:
+           plot_rel: str | None, retrieval_v2: dict[str, Any] | None = None,
+           ablations: list[dict[str, Any]] | None = None) -> str:
     from evals.beir import PUBLISHED_SCIFACT
 
     parts = [
@@ -110,6 +131,18 @@ def render(retrieval: dict[str, Any], answers: dict[str, Any] | None, beir: dict
         parts += [f"Unresolved judgements (left out): {', '.join(retrieval['unresolved'])}", ""]
     if plot_rel:
         parts += [f"![Recall@k per mode]({plot_rel})", ""]
+    if retrieval_v2:
+        parts += [(f"## Retrieval v2 ({retrieval_v2['set']}, {retrieval_v2['n_questions']} questions, judged at "
+                   "record-and-field level)"), "",
+                  ("Graded qrels: the chunk holding the asked field 2, the record's other chunks 1 "
+                   "(evals/sets/README.md); `-l2` metrics count only the field's chunk."), "",
+                  retrieval_table(retrieval_v2), ""]
+    for ablation in ablations or []:
+        parts += [f"## Ablation of the v1 regression ({ablation.get('what', 'review')})", "",
+                  ("`python -m evals.ablation " + ablation.get("what", "review") + "`: the retriever of the regression "
+                   "(name-blind, no passage penalty) on an in-memory index with exact dense search; only the corpus "
+                   "or the stopword list changes."), "",
+                  ablation_table(ablation), ""]
     if answers:
         parts += [f"## Answers ({answers['set']}, {answers['n_questions']} questions, {answers['mode']} mode)", "",
                   answers_table(answers), ""]
@@ -126,6 +159,10 @@ def render(retrieval: dict[str, Any], answers: dict[str, Any] | None, beir: dict
         "```",
         "mesochat index",
         f"mesochat eval retrieval --set {retrieval['set']} --modes {','.join(retrieval['modes'])} --k {retrieval['k']}",
+        *([f"mesochat eval retrieval --set {retrieval_v2['set']} --modes {','.join(retrieval_v2['modes'])}"]
+          if retrieval_v2 else []),
+        *(["python -m evals.ablation review", "python -m evals.ablation scifact --data /path/to/scifact --split train"]
+          if ablations else []),
         f"mesochat eval answers --set {answers['set'] if answers else 'review-test'}",
         "mesochat eval beir --data /path/to/scifact --split test",
         "mesochat eval results",
@@ -167,11 +204,16 @@ def write_results(
     beir = _load_beir(settings, beir_json)  # checked first: a bad path should not cost a full evaluation
     plot = output.parent / PLOT_NAME
     retrieval = evaluate_retrieval(settings, set_name, plot_path=plot).to_dict()
+    retrieval_v2 = (evaluate_retrieval(settings, "retrieval-v2-test", plot_path=False).to_dict()
+                    if set_name == "review-test" else None)
+    ablations = [json.loads(p.read_text(encoding="utf-8"))
+                 for p in sorted((Path(settings.paths.home) / "evals").glob("ablation-*.json"))]
     answers = evaluate_answers(settings, set_name, conversations).to_dict() if with_answers else None
     output.parent.mkdir(parents=True, exist_ok=True)
     kept = ""
     if output.is_file():
         old = output.read_text(encoding="utf-8")
         kept = old[old.index(KEEP_MARKER) + len(KEEP_MARKER):] if KEEP_MARKER in old else ""
-    output.write_text(render(retrieval, answers, beir, PLOT_NAME) + "\n" + KEEP_MARKER + kept, encoding="utf-8")
+    output.write_text(render(retrieval, answers, beir, PLOT_NAME, retrieval_v2, ablations) + "\n" + KEEP_MARKER + kept,
+                      encoding="utf-8")
     return output

@@ -3,6 +3,12 @@ from record ids and quoted spans, ranx metrics, TREC run files, a Recall@k plot 
 
 Unanswerable questions have no relevant passage and are left out of retrieval metrics (they are scored
 by the answer evaluation, as abstentions).
+
+Modes: ``bm25``, ``dense``, ``hybrid`` (name-blind) and ``hybrid-named``: hybrid told which records the
+question names, as the query analyser finds them (``assistant.understand.query.QueryAnalyzer``, names,
+synonyms, code names, first authors; ``assistant.retrieve.retrieval.named_records``).
+The v2 retrieval sets (``retrieval-v2-*``, ``evals.retrieval_v2``) are judged at record-and-field level:
+graded qrels and field metrics (``hit_rate@5-l2``: the chunk holding the asked field in the top 5).
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from evals import metrics as M
 from evals.sets import SET_VERSION, EvalItem, Resolver, load_set, set_path
 from kernel.errors import MesochatError
 
-MODES = ("bm25", "dense", "hybrid")
+MODES = ("bm25", "dense", "hybrid", "hybrid-named")
+NAMED = "hybrid-named"  # hybrid with the named record ids passed to the retriever
 MISS_K = 5  # a question is a miss in a mode when a relevant chunk is not in that mode's top 5
 
 
@@ -67,17 +74,20 @@ class RetrievalReport:
     modes: dict[str, ModeResult] = field(default_factory=dict)
     plot: str | None = None
     index_hash: str | None = None
+    version: str = SET_VERSION
+    metric_names: tuple[str, ...] = M.METRICS
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "set": self.set_name,
-            "version": SET_VERSION,
+            "version": self.version,
             "k": self.k,
             "n_questions": self.n_questions,
             "n_excluded_unanswerable": self.n_excluded_unanswerable,
             "unresolved": self.unresolved,
             "index_manifest_hash": self.index_hash,
             "plot": self.plot,
+            "metrics": list(self.metric_names),
             "modes": {m: r.to_dict() for m, r in self.modes.items()},
         }
 
@@ -111,11 +121,27 @@ def open_retriever(settings: Any) -> tuple[Any, Any]:
     return index, Retriever(index)
 
 
-def retrieve_all(retriever: Any, items: list[EvalItem], mode: str, k: int) -> tuple[dict[str, list[str]], list[float]]:
+def named_ids(analyzer: Any, question: str) -> tuple[str, ...]:
+    """The record ids ``question`` names, by the query analyser (what assistant.api passes the retriever)."""
+    from assistant.retrieve.retrieval import named_records
+
+    return named_records(analyzer.analyze(question))
+
+
+def retrieve_all(retriever: Any, items: list[Any], mode: str, k: int, analyzer: Any = None
+                 ) -> tuple[dict[str, list[str]], list[float]]:
+    """Ranked chunk ids per item; ``hybrid-named`` times the analyser too (it is part of the query path)."""
     ranked, latencies = {}, []
+    if mode == NAMED and analyzer is None:
+        from assistant.understand.query import QueryAnalyzer
+
+        analyzer = QueryAnalyzer.from_corpus()
     for item in items:
         t0 = time.perf_counter()
-        hits = retriever.retrieve(item.question, k=k, mode=mode)
+        if mode == NAMED:
+            hits = retriever.retrieve(item.question, k=k, mode="hybrid", named=named_ids(analyzer, item.question))
+        else:
+            hits = retriever.retrieve(item.question, k=k, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1000)
         ranked[item.id] = [h.chunk.id for h in hits]
     return ranked, latencies
@@ -133,6 +159,18 @@ def _misses(items: list[EvalItem], qrels: dict[str, dict[str, int]], ranked: dic
         if missing:
             ranks = [i for i, c in enumerate(ids, 1) if c in relevant]
             out.append(Miss(item.id, item.question, item.category, ranks[0] if ranks else None, missing, top))
+    return out
+
+
+def _field_misses(items: list[Any], qrels: dict[str, dict[str, int]], ranked: dict[str, list[str]]) -> list[Miss]:
+    """v2 retrieval: a miss when no chunk holding the asked field (grade 2) is in the top MISS_K."""
+    out = []
+    for item in items:
+        best = [c for c, g in qrels.get(item.id, {}).items() if g >= 2]
+        ids = ranked.get(item.id, [])
+        if best and not set(best) & set(ids[:MISS_K]):
+            ranks = [i for i, c in enumerate(ids, 1) if c in best]
+            out.append(Miss(item.id, item.question, item.category, ranks[0] if ranks else None, best, ids[:MISS_K]))
     return out
 
 
@@ -156,29 +194,41 @@ def evaluate_retrieval(
 ) -> RetrievalReport:
     if k < 1:
         raise MesochatError(f"--k must be at least 1 (got {k})")
+    from evals import retrieval_v2
+
     modes = parse_modes(modes)
-    items = load_set(set_name)
-    name = set_path(set_name).stem
+    v2 = retrieval_v2.is_retrieval_v2(set_name)
+    items = retrieval_v2.load(set_name) if v2 else load_set(set_name)
+    name = Path(str(set_name)).stem if v2 else set_path(set_name).stem
     if retriever is None:
         index, retriever = open_retriever(settings)
     answerable = [i for i in items if i.answerable]
-    qrels, unresolved = Resolver.for_index(index).qrels(answerable)
+    if v2:
+        qrels, unresolved = retrieval_v2.FieldResolver(index.chunks.values(), index.doc_text).qrels(answerable)
+    else:
+        qrels, unresolved = Resolver.for_index(index).qrels(answerable)
     evaluated = [i for i in answerable if i.id in qrels]
     report = RetrievalReport(
         set_name=name, k=k, n_questions=len(evaluated), n_excluded_unanswerable=len(items) - len(answerable),
         unresolved=unresolved, index_hash=getattr(index, "manifest_hash", None),
+        version="r2" if v2 else SET_VERSION, metric_names=retrieval_v2.METRICS if v2 else M.METRICS,
     )
     runs_dir = Path(settings.paths.home) / "evals" / "runs"
+    analyzer = None
+    if NAMED in modes:
+        from assistant.understand.query import QueryAnalyzer
+
+        analyzer = QueryAnalyzer.from_corpus()
     for mode in modes:
-        ranked, latencies = retrieve_all(retriever, evaluated, mode, k)
+        ranked, latencies = retrieve_all(retriever, evaluated, mode, k, analyzer)
         run = M.ranked_run(ranked)
         path = M.write_trec_run(run, run_file_path(run_file, runs_dir, name, mode), tag=f"mesochat-{mode}")
         report.modes[mode] = ModeResult(
             mode=mode,
-            metrics=M.evaluate(qrels, run),
+            metrics=M.evaluate(qrels, run, report.metric_names),
             curve=M.recall_curve(qrels, run, [x for x in M.CURVE_KS if x <= k]),
-            per_query=M.per_query(qrels, run),
-            misses=_misses(evaluated, qrels, ranked),
+            per_query=M.per_query(qrels, run, report.metric_names),
+            misses=(_field_misses if v2 else _misses)(evaluated, qrels, ranked),
             latency_ms=_latency_summary(latencies),
             run_file=str(path),
         )

@@ -6,6 +6,7 @@ never drift apart, and tuning it (stemming, stopwords, token pattern) is a one-p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,21 +25,47 @@ from kernel.text import ANALYZER_VERSION, analyze
 # doc level, grid k1 0.6-1.5 x b 0.3-0.75): k1=0.9, b=0.4 lifts hybrid nDCG@10 0.7237 -> 0.7302 over bm25s'
 # defaults (k1=1.5, b=0.75); BM25 alone 0.6906 on train. Short chunks make a weaker length penalty
 # (small b) pay off. Recorded in the manifest; a changed value re-indexes BM25 only, never embeddings.
+# title_weight / field_weight (field-aware BM25, issue 20) shape the indexed text, not bm25s: see bm25_text.
 BM25_PARAMS: dict[str, Any] = RetrievalConfig().bm25_params
+BM25S_KEYS = ("method", "k1", "b")  # what bm25s itself takes; the rest of the parameters shape the text
+TEXT_DEFAULTS = {"title_weight": 1, "field_weight": 0}  # what indexes saved before these existed hold
+TEXT_PARAMS_FILE = "mesochat_text.json"
 
-def bm25_text(chunk: Chunk) -> str:
-    """What BM25 indexes for a chunk: document title (as BEIR does), section path and text."""
-    title = (
-        chunk.title.strip() if chunk.title and not chunk.text.lstrip().startswith(chunk.title.strip()) else ""
-    )
-    return "\n".join(part for part in (title, chunk.section, chunk.text) if part)
+
+def field_label(chunk: Chunk) -> str:
+    """The field a chunk holds, as a reader names it: the last part of its section path ("overall survival
+    (3-year update)", "Arms", "Abstract"); "" for a document's main section named by its type alone."""
+    parts = [p.strip() for p in (chunk.section or "").split(" > ") if p.strip()]
+    if len(parts) > 1:
+        return parts[-1]
+    return parts[0] if parts and chunk.source_type != "record" else ""
+
+
+def bm25_text(chunk: Chunk, title_weight: int = 1, field_weight: int = 0) -> str:
+    """What BM25 indexes for a chunk: the document title (as BEIR does), section path and text, with the
+    title counted ``title_weight`` times (the text's own leading name included) and the field label
+    repeated ``field_weight`` more times: a title-boosted field in one bm25s text."""
+    title = (chunk.title or "").strip()
+    starts = bool(title) and chunk.text.lstrip().startswith(title)
+    titles = [title] * max(int(title_weight) - (1 if starts else 0), 0) if title else []
+    label = field_label(chunk)
+    labels = [label] * max(int(field_weight), 0) if label else []
+    return "\n".join(part for part in (*titles, *labels, chunk.section, chunk.text) if part)
+
+
+def _split(params: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(bm25s parameters, text parameters with defaults filled in)."""
+    return ({k: v for k, v in params.items() if k in BM25S_KEYS},
+            {**TEXT_DEFAULTS, **{k: v for k, v in params.items() if k in TEXT_DEFAULTS}})
 
 
 class BM25Index:
     """bm25s scores plus, per filter key, the chunk values aligned with bm25s document numbers."""
 
-    def __init__(self, retriever: bm25s.BM25, ids: list[str], chunks: dict[str, Chunk]):
+    def __init__(self, retriever: bm25s.BM25, ids: list[str], chunks: dict[str, Chunk],
+                 text_params: dict[str, Any] | None = None):
         self.retriever = retriever
+        self.text_params = {**TEXT_DEFAULTS, **(text_params or {})}
         self.ids = ids
         self.reindexed = False  # True when load() rebuilt it in memory for changed parameters
         self._fields = {
@@ -50,15 +77,17 @@ class BM25Index:
 
     @classmethod
     def build(cls, chunks: Sequence[Chunk], params: dict[str, Any] = BM25_PARAMS) -> BM25Index:
-        retriever = bm25s.BM25(**params)
+        engine, text = _split(params)
+        retriever = bm25s.BM25(**engine)
         if chunks:
-            retriever.index(analyze([bm25_text(c) for c in chunks]), show_progress=False)
-        return cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks})
+            retriever.index(analyze([bm25_text(c, **text) for c in chunks]), show_progress=False)
+        return cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks}, text)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
         if self.ids:
             self.retriever.save(str(directory), show_progress=False)
+            (directory / TEXT_PARAMS_FILE).write_text(json.dumps(self.text_params, sort_keys=True), encoding="utf-8")
 
     @classmethod
     def load(
@@ -67,17 +96,21 @@ class BM25Index:
     ) -> BM25Index:
         """The saved index; one built in memory from ``chunks`` when it was saved with other parameters or
         another text analysis (seconds even for SciFact's 5k documents, and no vectors are involved)."""
+        engine, text = _split(params)
         if not ids:
-            return cls(bm25s.BM25(**params), [], chunks)
+            return cls(bm25s.BM25(**engine), [], chunks, text)
         try:
             retriever = bm25s.BM25.load(str(directory), mmap=False, show_progress=False)
             n = int(retriever.scores["num_docs"])
+            text_file = directory / TEXT_PARAMS_FILE
+            saved_text = {**TEXT_DEFAULTS, **(json.loads(text_file.read_text(encoding="utf-8"))
+                                              if text_file.exists() else {})}
         except Exception as exc:
             raise MesochatError(
                 f"The BM25 index in {directory} is unreadable ({type(exc).__name__}); run `mesochat index --rebuild`"
             ) from exc
-        saved = {key: getattr(retriever, key) for key in params}
-        if saved != params or analyzer != ANALYZER_VERSION:  # saved otherwise: re-index the same chunks
+        saved = {key: getattr(retriever, key) for key in engine}
+        if saved != engine or saved_text != text or analyzer != ANALYZER_VERSION:  # re-index the same chunks
             fresh = cls.build([chunks[i] for i in ids], params)
             fresh.reindexed = True
             return fresh
@@ -86,7 +119,7 @@ class BM25Index:
                 f"The BM25 index in {directory} has {n} chunks, the manifest {len(ids)}; "
                 "run `mesochat index --rebuild`"
             )
-        return cls(retriever, ids, chunks)
+        return cls(retriever, ids, chunks, text)
 
     def mask(self, where: dict[str, Any] | None) -> np.ndarray | None:
         """1.0 for chunks matching every condition, else 0.0 (None: no filter)."""

@@ -82,14 +82,25 @@ class RetrievalConfig(_Section):
     max_per_doc: int = Field(default=0, ge=0)  # at most this many chunks of one document; 0 = no cap
     prf_docs: int = Field(default=0, ge=0)  # dense pseudo-relevance feedback from the top fused hits; 0 = off
     prf_weight: float = 0.0
+    # Name-aware retrieval (retrieve(named=...)): the named records' chunks are added to the candidates (at most
+    # named_depth from each retriever) and get named_weight added to their fused score; 0 = name-blind.
+    named_weight: float = 3.0  # review dev sets (review-dev, review-v2-dev, retrieval-v2-dev); see retrieval.py
+    named_depth: int = Field(default=20, ge=0)
+    named_filter: bool = False  # keep only the named records' chunks when any was found
+    aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"
     bm25_k1: float = 0.9
     bm25_b: float = 0.4
+    # Field-aware BM25 (indexing.bm25.bm25_text): a chunk's document title (a record's name) counted this many
+    # times, its field label (section) repeated this many more; shapes the BM25 index like k1 and b.
+    bm25_title_weight: int = Field(default=1, ge=0)
+    bm25_field_weight: int = Field(default=0, ge=0)
 
     @property
     def bm25_params(self) -> dict[str, Any]:
-        return {"method": self.bm25_method, "k1": self.bm25_k1, "b": self.bm25_b}
+        return {"method": self.bm25_method, "k1": self.bm25_k1, "b": self.bm25_b,
+                "title_weight": self.bm25_title_weight, "field_weight": self.bm25_field_weight}
 
 
 class AnswerConfig(_Section):
@@ -254,6 +265,8 @@ INDEX_SHAPE: tuple[tuple[str, str], ...] = (
     ("retrieval", "bm25_method"),
     ("retrieval", "bm25_k1"),
     ("retrieval", "bm25_b"),
+    ("retrieval", "bm25_title_weight"),
+    ("retrieval", "bm25_field_weight"),
 )
 
 

@@ -81,6 +81,15 @@ def fuse(
     return FUSIONS[method](lists, weights)
 
 
+def boost(fused: dict, chosen: Callable[[Hashable], bool], weight: float, only: bool = False) -> dict:
+    """``weight`` added to the fused score of every chosen id (``only``: the others dropped, unless none is
+    chosen, so a filter never empties the list)."""
+    picked = {key for key in fused if chosen(key)}
+    if only and picked:
+        return {key: score + weight for key, score in fused.items() if key in picked}
+    return {key: score + weight if key in picked else score for key, score in fused.items()}
+
+
 def ranked(fused: dict, k: int | None = None) -> list[tuple[Hashable, float]]:
     """Best first; ties broken by id so results are deterministic."""
     items = sorted(fused.items(), key=lambda kv: (-kv[1], str(kv[0])))

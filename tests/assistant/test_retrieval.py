@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from assistant.retrieve import fusion
-from assistant.retrieve.retrieval import Hit, Retriever
+from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records
+from indexing.bm25 import bm25_text, field_label
+from kernel.chunk import Chunk
 from kernel.config import Config
 from kernel.errors import MesochatError
 
@@ -63,6 +66,50 @@ def test_fusion_edge_cases():
 def test_max_pool_keeps_each_groups_best_chunk():
     chunks = [("d1#a", 0.9), ("d2#a", 0.8), ("d1#b", 0.95), ("d3#a", 0.1)]
     assert fusion.max_pool(chunks, lambda c: c.split("#")[0]) == [("d1", 0.95), ("d2", 0.8), ("d3", 0.1)]
+
+
+def test_boost_adds_the_weight_to_chosen_ids_and_a_filter_keeps_only_them():
+    fused = {"a": 1.0, "b": 0.5, "c": -1.0}
+    assert fusion.boost(fused, lambda k: k == "c", 3.0) == {"a": 1.0, "b": 0.5, "c": 2.0}
+    assert fusion.boost(fused, lambda k: k in "bc", -2.0) == {"a": 1.0, "b": -1.5, "c": -3.0}
+    assert fusion.boost(fused, lambda k: k == "c", 3.0, only=True) == {"c": 2.0}
+    assert fusion.boost(fused, lambda k: False, 3.0, only=True) == fused  # a filter never empties the list
+
+
+def test_named_records_are_the_things_and_references_a_plan_names():
+    plan = SimpleNamespace(entity_ids=["trial:checkmate-743", "agent:nivolumab"], ref_numbers=[36, 36])
+    assert named_records(plan) == ("trial:checkmate-743", "agent:nivolumab", "ref:36")
+    assert named_records(SimpleNamespace(entity_ids=[], ref_numbers=[])) == ()
+
+
+def test_named_candidates_respect_the_callers_filter():
+    named = {"record_id": {"$in": ["trial:a", "agent:b"]}}
+    assert _and_where(None, named) == named
+    assert _and_where({"record_type": "trial"}, named) == {"record_type": "trial", **named}
+    both = _and_where({"record_id": {"$in": ["trial:a", "trial:z"]}}, named)
+    assert both == {"record_id": {"$in": ["trial:a"]}}
+    assert _and_where({"record_id": "agent:b"}, named) == {"record_id": {"$in": ["agent:b"]}}
+
+
+def _chunk(text: str, title: str, section: str, source_type: str = "record") -> Chunk:
+    return Chunk(id="d#1", doc_id="d", title=title, text=text, section=section, char_start=0, char_end=len(text),
+                 page=None, source_type=source_type, record_id="d" if source_type == "record" else None,
+                 record_type="trial" if source_type == "record" else None, metadata={})
+
+
+def test_bm25_text_weights_the_title_and_the_field_label():
+    result = _chunk("CheckMate 743, overall survival: 18.1 months.", "CheckMate 743",
+                    "Trial > Results > overall survival")
+    assert field_label(result) == "overall survival"
+    assert bm25_text(result) == "Trial > Results > overall survival\nCheckMate 743, overall survival: 18.1 months."
+    # the title counted twice in all (the text names it once), the label once more than the section does
+    assert bm25_text(result, title_weight=2, field_weight=1).split("\n")[:2] == ["CheckMate 743", "overall survival"]
+    names = _chunk("Other names for X: Y.", "CheckMate 743", "Trial > Names")
+    assert bm25_text(names, title_weight=3).split("\n")[:3] == ["CheckMate 743"] * 3
+    assert bm25_text(names, title_weight=0) == "Trial > Names\nOther names for X: Y."
+    main = _chunk("CheckMate 743 is a phase 3 trial.", "CheckMate 743", "Trial")
+    assert field_label(main) == ""  # a record's main section is named by its type alone
+    assert field_label(_chunk("text", "A title", "Abstract", source_type="beir")) == "Abstract"
 
 
 # --- MMR -----------------------------------------------------------------------------------
@@ -175,6 +222,33 @@ def test_retrieve_docs_pools_chunks_to_unique_documents(retriever):
     assert 0 < len(ids) <= 10 and len(set(ids)) == len(ids)
     assert all(d in retriever.index.docs for d in ids)
     assert [s for _, s in docs] == sorted((s for _, s in docs), reverse=True)
+
+
+def test_named_records_chunks_come_first_and_name_blind_is_unchanged(retriever):
+    q = "how many patients were randomised?"  # names nothing: the record comes only from the caller
+    blind = retriever.retrieve(q, k=10)
+    assert retriever.retrieve(q, k=10, named=()) == blind
+    named = retriever.retrieve(q, k=10, named=("trial:atomic-meso",))
+    assert named[0].chunk.record_id == "trial:atomic-meso"
+    assert "randomised" in named[0].chunk.text  # the named record's chunk that matches the question
+    assert retriever.with_config(named_weight=0).retrieve(q, k=10, named=("trial:atomic-meso",))[:3] != named[:3]
+    # dense and bm25 modes are name-blind by design (the measured baselines)
+    assert retriever.retrieve(q, k=5, mode="bm25", named=("trial:atomic-meso",)) == retriever.retrieve(q, k=5, mode="bm25")
+    only = retriever.with_config(named_filter=True).retrieve(q, k=10, named=("trial:atomic-meso",))
+    assert only and {h.chunk.record_id for h in only} == {"trial:atomic-meso"}
+    # a named id outside the caller's filter adds nothing
+    filtered = retriever.retrieve(q, k=5, where={"record_type": "agent"}, named=("trial:atomic-meso",))
+    assert filtered and all(h.chunk.record_type == "agent" for h in filtered)
+
+
+def test_names_and_sources_passages_yield_to_the_chunk_holding_the_field(retriever):
+    q = "CheckMate 743 nivolumab ipilimumab arms dose"
+    plain = retriever.with_config(aux_penalty=0).retrieve(q, k=5, named=("trial:checkmate-743",))
+    kept = retriever.retrieve(q, k=5, named=("trial:checkmate-743",))
+    def unquotable(hits):
+        return [h.chunk.section for h in hits if h.chunk.section.endswith((" > Names", " > Sources"))]
+    assert len(unquotable(kept)) <= len(unquotable(plain))
+    assert not kept[0].chunk.section.endswith((" > Names", " > Sources"))
 
 
 def test_bad_input_is_a_one_line_error(retriever):

@@ -91,7 +91,7 @@ def test_index_shape_is_read_back_unless_chosen(clean_env):
     assert shape["chunking.size"] == 200 and shape["retrieval.bm25_k1"] == 1.2
     plain = Config.load(config_file=None, environment=False).with_index(shape)
     assert plain.chunking.size == 200 and plain.source("chunking.size") == "index manifest"
-    assert plain.retrieval.bm25_params == {"method": "lucene", "k1": 1.2, "b": 0.4}
+    assert plain.retrieval.bm25_params == {"method": "lucene", "k1": 1.2, "b": 0.4, "title_weight": 1, "field_weight": 0}
     chosen = Config.load(config_file=None, environment=False, chunk_size=100).with_index(shape)
     assert chosen.chunking.size == 100 and chosen.source("chunking.size") == "option --chunk-size"
 
