@@ -293,7 +293,7 @@ def _questions(run: _Run, items: list[EvalItemV2], report: AnswersReportV2) -> N
             groups["off-topic"].add(False, j)
         if getattr(item, "parts", None):
             groups["parts"].add(True, j)
-        if item.regression:
+        if getattr(item, "regression", None):
             report.regressions[f"{item.id} ({item.regression})"] = j.correct(item.answerable)
         problems = _problems(item.answerable, j, ans)
         if unsupported:

@@ -234,3 +234,31 @@ def test_absence_statements_are_not_citation_pairs() -> None:
 
     assert is_absence_statement("The indexed record of DENIM does not report the dose; it reports overall survival")
     assert not is_absence_statement("DENIM did not report a benefit")
+
+
+def test_a_v3_mixed_answer_must_name_what_is_not_covered():
+    """v3 items (style, uncovered) are judged by the v2 judge; a mixed answer that never names the uncovered trial
+    is not grounded, one that does is."""
+    from evals.answers_v2 import EntityNames, judge
+    from evals.sets_v3 import EvalItemV3
+
+    item = EvalItemV3.model_validate({
+        "id": "v3-x-1", "question": "ORR in DREAM and KEYNOTE-189?", "answerable": True, "category": "mixed",
+        "style": "mixed-uncovered", "form": "fact", "entities": ["trial:dream"], "attribute": "orr",
+        "relevant": [{"record_id": "trial:dream"}], "nuggets": ["48%"],
+        "parts": [{"record_id": "trial:dream", "attribute": "orr", "nuggets": ["48%"]}], "uncovered": ["KEYNOTE-189"]})
+
+    class C:
+        record_id = doc_id = "trial:dream"
+        text, char_start, char_end = "48%", 0, 3
+
+    class A:
+        abstained, citations = False, [C()]
+
+        def __init__(self, text):
+            self.text = text
+
+    names = EntityNames({"trial:dream": ["DREAM"]})
+    doc_text = {"trial:dream": "48%"}.get
+    assert not judge(item, A("DREAM: 48% [1]."), names, doc_text).grounded
+    assert judge(item, A("The indexed sources do not cover KEYNOTE-189. DREAM: 48% [1]."), names, doc_text).grounded
