@@ -725,7 +725,8 @@ def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
 
 
 _COMPARES = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bbetter\b|\bworse\b|\bdiffer", re.IGNORECASE)
-_JOIN = re.compile(r"^[\s,;]*(?:and|or|&|as well as|plus)?[\s,]*(?:(?:in|for|of|with|about|the|from)\s+)*$", re.IGNORECASE)
+# items of one ask are joined by a coordinator or a comma; adjacent names ("KEYNOTE-189 pembrolizumab") are not
+_JOIN = re.compile(r"^\s*(?:,|;|,?\s*(?:and|or|&|as well as))\s*(?:(?:in|for|of|with|about|the|from)\s+)*$", re.IGNORECASE)
 
 
 def _coordinated(question: str, a: str, b: str) -> bool:

@@ -187,3 +187,12 @@ def test_a_described_trial_is_planned_as_the_named_one(understanding):
     understood = understanding.understand("what was the primary endpoint of the study comparing radical surgery "
                                           "with no surgery?")
     assert understood.plan.entity_ids == ["trial:mars2"] and understood.described.winner == "trial:mars2"
+
+
+def test_only_names_joined_as_items_of_one_ask_are_a_mixed_question():
+    from assistant.api import _coordinated
+
+    assert _coordinated("median PFS in ATOMIC-Meso and in KEYNOTE-062?", "ATOMIC-Meso", "KEYNOTE-062")
+    assert _coordinated("hazard ratios for MAPS, IMpower151?", "MAPS", "IMpower151")
+    # a drug beside an uncovered trial names that trial's arm: the trial asked about is the uncovered one
+    assert not _coordinated("IMpower151 atezolizumab survival", "atezolizumab", "IMpower151")
