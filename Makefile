@@ -17,7 +17,7 @@ PORT ?= 7860
 # Portable llama.cpp build: the native (-march=native) build segfaults on these machines.
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 
-.PHONY: run test test-fast install install-dev llm chromium index lint bench clean
+.PHONY: run test test-fast install install-dev llm chromium stress-ng index lint bench clean
 
 run: install
 	$(VENV)/bin/mesochat ui --host $(HOST) --port $(PORT)
@@ -55,13 +55,17 @@ $(VENV)/.stamp-llm: $(VENV)/.stamp-install
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# CPU load for benchmarks/crash_recovery.py (Debian's stress-ng; it falls back to Python spinners without it).
+stress-ng:
+	@command -v stress-ng >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq stress-ng >/dev/null; }
+
 index: install
 	$(VENV)/bin/mesochat index
 
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
-bench: install
+bench: install-dev stress-ng
 	$(PY) -m benchmarks.run_all
 
 clean:
