@@ -475,6 +475,8 @@ class Approval(_Strict):
     """A regulatory decision (approval or recommendation) confirmed in a retrieved document."""
 
     agency: Agency
+    # what the agency decided: an approval (a licence) or a recommendation (a CHMP opinion, a NICE appraisal)
+    decision: Literal["approved", "recommended"] = "approved"
     date: str  # "YYYY-MM-DD" or "YYYY-MM"
     indication: NonEmptyStr
     basis: str | None = None  # trial record id, e.g. trial:checkmate-743

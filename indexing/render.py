@@ -235,7 +235,7 @@ def _render_agent(w: _Writer, r: Any, names: dict[str, str]) -> None:
         for i, ap in enumerate(approvals):
             indication = ap.indication.rstrip(".")
             lead = "" if indication.split(" ", 1)[0].lower() in ("with", "in", "as", "for") else "for "
-            text = f"{ap.agency} approved {r.name} {_readable_date(ap.date)} {lead}{indication}"
+            text = f"{ap.agency} {ap.decision} {r.name} {_readable_date(ap.date)} {lead}{indication}"
             if ap.basis:
                 text += f", on the basis of {names.get(ap.basis, ap.basis)}"
             parts.append((f"approval:{i}", f"approval ({ap.agency})", _sentence(text)))

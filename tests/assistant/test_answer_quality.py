@@ -150,7 +150,7 @@ def test_duration_of_response_is_not_answered_with_the_response_rate(assistant) 
 
 
 @pytest.mark.parametrize(("question", "said"), [
-    ("What did the MERIT trial of nivolumab in Japanese patients show?", "MERIT"),  # a covered drug, another trial
+    ("What did the MESO-PRIME trial of nivolumab in Japanese patients show?", "MESO-PRIME"),  # a covered drug, another trial
     ("cediranib added to cisplatin-pemetrexed: PFS?", "cediranib"),  # a new drug on a covered backbone
     ("what about TIGIT inhibitors?", "TIGIT"),  # a kind of drug no record holds is not "every drug"
 ])
@@ -181,8 +181,9 @@ def test_list_by_property_quotes_only_records_with_it(assistant, records) -> Non
 def test_conversation_returns_to_the_trial_after_a_detour_to_its_drug(assistant) -> None:
     chat = assistant.chat()
     chat.ask("KEYNOTE-483 primary endpoint?")
-    detour = chat.ask("was it approved by the EMA?")  # the drug the trial tested; no EMA decision is recorded
-    assert detour.plan["entities"] == ["agent:pembrolizumab"] and detour.abstained
+    detour = chat.ask("was it approved by the EMA?")  # the drug the trial tested: its EU entry is a recommendation
+    assert detour.plan["entities"] == ["agent:pembrolizumab"] and not detour.abstained
+    assert "EMA recommended" in detour.text and "non-epithelioid" in detour.text
     back = chat.ask("and 2-year OS?")
     assert back.plan["entities"] == ["trial:ind227-keynote-483"]
     assert {c.record_id for c in back.citations} == {"trial:ind227-keynote-483"}

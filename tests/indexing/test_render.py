@@ -124,3 +124,15 @@ def test_corpus_documents_cover_every_record(records, docs) -> None:
     for d in ordered[1:]:
         assert d.source_type == "record" and d.metadata["record_id"] == d.doc_id
         assert all(isinstance(v, (str, int, float, bool)) for v in d.metadata.values())
+
+
+def test_an_approval_says_what_the_agency_decided():
+    """A CHMP opinion is a recommendation, not a licence: the rendered sentence must not say "approved"."""
+    from corpus import load_records
+    from indexing.render import record_names, render_fields
+
+    records = {r.id: r for r in load_records()}
+    names = record_names(records.values())
+    pembro = render_fields(records["agent:pembrolizumab"], names).text
+    assert "EMA recommended Pembrolizumab" in pembro and "EMA approved Pembrolizumab" not in pembro
+    assert "FDA approved Pembrolizumab" in pembro
