@@ -200,10 +200,10 @@ def test_explore_tab_row_asks_in_the_chat(page):
     table = page.locator("#mc-table-trial")
     # the record id singles the row out (other trials' rows may mention CheckMate 743)
     page.fill("#mc-filter-trial textarea, #mc-filter-trial input", "trial:checkmate-743")
-    cell = table.get_by_text("CheckMate 743", exact=True).first
+    # the data frame also keeps hidden copies of its cells (for measuring): wait for and click the visible one
+    cell = table.get_by_text("CheckMate 743", exact=True).locator("visible=true").first
     cell.wait_for(timeout=30_000)
-    # the data frame also keeps hidden copies of its cells (for measuring): click the visible one
-    table.get_by_text("CheckMate 743", exact=True).locator("visible=true").first.click()
+    cell.click()
     page.wait_for_function("() => document.querySelector('#mc-explore-prompt textarea, #mc-explore-prompt input')"
                            ".value === 'Tell me about CheckMate 743'", timeout=30_000)
     page.click("#mc-ask-about")
