@@ -14,7 +14,14 @@ from typing import Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from evals.sets import Judgement, _Strict
-from evals.sets_v2 import ATTRIBUTES, FORMS, UNCOVERED_ATTRIBUTES, _check_attribute, _check_entities
+from evals.sets_v2 import (  # a v3 turn is a v2 turn
+    ATTRIBUTES,
+    FORMS,
+    UNCOVERED_ATTRIBUTES,
+    Turn,
+    _check_attribute,
+    _check_entities,
+)
 
 VERSION = "v3"
 
@@ -82,25 +89,6 @@ class EvalItemV3(_Strict):
         return self
 
 
-class TurnV3(_Strict):
-    question: str = Field(min_length=1)
-    answerable: bool
-    entities: list[str] = Field(default_factory=list)
-    attribute: str | None = None
-    relevant: list[Judgement] = Field(default_factory=list)
-    nuggets: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> TurnV3:
-        if self.answerable and not self.relevant:
-            raise ValueError("an answerable turn needs at least one relevant judgement")
-        if not self.answerable and (self.relevant or self.nuggets):
-            raise ValueError("a turn that must abstain has no relevant judgements or nuggets")
-        _check_entities(self.entities)
-        _check_attribute(self.attribute, self.answerable)
-        return self
-
-
 class ConversationV3(_Strict):
     """2-4 turns, every turn judged; ``style`` is how the follow-ups lean on earlier turns."""
 
@@ -109,7 +97,7 @@ class ConversationV3(_Strict):
     id: str
     category: Literal[CONVERSATION_CATEGORIES]  # type: ignore[valid-type]
     style: Literal[STYLES]  # type: ignore[valid-type]
-    turns: list[TurnV3] = Field(min_length=2, max_length=4)
+    turns: list[Turn] = Field(min_length=2, max_length=4)
     notes: str | None = None
 
     @model_validator(mode="after")
