@@ -24,6 +24,8 @@ from evals.sets_v2 import (  # a v3 turn is a v2 turn
 )
 
 VERSION = "v3"
+# v4 (the next blind set) is written in the v3 format: same fields, its own id prefix
+VERSIONS = ("v3", "v4")
 
 ANSWERABLE = ("attribute", "definition", "review-prose", "reference", "comparison", "list", "multi-part", "mixed")
 ON_TOPIC_UNCOVERED = ("uncovered-attribute", "uncovered-entity", "other-disease")
@@ -65,8 +67,8 @@ class EvalItemV3(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> EvalItemV3:
-        if not self.id.startswith(f"{VERSION}-"):
-            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-'")
+        if not self.id.startswith(tuple(f"{v}-" for v in VERSIONS)):
+            raise ValueError(f"id {self.id!r} must start with a set version ({', '.join(VERSIONS)}) and '-'")
         if self.answerable != (self.category in ANSWERABLE):
             raise ValueError(f"category {self.category!r} does not match answerable={self.answerable}")
         if self.answerable and not self.relevant:
@@ -102,8 +104,8 @@ class ConversationV3(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> ConversationV3:
-        if not self.id.startswith(f"{VERSION}-"):
-            raise ValueError(f"id {self.id!r} must start with the set version '{VERSION}-'")
+        if not self.id.startswith(tuple(f"{v}-" for v in VERSIONS)):
+            raise ValueError(f"id {self.id!r} must start with a set version ({', '.join(VERSIONS)}) and '-'")
         must_abstain = any(not t.answerable for t in self.turns[1:])
         if must_abstain != (self.category == "follow-up-abstain"):
             raise ValueError("category follow-up-abstain is for conversations with a follow-up that must abstain")
@@ -111,4 +113,6 @@ class ConversationV3(_Strict):
 
 
 def is_v3(name: str) -> bool:
-    return "-v3" in str(name).rsplit("/", 1)[-1]
+    """Sets in the v3 format (v3 and v4)."""
+    base = str(name).rsplit("/", 1)[-1]
+    return any(f"-{v}" in base for v in VERSIONS)
