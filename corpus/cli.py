@@ -97,13 +97,22 @@ def _print_host_classes(console: Console, counts) -> None:
                   + " ".join(f"{c} {counts.by_host_class[c]}" for c in shown)
                   + f" (weak classes: {', '.join(WEAK_CLASSES)}; lists: {HOSTS_FILE.name})",
                   highlight=False, soft_wrap=True)
-    weak = counts.weak_figures
-    console.print(f"figures resting only on staging/GitHub/aggregator copies: {len(weak)}",
-                  highlight=False, soft_wrap=True)
-    for f in weak:
+    agg = counts.aggregator_only
+    console.print(f"figures resting only on aggregator copies (kept, secondary; each names the original it "
+                  f"copies): {len(agg)}", highlight=False, soft_wrap=True)
+    for f in agg:
         hosts = ", ".join(sorted({_host_of(s) for s in f.sources}))
         console.print(f"  {f.record.id} {f.field} ({f.label}): {hosts}", highlight=False, soft_wrap=True,
                       markup=False)
+    staging = counts.staging_sources
+    console.print(f"figure sources on staging/GitHub copies: {len(staging)} "
+                  f"(without a written copy_reason: {len(counts.staging_unexplained)})",
+                  highlight=False, soft_wrap=True)
+    for f, s in staging:
+        only = " (only source)" if f.weak_only else ""
+        reason = "reason given" if s.copy_reason else "NO REASON"
+        console.print(f"  {f.record.id} {f.field} ({f.label}): {_host_of(s)}{only}; {reason}",
+                      highlight=False, soft_wrap=True, markup=False)
     if counts.unlisted_hosts:
         console.print("hosts in no list (classify them in " + HOSTS_FILE.name + "): "
                       + ", ".join(f"{h} ({n})" for h, n in sorted(counts.unlisted_hosts.items())),
