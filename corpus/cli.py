@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from corpus.figures import FIGURE_RECORD_TYPES, WEAK_HOSTS, evidence_counts
+from corpus.figures import FIGURE_RECORD_TYPES, HOST_CLASSES, HOSTS_FILE, WEAK_CLASSES, evidence_counts
 from corpus.models import EVIDENCE_LEVELS
 from corpus.records import RECORDS_DIR, check_records, collect_records
 from corpus.review import load_review
@@ -87,4 +87,39 @@ def _print_evidence(console: Console, records: list) -> None:
         levels = " ".join(f"{lvl} {counts.by_level[(t, lvl)]}" for lvl in EVIDENCE_LEVELS)
         console.print(f"figures {t}: {levels} total {counts.total[t]} weak-hosts-only {counts.weak_only[t]}",
                       highlight=False, soft_wrap=True)
-    console.print(f"weak hosts: {', '.join(WEAK_HOSTS)}", highlight=False, soft_wrap=True)
+    _print_host_classes(console, counts)
+
+
+def _print_host_classes(console: Console, counts) -> None:
+    """Figure sources by the class of the host their copy was read on, and the figures resting on weak ones."""
+    shown = [c for c in (*HOST_CLASSES, "locator") if counts.by_host_class[c]]
+    console.print("figure sources by host of the copy read: "
+                  + " ".join(f"{c} {counts.by_host_class[c]}" for c in shown)
+                  + f" (weak classes: {', '.join(WEAK_CLASSES)}; lists: {HOSTS_FILE.name})",
+                  highlight=False, soft_wrap=True)
+    agg = counts.aggregator_only
+    console.print(f"figures resting only on aggregator copies (kept, secondary; each names the original it "
+                  f"copies): {len(agg)}", highlight=False, soft_wrap=True)
+    for f in agg:
+        hosts = ", ".join(sorted({_host_of(s) for s in f.sources}))
+        console.print(f"  {f.record.id} {f.field} ({f.label}): {hosts}", highlight=False, soft_wrap=True,
+                      markup=False)
+    staging = counts.staging_sources
+    console.print(f"figure sources on staging/GitHub copies: {len(staging)} "
+                  f"(without a written copy_reason: {len(counts.staging_unexplained)})",
+                  highlight=False, soft_wrap=True)
+    for f, s in staging:
+        only = " (only source)" if f.weak_only else ""
+        reason = "reason given" if s.copy_reason else "NO REASON"
+        console.print(f"  {f.record.id} {f.field} ({f.label}): {_host_of(s)}{only}; {reason}",
+                      highlight=False, soft_wrap=True, markup=False)
+    if counts.unlisted_hosts:
+        console.print("hosts in no list (classify them in " + HOSTS_FILE.name + "): "
+                      + ", ".join(f"{h} ({n})" for h, n in sorted(counts.unlisted_hosts.items())),
+                      highlight=False, soft_wrap=True)
+
+
+def _host_of(source) -> str:
+    from corpus.figures import _host, source_address, source_class
+
+    return f"{_host(source_address(source)) or source.kind} [{source_class(source)}]"

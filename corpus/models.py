@@ -260,6 +260,10 @@ class Source(_Strict):
     note: str | None = None  # provenance metadata ("abstract; Table 2"); never rendered into indexed text
     evidence: Evidence | None = None  # required on every source of a figure (see _figure_sources)
     copy: str | None = None  # https address of the copy actually read (PMC page, FDA page, ...)
+    # Why a copy on a staging or GitHub host is still cited (no proper copy of the figure was found, and what
+    # was searched). corpus/source_hosts.yaml classes hosts; the shipped-records test fails on a staging or
+    # GitHub copy of a figure without it. Provenance only, never rendered into indexed text.
+    copy_reason: str | None = None
 
     @field_validator("ref")
     @classmethod

@@ -132,7 +132,70 @@ def test_approval_basis_must_exist(tmp_path: Path, review):
     assert [(p.field, p.message) for p in problems] == [("approvals.0.basis", "'trial:nowhere' points to no record")]
 
 
-def test_shipped_records_have_no_weak_only_figures(review):
-    records, problems, warnings = check_records(review=review)
+def test_host_classes_from_the_data_file():
+    from corpus.figures import host_class, source_class
+
+    assert host_class("sitmspapp.mimsdev.com") == "staging"
+    assert host_class("preview.staging.example.org") == "staging"  # unlisted, but named as staging
+    assert host_class("raw.githubusercontent.com") == "github"
+    assert host_class("user.github.io") == "github"
+    assert host_class("www.mesothelioma-line.com") == "aggregator"
+    assert host_class("ichgcp.net") == "aggregator"
+    assert host_class("pubmed.ncbi.nlm.nih.gov") == "index"
+    assert host_class("clinicaltrials.gov") == "registry"
+    assert host_class("www.ema.europa.eu") == "regulator"
+    assert host_class("oncologypro.esmo.org") == "society"
+    assert host_class("err.ersjournals.com") == "publisher"
+    assert host_class("ascopost.com") == "news"
+    assert host_class("example.com") == "unlisted"
+    assert source_class(Source(doi="10.1000/x", evidence="primary")) == "locator"
+    # the copy read decides, not the url cited
+    assert source_class(Source(url="https://www.ejcancer.com/x", copy="https://biomed.news/y")) == "aggregator"
+
+
+STAGED = TRIAL + """    - endpoint: objective response rate
+      measure: orr
+      statement: More responded with A.
+      sources:
+        - {url: "https://sitmspapp.mimsdev.com/r", evidence: secondary}
+        - {url: "https://ascopost.com/y", evidence: secondary}
+    - endpoint: overall survival, subgroup
+      measure: os
+      statement: Subgroup.
+      sources:
+        - {url: "https://raw.githubusercontent.com/o/r/x.md", evidence: secondary, copy_reason: "no other copy"}
+"""
+
+
+def test_staging_and_github_copies_need_a_reason_aggregator_only_is_counted(tmp_path: Path, review):
+    write(tmp_path, STAGED + AGENT)
+    records, problems, _ = check_records(tmp_path, review)
     assert problems == []
-    assert evidence_counts(records).weak_only == {}, [str(w) for w in warnings if "weak" in w.message]
+    counts = evidence_counts(records)
+    # vintage46.com (an aggregator) is the only copy of results.2: kept, listed, not a failure
+    assert [(f.record.id, f.field) for f in counts.aggregator_only] == [("trial:t", "results.2")]
+    # a staging copy beside a proper one still needs its reason; a GitHub copy with a reason passes
+    assert [(f.field, s.url) for f, s in counts.staging_sources] == [
+        ("results.3", "https://sitmspapp.mimsdev.com/r"),
+        ("results.4", "https://raw.githubusercontent.com/o/r/x.md"),
+    ]
+    assert [(f.field, s.url) for f, s in counts.staging_unexplained] == [("results.3", "https://sitmspapp.mimsdev.com/r")]
+
+
+def test_shipped_records_explain_every_staging_or_github_copy_and_classify_every_host(review):
+    records, problems, _ = check_records(review=review)
+    assert problems == []
+    counts = evidence_counts(records)
+    bad = [f"{f.record.id} {f.field} ({f.label}): {s.copy or s.url}" for f, s in counts.staging_unexplained]
+    assert bad == [], "staging/GitHub copies without copy_reason: " + "; ".join(bad)
+    assert dict(counts.unlisted_hosts) == {}, "classify these hosts in corpus/source_hosts.yaml"
+
+
+def test_shipped_aggregator_only_figures_are_secondary_and_name_what_they_copy(review):
+    """Kept aggregator-only figures must say honestly what they are: secondary, with a note naming the original."""
+    records, _, _ = check_records(review=review)
+    for f in evidence_counts(records).aggregator_only:
+        for s in f.sources:
+            assert s.evidence == "secondary", f"{f.record.id} {f.field}: an aggregator copy is cited as secondary"
+            assert s.note and ("copy" in s.note or "re-post" in s.note or "mirror" in s.note), (
+                f"{f.record.id} {f.field}: the note must say which original the aggregator copy reproduces")
