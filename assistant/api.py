@@ -29,6 +29,7 @@ from assistant.answer.review_answer import ReviewFacts
 from assistant.calibration import with_calibration
 from assistant.retrieve.retrieval import named_records
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
+from assistant.understand.mixed import Named, side_by_side
 from assistant.understand.pipeline import Understanding, vocabulary_texts
 from assistant.understand.plan import (
     WHICH_TRIAL,
@@ -219,14 +220,16 @@ class Assistant:
         k = _check_k(self.k if k is None else k)
         turns = _with_entities(_as_turns(history), self.analyzer)
         start = time.perf_counter()
-        asked = self.understanding.split(validate_question(question))
+        asked = self.understanding.read(validate_question(question))
         if len(asked) > 1 and mode != "llm":  # several questions in one message: each answered on its own
-            answers = [self._extractive(self._prepare(part, k, mode, where, turns), k, start, where)[0] for part in asked]
+            answers = [self._extractive(self._prepare(part, k, mode, where, turns, context), k, start, where)[0]
+                       for part, context in asked]
             answer = combine_answers(question, answers)
             yield from _pieces(answer.text)
             yield answer
             return
-        prepared = self._prepare(asked[0] if len(asked) == 1 else question, k, mode, where, turns)
+        part, context = asked[0] if len(asked) == 1 else (question, "")
+        prepared = self._prepare(part, k, mode, where, turns, context)
         prepared.question = question
         if mode == "llm":
             gate = self._gate(prepared, k, where)
@@ -245,7 +248,8 @@ class Assistant:
         yield answer
 
     # -- steps ----------------------------------------------------------------------------------------
-    def _prepare(self, question: str, k: int, mode: str, where: dict | None, turns: list[Turn]) -> _Prepared:
+    def _prepare(self, question: str, k: int, mode: str, where: dict | None, turns: list[Turn],
+                 context: str = "") -> _Prepared:
         timings: dict[str, float] = {}
         t = time.perf_counter()
         question = validate_question(question)
@@ -260,7 +264,8 @@ class Assistant:
         answered = next((list(t_.answer_entities) for t_ in reversed(turns) if t_.plan is not None), [])
         # The plan reads the question as asked: the planner carries entity and attribute from the previous
         # plan itself, where the text rewrite (for retrieval) may glue two questions together.
-        understood = self.understanding.understand(question if previous is not None else rewritten, previous, answered)
+        understood = self.understanding.understand(question if previous is not None else rewritten, previous, answered,
+                                                   context)
         intent = understood.plan
         if not turns and intent.question != question:  # spelling fixed or a described record named: search that
             rewritten = intent.question
@@ -436,17 +441,20 @@ class Assistant:
         return route, _with_topics(text, prepared.candidates)
 
     def _mixed(self, prepared: _Prepared) -> bool:
-        """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side (not
-        compared): the covered part is answered and the uncovered names are said to be missing."""
+        """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side: the
+        covered part is answered and the uncovered names are said to be missing (see understand.mixed)."""
         intent = prepared.intent
-        named = [e for e in intent.entities if e.type in ("trial", "agent") and e.surface and not e.carried
-                 and self.facts.covers(e.record_id)]
-        if not named or intent.form == "comparison" or _COMPARES.search(intent.question):
+        named = [Named(e.surface, e.type, True, e.record_id) for e in intent.entities
+                 if e.surface and not e.carried and self.facts.covers(e.record_id)]
+        named += [Named(n, "agent" if is_drug_name(n) else "either", False) for n in intent.unknown_names]
+        missing, qualifiers = side_by_side(intent.question, named)
+        if not missing:
             return False
-        mixed = [n for n in intent.unknown_names if any(_coordinated(intent.question, e.surface, n) for e in named)]
-        if mixed:
-            prepared.extra["uncovered_names"] = mixed
-        return bool(mixed)
+        prepared.extra["uncovered_names"] = missing
+        kept = [e for e in intent.entities if e.record_id not in qualifiers]
+        form = "fact" if intent.form == "comparison" and len(kept) == 1 else intent.form
+        prepared.intent = replace(intent, entities=kept, form=form)
+        return True
 
     def _record_route(self, intent: QuestionPlan) -> bool:
         if re.match(r"^\s*(?:which|what) (?:reference|ref)\b", intent.question, re.IGNORECASE) and \
@@ -722,21 +730,6 @@ def _pieces(text: str) -> list[str]:
 def _with_topics(text: str, candidates: Sequence[ex.Candidate]) -> str:
     topics = ex.closest_topics(candidates)
     return f"{text} Closest topics they do cover: {'; '.join(topics)}." if topics else text
-
-
-_COMPARES = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bbetter\b|\bworse\b|\bdiffer", re.IGNORECASE)
-# items of one ask are joined by a coordinator or a comma; adjacent names ("KEYNOTE-189 pembrolizumab") are not
-_JOIN = re.compile(r"^\s*(?:,|;|,?\s*(?:and|or|&|as well as))\s*(?:(?:in|for|of|with|about|the|from)\s+)*$", re.IGNORECASE)
-
-
-def _coordinated(question: str, a: str, b: str) -> bool:
-    """Two names joined as items of one ask ("in DREAM and in KEYNOTE-189", "DREAM, KEYNOTE-189")."""
-    i, j = question.find(a), question.find(b)
-    if i < 0 or j < 0:
-        return False
-    first, second = (a, b) if i < j else (b, a)
-    gap = question[min(i, j) + len(first):max(i, j)]
-    return len(gap) <= 25 and bool(_JOIN.match(gap)) and bool(second)
 
 
 def _named_as_trial(intent: QuestionPlan) -> bool:

@@ -298,6 +298,7 @@ def with_markers(markers: tuple[str, ...]) -> tuple[Attribute, ...]:
 
 def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -> list[Attribute]:
     """Attributes asked in ``text``, most specific first; "survival" is dropped when "2-year survival" matched."""
+    text = _PLURAL_ACRONYM.sub(r"\1", text)  # "ORRs", "HRs", "AEs": the vocabulary holds the singular
     found: list[Attribute] = []
     for attr in attributes:
         if attr.pattern.search(text):
@@ -346,6 +347,7 @@ def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -
     return [a for a in found if a.key not in drop]
 
 
+_PLURAL_ACRONYM = re.compile(r"\b([A-Z]{2,5})s\b")
 _WHAT_IS_AND = re.compile(r"^\s*what(?:'s| is| are)\s+[\w-]+(?:\s+[\w-]+){0,5}?\s*(?:,\s*)?and\b|"
                           r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b|"
                           r"\bwhat (?:kind|type|sort) of (?:drug|agent|product|therapy|treatment|antibody|medicine)\b", re.IGNORECASE)

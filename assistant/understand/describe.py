@@ -27,6 +27,12 @@ DESCRIBED = {
     "trial": re.compile(rf"\b(?:the|that|this)\s+(?:[\w/+-]+\s+){{0,6}}?(?:{_TRIAL_WORDS})\b", re.IGNORECASE),
     "agent": re.compile(rf"\b(?:the|that|this)\s+(?:[\w/+-]+\s+){{0,5}}?(?:{_DRUG_WORDS})\b", re.IGNORECASE),
 }
+MENTIONED = {"trial": re.compile(r"\b(?:trials?|stud(?:y|ies)|phase\s*(?:[123]|i{1,3}))\b", re.IGNORECASE),
+             "agent": re.compile(rf"\b(?:{_DRUG_WORDS}|injection|infusion|pill|tablet)\b", re.IGNORECASE)}
+# the kind of record asked ("study", "drug") describes every record of that kind: not scored
+# nor do words every question uses of people, treatments and amounts ("how long did people on the real drug...")
+_KIND_TOKENS = set(analyze(["trial trials study studies drug drugs agent agents medicine treatment people person "
+                            "patients participants real actual active main big long much many often well far"])[0])
 CLEAR_MARGIN = 1.3  # the winner's score over the runner-up's; closer than that is a tie
 CHOICES = 3
 
@@ -77,17 +83,25 @@ class DescriptionResolver:
         """The kinds of record the question describes with a definite description (trial first)."""
         return [kind for kind, pattern in DESCRIBED.items() if kind in self._ids and pattern.search(question)]
 
-    def resolve(self, question: str, kind: str) -> Resolution | None:
+    def mentions(self, text: str) -> list[str]:
+        """The kinds of record a story speaks of at all ("a UK trial", "an injection"): its question may then
+        mean the record the story describes."""
+        return [kind for kind, pattern in MENTIONED.items() if kind in self._ids and pattern.search(text)]
+
+    def resolve(self, question: str, kind: str, among: list[str] | None = None,
+                filters: str | None = None) -> Resolution | None:
+        """The record of ``kind`` (from ``among``) that ``question`` describes; phase, line and design are hard
+        filters read from ``filters`` (default: the question), the rest is scored."""
         ids = self._ids.get(kind, [])
         if not ids:
             return None
-        allowed = set(ids)
+        allowed = set(ids) if among is None else set(among) & set(ids)
         if kind == "trial":
-            kept, shown = filter_trials(ids, self.records, question)
+            kept, shown = filter_trials(sorted(allowed), self.records, question if filters is None else filters)
             allowed = set(kept) if shown else allowed
-        elif class_pattern(question) is not None:
-            allowed = set(agents_of_class(question, self.records)) or allowed
-        tokens = analyze([question])[0]
+        elif class_pattern(question if filters is None else filters) is not None:
+            allowed = set(agents_of_class(question if filters is None else filters, self.records)) or allowed
+        tokens = [t for t in analyze([question])[0] if t not in _KIND_TOKENS]
         scores = np.asarray(self._bm25[kind].get_scores(tokens), dtype=float) if tokens else np.zeros(len(ids))
         ranked = sorted(((float(s), rid) for s, rid in zip(scores, ids, strict=True) if rid in allowed and s > 0),
                         reverse=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.query import compact
 from kernel.text import stem
 
@@ -39,9 +40,8 @@ DESIGN_WORDS = {
     "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
     "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|uncontrolled"),
 }
-LINE_WORDS = {"first line": r"first[- ]line|untreated|frontline|treatment-na[iï]ve|chemotherapy-na[iï]ve",
-              "relapsed": r"relapsed|second[- ]line|previously treated|pretreated|refractory|after (?:platinum|chemotherapy)",
-              "maintenance": r"maintenance", "perioperative": r"perioperative|\bsurg|(?<!un)resectable"}
+# The line of treatment, as the records' `line` values: data/lines.yaml
+LINE_WORDS = {line: matcher(words) for line, words in vocabulary("lines").items()}
 
 
 def class_pattern(question: str) -> re.Pattern[str] | None:
@@ -78,10 +78,7 @@ def _phases(rec: Any) -> set[str]:
 
 
 def asked_line(question: str) -> str | None:
-    for line, rx in LINE_WORDS.items():
-        if re.search(rx, question, re.IGNORECASE):
-            return line
-    return None
+    return next((line for line, words in LINE_WORDS.items() if words.search(question)), None)
 
 
 def asked_designs(question: str) -> list[str]:
@@ -131,8 +128,8 @@ def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
         rest = re.sub(f"(?:{q.pattern})\\w*", " ", rest, flags=q.flags)  # the whole word: "immunotherapies"
     for q, _ in DESIGN_WORDS.values():
         rest = re.sub(q, " ", rest, flags=re.IGNORECASE)
-    for rx in LINE_WORDS.values():
-        rest = re.sub(rx, " ", rest, flags=re.IGNORECASE)
+    for words in LINE_WORDS.values():
+        rest = words.sub(" ", rest)
     rest = re.sub(r"\b(?:setting|line|disease)\b", " ", rest, flags=re.IGNORECASE)
     return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest)) if not w.isdigit()])
 

@@ -14,26 +14,26 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from assistant.understand.phrases import matcher, vocabulary
 from corpus.evidence import EvidenceRow, trial_rows
 
-# Closed classes of words: the endpoints and the two directions of an outcome.
-_ENDPOINTS = (("pfs", r"\bpfs\b|progression[- ]free|progression\b"), ("orr", r"\borr\b|response rate|responses?\b"),
-              ("os", r"\bos\b|overall survival|surviv\w*|\blive\b|\blonger\b|\bdeath\b"))
-_PRIMARY = re.compile(r"primary (?:end ?point|outcome)|\bendpoints?\b|\bmain (?:goal|outcome|aim)\b", re.IGNORECASE)
-_POSITIVE = re.compile(r"\bimprov\w*|\bprolong\w*|\bextend\w*|\blengthen\w*|\bbenefit\w*|\bpositive\b|\bmet\b|\bmeet\w*|"
-                       r"\bachiev\w*|\breach\w*|\bsucce\w*|\bsignificant\w*|\bbeat\b|\bsuperior\w*|\bwork\w*|\bhelp\w*|"
-                       r"\bbetter\b|\bgain\w*|\bincreas\w*|\bboost\w*", re.IGNORECASE)
-_NEGATIVE = re.compile(r"\bnegative\b|\bfail\w*|\bnot\b|n't\b|\bno\b|\bwithout\b|\bmiss\w*|\bworse\b|\bharm\w*|"
-                       r"\bneutral\b|\bnull\b|\bunsuccessful\b|\bdisappoint\w*|\bflop\w*", re.IGNORECASE)
-_LIST_OF_TRIALS = re.compile(r"^\s*(?:which|what|list|name|show|were there|are there|any)\b.*\b(?:trials|studies|"
-                             r"options|regimens|treatments|therapies|approaches|combinations|drugs|ones)\b|"
-                             r"^\s*(?:which|what) (?:trial|study)\b", re.IGNORECASE)
+_WORDS = vocabulary("outcome_words")
+_ENDPOINTS = tuple((key, matcher(words)) for key, words in _WORDS["endpoints"].items())
+_PRIMARY = matcher(_WORDS["primary"])
+_POSITIVE = matcher(_WORDS["positive"])
+_NEGATIVE = matcher(_WORDS["negative"])
+# A list of trials asked for, at the start of the question or after a preamble ("Among the placebo-controlled
+# trials, which ones ...?", "In previously treated disease, which trials ...?").
+_LIST_OF_TRIALS = re.compile(r"(?:^|[,;:]\s*|\b(?:among|of|in) [^,?]{0,60}?,?\s*)(?:which|what|list|name|show|were there|"
+                             r"are there|any)\b.*\b(?:trials|studies|options|regimens|treatments|therapies|approaches|"
+                             r"combinations|drugs|ones)\b|^\s*(?:which|what) (?:trial|study)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Outcome:
     endpoint: str  # "os", "pfs", "orr", or "primary"
     positive: bool  # True: improved / met; False: negative / failed
+    as_primary: bool = False  # "trials with OS as their primary endpoint": only those whose primary it is
 
 
 def asked_outcome(question: str) -> Outcome | None:
@@ -43,14 +43,13 @@ def asked_outcome(question: str) -> Outcome | None:
     negative = bool(_NEGATIVE.search(question))
     if not negative and not _POSITIVE.search(question):
         return None
+    named = next((endpoint for endpoint, words in _ENDPOINTS if words.search(question)), None)
     if _PRIMARY.search(question):
-        return Outcome("primary", not negative)
-    for endpoint, words in _ENDPOINTS:
-        if re.search(words, question, re.IGNORECASE):
-            return Outcome(endpoint, not negative)
+        return Outcome(named, not negative, True) if named else Outcome("primary", not negative)
+    if named:
+        return Outcome(named, not negative)
     # "which phase 3 trials were negative?", "which trials were positive?": their primary endpoint
-    return Outcome("primary", not negative) if re.search(r"\bpositive\b|\bnegative\b|\bfail\w*|\bsucce\w*", question,
-                                                         re.IGNORECASE) else None
+    return Outcome("primary", not negative)
 
 
 SIGNIFICANCE = 0.05
@@ -78,17 +77,14 @@ def _earlier_phase(row: EvidenceRow, trial: Any) -> bool:
 
 
 def primary_measure(trial: Any) -> str | None:
-    text = (getattr(trial, "primary_endpoint", None) or "").lower()
-    for endpoint, words in _ENDPOINTS:
-        if re.search(words, text):
-            return endpoint
-    return None
+    text = getattr(trial, "primary_endpoint", None) or ""
+    return next((endpoint for endpoint, words in _ENDPOINTS if words.search(text)), None)
 
 
 def verdict(trial: Any, outcome: Outcome) -> bool | None:
     """True when the trial has the asked outcome, False when it has the opposite, None when not judged."""
     endpoint = primary_measure(trial) if outcome.endpoint == "primary" else outcome.endpoint
-    if endpoint is None:
+    if endpoint is None or (outcome.as_primary and primary_measure(trial) != endpoint):
         return None
     rows = [r for r in trial_rows(trial) if r.endpoint == endpoint and r.subgroup is None and r.hazard_ratio is not None
             and not _earlier_phase(r, trial)]

@@ -17,6 +17,7 @@ import numpy as np
 from assistant.understand.attributes import BY_KEY, find_attributes
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
+from assistant.understand.lay_terms import with_record_terms
 from assistant.understand.list_filters import filter_trials
 from assistant.understand.message import read_message
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
@@ -39,6 +40,16 @@ def _names_a_target(question: str, entity: PlanEntity) -> bool:
     """"a PD-L1 antibody", "a VEGF inhibitor": the biomarker names what a drug acts on, describing the drug."""
     return entity.type == "biomarker" and bool(entity.surface) and bool(re.search(
         re.escape(entity.surface) + r"[\s-]*(?:antibod|inhibit|block|target|direct|drug|agent)", question, re.IGNORECASE))
+
+
+def _description(text: str, names: list[str]) -> str:
+    """What a message says of a record, without the names given and the figure asked ("median OS"): every trial
+    of a drug reports a median OS, so neither singles one out."""
+    for name in names:
+        text = re.sub(re.escape(name), " ", text, flags=re.IGNORECASE) if name else text
+    for a in find_attributes(text):
+        text = text if a.key in DESCRIBING else a.pattern.sub(" ", text)  # "randomised", "second-line" describe
+    return text
 
 
 @dataclass(frozen=True)
@@ -92,19 +103,24 @@ class Understanding:
 
     def split(self, message: str) -> list[str]:
         """The questions a message asks, each with the names the message gives it (a story's records)."""
+        return [asked for asked, _ in self.read(message)]
+
+    def read(self, message: str) -> list[tuple[str, str]]:
+        """(question, the message around it) per question the message asks; the context is empty for a plain
+        question. The context describes what the question refers to ("a UK trial of nivolumab")."""
         read = read_message(message)
         if not read.focused:
-            return [message]
+            return [(message, "")]
         context = read.context
         asked = []
         for part in read.parts:
             names = self._context_names(context, part)
-            asked.append(f"{part} ({', '.join(names)})" if names else part)
+            asked.append((f"{part} ({', '.join(names)})" if names else part, read.context))
             context = f"{context} {part}"
         return asked
 
     def understand(self, question: str, previous: QuestionPlan | None = None,
-                   answered: list[str] = ()) -> Understood:
+                   answered: list[str] = (), context: str = "") -> Understood:
         fixed, fixes = self.spelling.fix(question)
         plan = self.planner.plan(fixed, previous, list(answered))
         plan = self._compared_with_focus(plan, previous)
@@ -113,7 +129,11 @@ class Understanding:
             return Understood(listed, fixed, fixes)
         described = None
         if self._may_describe(plan, previous):
-            described, plan = self._described(fixed, plan, previous, answered)
+            described, plan = self._described(fixed, plan, previous, answered, context)
+        elif (picked := self._trial_of_drug(fixed, plan, context)) is not None:
+            described = picked
+            name = self.analyzer.name_of(picked.winner)
+            plan = self.planner.plan(f"{fixed} ({name})", previous, list(answered))
         intent = None
         if self.model is not None and self._attribute_open(plan):
             intent = self._intent(fixed, plan)
@@ -165,12 +185,20 @@ class Understanding:
         outcome = asked_outcome(question)
         if outcome is None or plan.unknown_names or plan.other_disease:
             return None
-        pool = [rid for rid, r in self.records.items() if r.type == "trial"]
+        trials = [rid for rid, r in self.records.items() if r.type == "trial"]
         named = [e.record_id for e in plan.entities if e.type == "agent"]
-        if named:  # "which nivolumab trials improved OS?": the trials that gave the drug named
-            pool = [t for t in pool if set(named) & set(self.records[t].related)]
-        kept, _ = filter_trials(pool, self.records, question)
-        listed = trials_with(outcome, [self.records[t] for t in kept])
+        described = []
+        if not named and "agent" in self.describer.describes(question):  # "trials of the arginine-depleting enzyme"
+            found = self.describer.resolve(with_record_terms(question), "agent", filters=question)
+            described = [found.winner] if found is not None and found.winner else []
+        # "which nivolumab trials improved OS?": the trials that gave the drug named. A drug described is tried
+        # first, then every trial: when no trial of it qualifies, the words did not mean it ("the active drug").
+        listed: list[str] = []
+        for drugs in [named] if named else [described, []] if described else [[]]:
+            pool = [t for t in trials if set(drugs) & set(self.records[t].related)] if drugs else trials
+            listed = trials_with(outcome, [self.records[t] for t in filter_trials(pool, self.records, question)[0]])
+            if listed:
+                break
         if not listed:
             return None
         entities = [PlanEntity(t, self.analyzer.name_of(t), "trial", "") for t in listed]
@@ -197,9 +225,11 @@ class Understanding:
             and not plan.other_disease
 
     def _described(self, question: str, plan: QuestionPlan, previous: QuestionPlan | None,
-                   answered: list[str]) -> tuple[Resolution | None, QuestionPlan]:
-        for kind in self.describer.describes(question):
-            found = self.describer.resolve(question, kind)
+                   answered: list[str], context: str = "") -> tuple[Resolution | None, QuestionPlan]:
+        said = _description(f"{context} {question}" if context else question, [])
+        kinds = self.describer.describes(question) or (self.describer.mentions(context) if context else [])
+        for kind in kinds:
+            found = self.describer.resolve(with_record_terms(said), kind, filters=f"{context} {question}")
             if found is None:
                 continue
             if found.winner is not None:
@@ -207,6 +237,22 @@ class Understanding:
                 return found, self.planner.plan(f"{question} ({name})", previous, list(answered))
             return found, plan
         return None, plan
+
+    def _trial_of_drug(self, question: str, plan: QuestionPlan, context: str) -> Resolution | None:
+        """"how long did people live on nivolumab compared with the dummy drug?": a trial figure asked of a drug
+        tested in several trials; the trial the message describes, when one clearly fits."""
+        drugs = [e.record_id for e in plan.entities if e.type == "agent"]
+        trial_only = bool(plan.attributes) and all(BY_KEY[a].types == ("trial",) for a in plan.attributes if a in BY_KEY)
+        if not drugs or len(plan.entities) != len(drugs) or not trial_only or plan.form not in FILLABLE_FORMS:
+            return None
+        trials = [rid for rid, r in self.records.items() if r.type == "trial" and set(drugs) & set(r.related)]
+        if len(trials) < 2:
+            return None
+        # the drug's own name singles out no trial of it: the rest of the message must
+        message = f"{context} {question}" if context else question
+        said = _description(message, [e.surface for e in plan.entities])
+        found = self.describer.resolve(with_record_terms(said), "trial", among=trials, filters=message)
+        return found if found is not None and found.winner is not None else None
 
     @staticmethod
     def _describing_only(plan: QuestionPlan) -> bool:

@@ -189,10 +189,67 @@ def test_a_described_trial_is_planned_as_the_named_one(understanding):
     assert understood.plan.entity_ids == ["trial:mars2"] and understood.described.winner == "trial:mars2"
 
 
-def test_only_names_joined_as_items_of_one_ask_are_a_mixed_question():
-    from assistant.api import _coordinated
+def test_an_uncovered_name_beside_a_covered_record_is_a_mixed_question():
+    from assistant.understand.mixed import Named, side_by_side
 
-    assert _coordinated("median PFS in ATOMIC-Meso and in KEYNOTE-062?", "ATOMIC-Meso", "KEYNOTE-062")
-    assert _coordinated("hazard ratios for MAPS, IMpower151?", "MAPS", "IMpower151")
-    # a drug beside an uncovered trial names that trial's arm: the trial asked about is the uncovered one
-    assert not _coordinated("IMpower151 atezolizumab survival", "atezolizumab", "IMpower151")
+    trial, other_trial = Named("ATOMIC-Meso", "trial", True, "trial:atomic-meso"), Named("KEYNOTE-062", "either", False)
+    assert side_by_side("median PFS in ATOMIC-Meso and in KEYNOTE-062?", [trial, other_trial]) == (["KEYNOTE-062"], [])
+    assert side_by_side("PFS: ATOMIC-Meso vs KEYNOTE-062", [trial, other_trial])[0] == ["KEYNOTE-062"]
+    drug, new_drug = Named("nintedanib", "agent", True, "agent:nintedanib"), Named("trabectedin", "agent", False)
+    assert side_by_side("what does nintedanib block; and how about trabectedin?", [drug, new_drug])[0] == ["trabectedin"]
+    # two drugs joined by a bare "and" are one combination, not two asks
+    assert side_by_side("response to nintedanib and trabectedin?", [drug, new_drug]) == ([], [])
+    # a covered drug inside the uncovered trial's clause qualifies it: that trial is what is asked about
+    atezo = Named("atezolizumab", "agent", True, "agent:atezolizumab")
+    assert side_by_side("IMpower151 atezolizumab survival", [atezo, Named("IMpower151", "either", False)]) == ([], [])
+    mixed = side_by_side("OS in ATOMIC-Meso, and atezolizumab in IMpower151?",
+                         [trial, atezo, Named("IMpower151", "either", False)])
+    assert mixed == (["IMpower151"], ["agent:atezolizumab"])
+
+
+# --- session 6: vocabulary files, stories, drugs tested in several trials --------------------------------
+
+def test_phrase_lists_match_whole_words_with_endings_and_hyphens():
+    from assistant.understand.phrases import matcher
+
+    words = matcher(["lengthen*", "progression free", "*n't", "stat sig"])
+    assert words.search("it lengthened survival") and words.search("progression-free") and words.search("wasn't")
+    assert words.search("STAT SIG only") and not words.search("statistic") and not words.search("progression")
+
+
+def test_lay_words_gain_the_records_terms():
+    from assistant.understand.lay_terms import record_terms
+
+    assert record_terms("a Scottish study of a drug against a sugar pill") == ["placebo", "UK"]
+    assert record_terms("the placebo arm") == []  # the record's own word needs no help
+
+
+def test_outcome_lists_asked_after_a_preamble_or_limited_to_a_primary_endpoint():
+    assert asked_outcome("Of the double-blind studies, which ones gave patients extra months of life?") == \
+        Outcome("os", True)
+    assert asked_outcome("which trials with PFS as the primary outcome came up short?") == Outcome("pfs", False, True)
+    assert asked_outcome("which 2L trials didn't move progression-free survival?") == Outcome("pfs", False)
+
+
+def test_outcome_limited_to_a_primary_endpoint_skips_trials_whose_primary_is_another(records):
+    os_primary_failed = trials_with(Outcome("os", False, True), [r for r in records.values() if r.type == "trial"])
+    assert os_primary_failed and all("surviv" in records[t].primary_endpoint.lower() for t in os_primary_failed)
+
+
+def test_a_story_describes_the_trial_its_question_means(understanding):
+    context = ("My brother's cancer returned after chemo. His team mentioned a British study that tested a checkpoint "
+               "antibody against dummy infusions.")
+    understood = understanding.understand("How long did people on the real drug survive in that study?",
+                                          context=context)
+    found = understood.described
+    assert found.winner == "trial:confirm" or (found.winner is None and found.choices[0] == "trial:confirm")
+    # without the story the question describes nothing that singles out a trial
+    assert understanding.understand("How long did people on the real drug survive in that study?").described is None
+
+
+def test_a_drug_tested_in_several_trials_is_resolved_only_by_what_else_is_said(understanding):
+    bare = understanding.understand("median PFS on pembrolizumab?")
+    assert bare.described is None  # nothing beyond the drug and the figure singles out one of its trials
+    said = understanding.understand("median PFS on pembrolizumab in the randomised trial against single-agent chemo "
+                                    "after platinum?")
+    assert [e for e in said.plan.entity_ids if e.startswith("trial:")] == ["trial:promise-meso"]
