@@ -444,8 +444,9 @@ class Assistant:
         """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side: the
         covered part is answered and the uncovered names are said to be missing (see understand.mixed)."""
         intent = prepared.intent
+        asked = prepared.question.lower()  # a record the engine added ("... (MARS 2)") was not named beside it
         named = [Named(e.surface, e.type, True, e.record_id) for e in intent.entities
-                 if e.surface and not e.carried and self.facts.covers(e.record_id)]
+                 if e.surface and e.surface.lower() in asked and not e.carried and self.facts.covers(e.record_id)]
         named += [Named(n, "agent" if is_drug_name(n) else "either", False) for n in intent.unknown_names]
         missing, qualifiers = side_by_side(intent.question, named)
         if not missing:

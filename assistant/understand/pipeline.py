@@ -18,8 +18,8 @@ from assistant.understand.attributes import BY_KEY, find_attributes
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
-from assistant.understand.list_filters import filter_trials
-from assistant.understand.message import read_message
+from assistant.understand.list_filters import filter_trials, is_chemotherapy
+from assistant.understand.message import read_message, sentences
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
 from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan
 from assistant.understand.query import QueryAnalyzer
@@ -33,7 +33,10 @@ FILLABLE_FORMS = ("fact", "yes-no", "why-how")
 # Attributes whose words also describe which record is meant ("the arms", "the phase 3", "the population"):
 # when they are all the rules heard, the learned layer may overrule them at this confidence.
 DESCRIBING = {"arms", "design", "phase", "setting", "population", "tested"}
+# ... and the catch-all "main result", heard in any "did it ...?": the learned layer may overrule these too
+OVERRULABLE = DESCRIBING | {"headline"}
 OVERRIDE = 0.8
+_APPENDED_NAMES = re.compile(r"(?:\s*\([^()]*\))+\s*$")
 
 
 def _names_a_target(question: str, entity: PlanEntity) -> bool:
@@ -134,6 +137,7 @@ class Understanding:
             described = picked
             name = self.analyzer.name_of(picked.winner)
             plan = self.planner.plan(f"{fixed} ({name})", previous, list(answered))
+            plan = replace(plan, entities=[e for e in plan.entities if e.record_id == picked.winner] or plan.entities)
         intent = None
         if self.model is not None and self._attribute_open(plan):
             intent = self._intent(fixed, plan)
@@ -205,13 +209,32 @@ class Understanding:
         return replace(plan, entities=entities, attributes=[answer_attribute(outcome)], form="list", list_type=None,
                        bare=False)
 
+    def _subject_part(self, context: str) -> str:
+        """The story from its last sentence that speaks of a trial or a drug (named or not) on: what it says of
+        the record asked about, without the patient's history before it ("had cisplatin last year")."""
+        said = sentences(context)
+        for i in reversed(range(len(said))):
+            if self.describer.mentions(said[i]) or self.analyzer.find_records(said[i]):
+                return " ".join(said[i:])
+        return context
+
     def _context_names(self, context: str, part: str) -> list[str]:
-        """Records (and another disease) the story names that the question itself does not."""
+        """Records (and another disease) the story names that the question itself does not: those of the last
+        sentence that names one, as the question's subject. The patient's own details are not its subject: the
+        chemotherapy they had beside another drug, and their tumour's markers unless a marker is what is asked."""
         in_part = {m.record_id for m in self.analyzer.find_records(part)}
         if any(r.partition(":")[0] in ENTITY_TYPES for r in in_part):
             return []
-        names = [m.surface for m in self.analyzer.find_records(context)
-                 if m.record_id.partition(":")[0] in ENTITY_TYPES and m.record_id not in in_part]
+        asks_marker = any("biomarker" in a.types and "trial" not in a.types for a in find_attributes(part))
+        names: list = []
+        for sentence in reversed(sentences(context)):
+            found = [m for m in self.analyzer.find_records(sentence) if m.record_id not in in_part
+                     and m.record_id.partition(":")[0] in ENTITY_TYPES
+                     and (asks_marker or not m.record_id.startswith("biomarker:"))]
+            treatments = [m for m in found if not is_chemotherapy(self.records[m.record_id])]
+            names = [m.surface for m in (treatments or found)]
+            if names:
+                break
         disease = OTHER_DISEASES.search(context)
         if disease and not OTHER_DISEASES.search(part):
             names.append(disease.group(0))
@@ -226,7 +249,7 @@ class Understanding:
 
     def _described(self, question: str, plan: QuestionPlan, previous: QuestionPlan | None,
                    answered: list[str], context: str = "") -> tuple[Resolution | None, QuestionPlan]:
-        said = _description(f"{context} {question}" if context else question, [])
+        said = _description(f"{self._subject_part(context)} {question}", [])
         kinds = self.describer.describes(question) or (self.describer.mentions(context) if context else [])
         for kind in kinds:
             found = self.describer.resolve(with_record_terms(said), kind, filters=f"{context} {question}")
@@ -242,28 +265,35 @@ class Understanding:
         """"how long did people live on nivolumab compared with the dummy drug?": a trial figure asked of a drug
         tested in several trials; the trial the message describes, when one clearly fits."""
         drugs = [e.record_id for e in plan.entities if e.type == "agent"]
-        trial_only = bool(plan.attributes) and all(BY_KEY[a].types == ("trial",) for a in plan.attributes if a in BY_KEY)
-        if not drugs or len(plan.entities) != len(drugs) or not trial_only or plan.form not in FILLABLE_FORMS:
+        asked = [BY_KEY[a].types for a in plan.attributes if a in BY_KEY]
+        # a figure only trials hold, or anything a trial holds when the question speaks of a trial ("that study")
+        speaks_of_trial = "trial" in self.describer.mentions(question)
+        of_trial = all("trial" in t for t in asked) and (
+            (bool(asked) and all(t == ("trial",) for t in asked)) or speaks_of_trial)
+        if not drugs or len(plan.entities) != len(drugs) or not of_trial or plan.form not in FILLABLE_FORMS or \
+                plan.unknown_names:  # "the STELLAR trial of TTFields with pem/platinum"
             return None
         trials = [rid for rid, r in self.records.items() if r.type == "trial" and set(drugs) & set(r.related)]
         if len(trials) < 2:
             return None
         # the drug's own name singles out no trial of it: the rest of the message must
         message = f"{context} {question}" if context else question
-        said = _description(message, [e.surface for e in plan.entities])
+        said = _description(f"{self._subject_part(context)} {question}", [e.surface for e in plan.entities])
         found = self.describer.resolve(with_record_terms(said), "trial", among=trials, filters=message)
         return found if found is not None and found.winner is not None else None
 
     @staticmethod
     def _describing_only(plan: QuestionPlan) -> bool:
         return len(plan.entities) == 1 and plan.form in FILLABLE_FORMS and not plan.list_type and \
-            bool(plan.attributes) and set(plan.attributes) <= DESCRIBING and not plan.carried_attributes
+            bool(plan.attributes) and set(plan.attributes) <= OVERRULABLE and not plan.carried_attributes
 
     def _attribute_open(self, plan: QuestionPlan) -> bool:
         return bool(plan.entities) and not plan.attributes and not plan.bare and plan.form in FILLABLE_FORMS \
             and not plan.list_type
 
     def _intent(self, question: str, plan: QuestionPlan) -> Intent:
+        # the names the engine appended ("... (nivolumab) (CONFIRM)") are not words the user asked with
+        question = _APPENDED_NAMES.sub("", question) or question
         spans = [(m.start, m.end, m.record_id.partition(":")[0]) for m in self.analyzer.find_records(question)]
         types = {e.type for e in plan.entities}
 
