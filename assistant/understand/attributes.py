@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.understand.phrases import matcher, vocabulary
+
 
 @dataclass(frozen=True)
 class Attribute:
@@ -24,17 +26,21 @@ class Attribute:
     extra: dict[str, str] = field(default_factory=dict)
 
 
-def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?:" + "|".join(alternatives) + r")", re.IGNORECASE)
+_VOCABULARY = vocabulary("attribute_words")
+
+
+def _words(key: str, *patterns: str) -> re.Pattern[str]:
+    """How questions ask for the attribute: its words and phrases (data/attribute_words.yaml), and the few
+    patterns a phrase cannot say (a word that must not precede, a figure)."""
+    parts = [*patterns, matcher(_VOCABULARY.get(key, ())).pattern]  # the patterns are the longer asks
+    return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
 
 def _status(markers: tuple[str, ...]) -> Attribute:
     """A trial's status; not "BAP1 status" (``markers``: the biomarker names, see ``with_markers``)."""
     not_after = "".join(f"(?<!{re.escape(m)} )" for m in markers)
-    return Attribute("status", "status", _rx(not_after + r"(?<!mutation )(?<!mutational )"
-                     r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b",
-                     r"\bstill recruiting\b", r"\brecruiting\b", r"\bongoing\b",
-                     r"\b(?:is|was|has)\b.{0,30}\bcompleted\b", r"\bcompleted\?"), fields=("status",), types=("trial",))
+    return Attribute("status", "status", _words("status", not_after + r"(?<!mutation )(?<!mutational )"
+                     r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b", r"\bcompleted\?"), fields=("status",), types=("trial",))
 
 
 _YEARS = r"(?:\d+|one|two|three|four|five|six|twelve|eighteen|twenty-four|thirty-six)"
@@ -42,246 +48,133 @@ TIMEPOINT_RE = re.compile(rf"\b({_YEARS})[- ]?(year|month|yr|mo)s?\b", re.IGNORE
 
 # Order matters: the first attributes are the more specific ones ("2-year survival" before "survival").
 ATTRIBUTES: tuple[Attribute, ...] = (
-    Attribute("qol", "quality-of-life results", _rx(r"\bquality[- ]of[- ]life\b", r"\bqol\b", r"\bhrqol\b",
-              r"patient-reported"), measures=("qol",), types=("trial",)),
-    Attribute("duration_of_response", "duration of response", _rx(r"\bduration of (?:the )?response", r"\bdor\b",
-              r"how long did (?:the )?responses? last", r"\bhow long (?:did|do|were|was) .{0,40}respon\w*",
-              r"\bdurab\w* respon", r"\brespon\w* (?:last|were durable)"), types=("trial",)),
-    Attribute("time_to_response", "time to response", _rx(r"\btime to (?:first |objective )?response\b",
-              r"\bhow (?:quickly|fast|soon) did .{0,40}respon"), types=("trial",)),
-    Attribute("pk", "pharmacokinetics (half-life, clearance)", _rx(r"\bhalf[- ]?life\b", r"\bpharmacokinetic",
-              r"\bclearance\b", r"\bbioavailab", r"\bvolume of distribution\b", r"\bcmax\b"), types=("agent", "trial")),
-    Attribute("prescribing", "prescribing information (contraindications, interactions)", _rx(
-              r"\bcontraindicat", r"\bdrug interactions?\b", r"\binteract with\b", r"\bpregnan", r"\bbreast-?feeding\b",
-              r"\b(?:renal|hepatic|kidney|liver) impairment\b"), types=("agent", "trial")),
-    Attribute("manufacturing", "manufacturing (production time, vein-to-vein time)", _rx(r"\bmanufactur",
-              r"\bwho (?:made|makes|produces|produced|markets|developed|develops)\b", r"\bwhich company\b",
-              r"\bvein-to-vein\b", r"\bproduction time\b", r"\bhow long does it take to (?:make|produce)\b"),
+    Attribute("qol", "quality-of-life results", _words("qol"), measures=("qol",), types=("trial",)),
+    Attribute("duration_of_response", "duration of response", _words("duration_of_response", r"\bhow long (?:did|do|were|was) .{0,40}respon\w*", r"\brespon\w* (?:last|were durable)"), types=("trial",)),
+    Attribute("time_to_response", "time to response", _words("time_to_response", r"\btime to (?:first |objective )?response\b", r"\bhow (?:quickly|fast|soon) did .{0,40}respon"), types=("trial",)),
+    Attribute("pk", "pharmacokinetics (half-life, clearance)", _words("pk"), types=("agent", "trial")),
+    Attribute("prescribing", "prescribing information (contraindications, interactions)", _words("prescribing"), types=("agent", "trial")),
+    Attribute("manufacturing", "manufacturing (production time, vein-to-vein time)", _words("manufacturing", r"\bvein-to-vein\b"),
               types=("agent", "trial")),
-    Attribute("infusion_time", "infusion time", _rx(r"\binfusion (?:time|duration)\b",
-              r"\bhow long (?:does|is|did|was) (?:the |an |each )?(?:[\w-]+ ){0,2}infusion", r"\binfused over\b",
-              r"\binfusion\b.{0,30}\bhow long\b"), fields=("arms",),
+    Attribute("infusion_time", "infusion time", _words("infusion_time", r"\bhow long (?:does|is|did|was) (?:the |an |each )?(?:[\w-]+ ){0,2}infusion"), fields=("arms",),
               types=("trial",), extra={"requires": r"\bover \d+\s*(?:minutes|min|hours?)\b"}),
-    Attribute("germline", "germline (inherited) testing", _rx(r"\bgermline\b", r"\binherited\b", r"\bhereditary\b",
-              r"\bfamilial\b"), fields=("summary", "relevance", "measurement", "description"), types=("biomarker",),
+    Attribute("germline", "germline (inherited) testing", _words("germline"), fields=("summary", "relevance", "measurement", "description"), types=("biomarker",),
               extra={"requires": r"germline|inherited|hereditary|familial", "all_fields": True}),
-    Attribute("age", "age of the patients", _rx(r"\bmedian age\b", r"\bhow old\b", r"\bage of (?:the )?patients\b",
-              r"\bmean age\b"), types=("trial",)),
-    Attribute("subgroup_size", "number of patients in that group", _rx(
-        r"\bhow many (?:patients|participants|people|pts)\s+(?:had|have|with|died|experienced|showed|developed)\b",
-        r"\bhow many (?:patients|participants|people|pts) got (?:grade|an?\s|any\s|serious|severe|side|adverse|toxic)",
-        r"\bhow many (?:had|were) (?:sarcomatoid|biphasic|epithelioid)",
-        r"\b(?:proportion|percent(?:age)?|share|fraction) (?:of (?:the )?(?:patients |participants )?)?(?:with |had |were )?"
+    Attribute("age", "age of the patients", _words("age"), types=("trial",)),
+    Attribute("subgroup_size", "number of patients in that group", _words("subgroup_size", r"\bhow many (?:patients|participants|people|pts) got (?:grade|an?\s|any\s|serious|severe|side|adverse|toxic)", r"\b(?:proportion|percent(?:age)?|share|fraction) (?:of (?:the )?(?:patients |participants )?)?(?:with |had |were )?"
         r"(?:non-?epithelioid|epithelioid|sarcomatoid|biphasic)"), types=("trial",)),
-    Attribute("screened", "number of patients screened", _rx(r"\bscreened\b", r"\bscreening\b"),
+    Attribute("screened", "number of patients screened", _words("screened"),
               fields=("population", "design"), types=("trial",),
               extra={"requires": r"\b\d+\s+(?:\w+\s+){0,2}screened\b|\bscreened\s+\d+", "all_fields": True}),
-    Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _rx(r"\bsensitivity\b", r"\bspecificity\b",
-              r"\bdiagnostic accuracy\b", r"\bauc\b", r"\bpositive predictive\b"), types=("biomarker",)),
-    Attribute("cutoff", "biomarker cut-off", _rx(r"\bcut-?offs?\b", r"\bthresholds?\b", r"\bpositivity (?:level|criterion)\b"),
+    Attribute("accuracy", "diagnostic accuracy (sensitivity, specificity)", _words("accuracy"), types=("biomarker",)),
+    Attribute("cutoff", "biomarker cut-off", _words("cutoff", r"\bcut-?offs?\b"),
               fields=("measurement", "relevance", "population", "result"), types=("trial", "biomarker"),
               extra={"requires": r"(?:>|≥|<|over|above|at least|under|below)\s*\d+(?:\.\d+)?\s*%|\bcut-?off\b",
                      "all_fields": True}),
-    Attribute("follow_up", "median follow-up", _rx(r"\bfollow[- ]?up\b", r"\bfollowed up\b"), fields=("result",),
+    Attribute("follow_up", "median follow-up", _words("follow_up"), fields=("result",),
               types=("trial",), extra={"requires": r"follow-up"}),
-    Attribute("ttf", "time to treatment failure or next treatment", _rx(r"\btime to (?:treatment failure|next treatment)\b",
-              r"\bttf\b", r"\bttnt\b"), types=("trial",)),
+    Attribute("ttf", "time to treatment failure or next treatment", _words("ttf", r"\btime to (?:treatment failure|next treatment)\b"), types=("trial",)),
     # "what share of CM743 patients had epithelioid histology?": who was enrolled, stated as a share
-    Attribute("histology_mix", "share of patients by histology", _rx(
-              r"\b(?:share|proportion|percentage|fraction|how many) of (?:the )?(?:\w+ )?(?:patients|participants|pts) "
-              r"(?:had|were|with) (?:an? )?(?:\w+ )?(?:histolog\w*|epithelioid|non-?epithelioid|sarcomatoid|biphasic)",
-              r"\bwhat (?:%|percent\w*) (?:of (?:the )?(?:\w+ )?(?:patients|pts) )?(?:had|were) (?:\w+ )?(?:epithelioid|non-?epithelioid|"
+    Attribute("histology_mix", "share of patients by histology", _words("histology_mix", r"\b(?:share|proportion|percentage|fraction|how many) of (?:the )?(?:\w+ )?(?:patients|participants|pts) "
+              r"(?:had|were|with) (?:an? )?(?:\w+ )?(?:histolog\w*|epithelioid|non-?epithelioid|sarcomatoid|biphasic)", r"\bwhat (?:%|percent\w*) (?:of (?:the )?(?:\w+ )?(?:patients|pts) )?(?:had|were) (?:\w+ )?(?:epithelioid|non-?epithelioid|"
               r"sarcomatoid|biphasic)"),
               fields=("population", "design"), types=("trial",),
               extra={"requires": r"\d+\s*%[^;.]{0,40}epithelioid|epithelioid[^;.]{0,40}\d+\s*%"}),
-    Attribute("demographics", "patients' sex or ethnicity", _rx(r"\b(?:women|men|female|male|sex|gender|ethnic\w*|race)\b"),
+    Attribute("demographics", "patients' sex or ethnicity", _words("demographics"),
               types=("trial",)),
-    Attribute("sites", "number of centres or countries", _rx(r"\bhow many (?:[A-Z]{2,3} |\w+ )?(?:centres|centers|sites|countries|"
-              r"hospitals)\b",
-              r"\bnumber of (?:centres|centers|sites|countries|hospitals)\b"),
+    Attribute("sites", "number of centres or countries", _words("sites", r"\bhow many (?:[A-Z]{2,3} |\w+ )?(?:centres|centers|sites|countries|"
+              r"hospitals)\b"),
               fields=("design",), types=("trial",),
               extra={"requires": r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:\w+\s+)?"
                                  r"(?:centres|centers|hospitals|sites|countries|institutions)"}),
-    Attribute("location", "where it was run", _rx(r"\bwhere (?:was|were|is|did)\b.*\b(?:run|conducted|done|held|based|take place)\b",
-              r"\b(?:which|what) countr(?:y|ies)\b", r"\bin which countr"), fields=("design", "summary"), types=("trial",),
+    Attribute("location", "where it was run", _words("location", r"\bwhere (?:was|were|is|did)\b.*\b(?:run|conducted|done|held|based|take place)\b"), fields=("design", "summary"), types=("trial",),
               extra={"requires": r"\b(?:hospitals?|centres?|centers?|universit\w*|countries)\b|\b(?:UK|USA|United|Australia|"
                                  r"France|Italy|Spain|Canada|Japan|Europe|European|Belgium|Netherlands|Switzerland|"
                                  r"New Zealand|Australian|Canadian|Italian|French|Dutch|British)\b"}),
-    Attribute("sponsor", "sponsor or funder", _rx(r"\bsponsor", r"\bfund(?:ed|ing|er)\b", r"\bwho paid\b",
-              r"\b(?:which|what) (?:cooperative |co-operative |trials? |research |academic )?group\b", r"\bwho ran\b",
-              r"\brun by\b", r"\bwho (?:led|conducted|organi[sz]ed)\b"), fields=("design", "summary"), types=("trial",),
+    Attribute("sponsor", "sponsor or funder", _words("sponsor", r"\b(?:which|what) (?:cooperative |co-operative |trials? |research |academic )?group\b", r"\bwho (?:led|conducted|organi[sz]ed)\b"), fields=("design", "summary"), types=("trial",),
               extra={"requires": r"\brun by\b|\bsponsor|\bled by\b|\bGroup\b|Platform"}),  # + the groups the trials name
-    Attribute("cost", "cost", _rx(r"\bcosts?\b", r"\bprice\b", r"\bcost-effective", r"\bhow much does\b"),
+    Attribute("cost", "cost", _words("cost"),
               types=("agent", "trial")),
-    Attribute("crossover", "crossover or subsequent therapy", _rx(r"\bcross(?:ed)?[- ]?over\b",
-              r"\bsubsequent (?:therapy|therapies|treatment|immunotherapy)\b", r"\blater (?:got|received|had|given)\b",
-              r"\bafter progression\b"), measures=("other",), types=("trial",),
+    Attribute("crossover", "crossover or subsequent therapy", _words("crossover"), measures=("other",), types=("trial",),
               extra={"result_words": r"subsequent|cross(?:ed)?[- ]?over|later"}),
-    Attribute("specific_ae", "that adverse event", _rx(
-        r"\b(?:hepatitis|colitis|pneumonitis|thyroiditis|hypothyroidism|hyperthyroidism|rash|diarrh\w*|nephritis|"
+    Attribute("specific_ae", "that adverse event", _words("specific_ae", r"\b(?:hepatitis|colitis|pneumonitis|thyroiditis|hypothyroidism|hyperthyroidism|rash|diarrh\w*|nephritis|"
         r"myocarditis|hypophysitis|neuropathy|fatigue|nausea|neutropenia|an(?:a)?emia|thrombocytopenia|hypertension|"
         r"cytokine release|infusion reaction|pruritus|adrenal insufficiency|diabetes)\b"),
         measures=("safety",), types=("trial",), extra={"requires_asked_word": "1"}),
-    Attribute("os_rate", "survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+os\b",
-        rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", r"\blandmark\b",
-        rf"\balive at {_YEARS}", rf"\b(?:os|overall survival) at {_YEARS}\s*(?:months?|years?)"), measures=("os_rate",),
+    Attribute("os_rate", "survival at that time point", _words("os_rate", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:overall\s+)?surviv", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+os\b", rf"\bsurviv\w*\s+(?:rate\s+)?at\s+{_YEARS}\s+(?:years?|months?)", rf"\balive at {_YEARS}", rf"\b(?:os|overall survival) at {_YEARS}\s*(?:months?|years?)"), measures=("os_rate",),
         types=("trial",)),
-    Attribute("pfs_rate", "progression-free survival at that time point", _rx(
-        rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:pfs|progression[- ]free)",
-        rf"\b(?:alive and )?(?:progression[- ]free|pfs) at {_YEARS}\s*(?:months?|years?)"), measures=("pfs_rate",),
+    Attribute("pfs_rate", "progression-free survival at that time point", _words("pfs_rate", rf"\b{_YEARS}[- ]?(?:year|yr|month|mo)s?\s+(?:pfs|progression[- ]free)", rf"\b(?:alive and )?(?:progression[- ]free|pfs) at {_YEARS}\s*(?:months?|years?)"), measures=("pfs_rate",),
         types=("trial",)),
-    Attribute("hr", "hazard ratio", _rx(r"\bhazard ratios?\b", r"\bhrs?\b"), measures=("os", "pfs"),
+    Attribute("hr", "hazard ratio", _words("hr"), measures=("os", "pfs"),
               types=("trial",), hr_only=True),
-    Attribute("pfs", "progression-free survival", _rx(r"\bprogression[- ]free(?: survival)?\b", r"\bpfs\b", r"\bprogression\b"),
+    Attribute("pfs", "progression-free survival", _words("pfs", r"\bprogression[- ]free(?: survival)?\b"),
               measures=("pfs",), types=("trial",)),
-    Attribute("orr", "objective response rate", _rx(r"\bresponse rates?\b", r"\b(?:ir-?)?orr\b", r"\bobjective responses?\b",
-              r"\bresponded\b", r"\bhow many (?:patients )?responded\b", r"\bresponses\b"), measures=("orr",),
+    Attribute("orr", "objective response rate", _words("orr", r"\b(?:ir-?)?orr\b"), measures=("orr",),
               types=("trial",)),
-    Attribute("dcr", "disease control rate", _rx(r"\bdisease control\b", r"\bdcr\b"), measures=("dcr",),
+    Attribute("dcr", "disease control rate", _words("dcr"), measures=("dcr",),
               types=("trial",)),
-    Attribute("safety", "grade 3-4 treatment-related adverse events", _rx(
-        r"\bsafety\b", r"\badverse (?:events?|effects?|reactions?)\b", r"\btoxicit", r"\bside[- ]effects?\b",
-        r"\btraes?\b", r"\baes?\b", r"\bgrade\s*(?:3|≥\s*3|iii)", r"\btolerab", r"\bsafe\b", r"\btolerated\b",
-        r"\bcomplications?\b"),
+    Attribute("safety", "grade 3-4 treatment-related adverse events", _words("safety", r"\badverse (?:events?|effects?|reactions?)\b", r"\bgrade\s*(?:3|≥\s*3|iii)"),
         measures=("safety",), types=("trial",)),
-    Attribute("os", "overall survival", _rx(r"\boverall survival\b", r"\bos\b", r"\bsurviv", r"\blive longer\b",
-              r"\bhow long did (?:the )?(?:patients|people|they|participants) (?:live|survive)\b", r"\blived\b",
-              r"\bprolong\w* life\b"), measures=("os",), types=("trial",)),
-    Attribute("primary_endpoint", "primary endpoint", _rx(r"\bprimary (?:end ?p\w{2,4}t|outcome|objective)s?\b",
-              r"\bmain endpoint\b"), fields=("primary_endpoint",), types=("trial",)),
-    Attribute("sample_size", "number of patients randomised", _rx(
-        r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
+    Attribute("os", "overall survival", _words("os"), measures=("os",), types=("trial",)),
+    Attribute("primary_endpoint", "primary endpoint", _words("primary_endpoint", r"\bprimary (?:end ?p\w{2,4}t|outcome|objective)s?\b"), fields=("primary_endpoint",), types=("trial",)),
+    Attribute("sample_size", "number of patients randomised", _words("sample_size", r"\bhow many (?:patients|participants|people|subjects|adults|persons|pts)\b(?:\s+(?:were|was|did|have been))?"
         r"\s*(?:randomi[sz]ed|enrol+ed|included|treated|recruited|accrued|studied|took part|participated|evaluable|"
-        r"analy[sz]ed|in\b|did\b|planned|needed|required|targeted|expected|and\b|,|\?|$)",
-        r"\bn\s*\?\s*$", r"\b(?:which|what) (?:one |trial |study )?(?:was|is|were) (?:bigger|larger|smaller)\b",
-        r"\b(?:bigger|larger|smaller) (?:trial|study)\b",
-        r"\bsample size\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
-        r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))",
-        r"\bnumber of (?:patients|participants|people|subjects|pts)\b", r"\bhow many were (?:randomi[sz]ed|enrolled)\b",
-        r"\bnumbers? (?:of patients )?(?:randomi[sz]ed|enrolled|included|treated)\b",
-        r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)", r"\bhow many (?:were|was)\b"),
+        r"analy[sz]ed|in\b|did\b|planned|needed|required|targeted|expected|and\b|,|\?|$)", r"\bn\s*\?\s*$", r"\b(?:which|what) (?:one |trial |study )?(?:was|is|were) (?:bigger|larger|smaller)\b", r"(?:^|\b(?:the|what|and|its)\s+)n\b(?=\s+(?:and|&|,)|\s*[?,]|\s*$)", r"\bhow many (?:patients |participants |people |pts )?(?:got|received|were given|were treated with)\b"
+        r"(?!\s+(?:grade|an?\s|any\s|serious|severe|side|adverse|toxic))", r"\bhow many were (?:randomi[sz]ed|enrolled)\b", r"\bnumbers? (?:of patients )?(?:randomi[sz]ed|enrolled|included|treated)\b", r"\bhow (?:many|large|big)\b.*\b(?:enrol|randomi[sz]|accru)"),
         fields=("n_randomised", "arms", "design", "status"), types=("trial",),
         extra={"requires": r"\b\d{2,5}\s+(?:\w+\s+){0,2}(?:patients|participants|adults|people)\b|\bn\s*=\s*\d",
                "all_fields": True}),
-    Attribute("registration", "registration number", _rx(r"\bregist(?:ration|ered|ry)\b", r"\bnct\b", r"\beudract\b",
-              r"\bisrctn\b",
-              r"\bnct (?:number|id)\b", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
+    Attribute("registration", "registration number", _words("registration", r"\btrial (?:number|id(?:entifier)?)\b", r"clinicaltrials\.gov"),
               fields=("registration",), types=("trial",)),
-    Attribute("dose", "dose", _rx(r"\bdos(?:e|es|ing|age)\b", r"\bmg/kg\b", r"\bhow much\b.*\bgiven\b"),
+    Attribute("dose", "dose", _words("dose"),
               fields=("arms",), types=("trial",), extra={"requires": r"\d\s*(?:mg|g/m|AUC|mcg|µg|IU|vp|pfu)|cells?/kg|\d\s*[x×]\s*10"}),
-    Attribute("assay", "assay used", _rx(r"\bassays?\b", r"\bantibody clone\b", r"\b(?:22C3|28-8|SP263|SP142)\b",
-              r"\bwhich (?:test|antibody) was used\b"), fields=("population", "design", "result"), types=("trial",),
+    Attribute("assay", "assay used", _words("assay"), fields=("population", "design", "result"), types=("trial",),
               extra={"requires": r"22C3|28-8|SP263|SP142|\bassay", "all_fields": True}),
-    Attribute("arms", "arms and doses", _rx(r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms\b(?!\s+(?:did|was|performed|fared|had) better)",
-              r"\b(?:what|which) (?:was|were|is) the (?:\w+ )?arms?\b", r"\b(?:control|comparator|experimental) arm\b",
-              r"\bwhat (?:was|were) compared\b", r"\bfor how long was\b", r"\bhow long was .{1,30} given\b",
-              r"\bduration of (?:treatment|therapy)\b",
-              r"\bdos(?:e|es|ing|age)\b", r"\bregimens?\b", r"\bwhich drugs? did\b", r"\bagainst what\b",
-              r"\b(?:tested|compared) against\b",
-              r"\b(?:which|what) (?:[\w-]+ )?(?:drugs?|agents?|treatments?|therap(?:y|ies)|antibod(?:y|ies)|inhibitors?) (?:was|were|did) "
+    Attribute("arms", "arms and doses", _words("arms", r"(?<!\bby )(?<!\bper )(?<!\beach )(?<!\bboth )\barms\b(?!\s+(?:did|was|performed|fared|had) better)", r"\b(?:what|which) (?:was|were|is) the (?:\w+ )?arms?\b", r"\b(?:which|what) (?:[\w-]+ )?(?:drugs?|agents?|treatments?|therap(?:y|ies)|antibod(?:y|ies)|inhibitors?) (?:was|were|did) "
               r".{0,30}\b(?:tested|given|used|"
-              r"evaluated|test)\b",
-              r"\bschedule\b", r"\bmg/kg\b", r"\bhow (?:was|were|is|are) .* (?:given|administered|dosed)\b",
-              r"\bcompar(?:ator|ed against|ed with)\b", r"\bcontrol (?:arm|group)\b", r"\bplacebo\b",
-              r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat did (?:patients|participants) receive\b",
-              r"\bwhat (?:operation|surgery|procedure|treatment|regimen|drugs?) did (?:the )?[\w-]+ (?:arm|group)\b",
-              r"\bwhat (?:operation|surgery|surgical procedure)\b",
-              r"\bwhich (?:treatments|drugs) (?:were|was) (?:compared|given)\b"),
+              r"evaluated|test)\b", r"\bcompar(?:ator|ed against|ed with)\b", r"\bwhat (?:treatments?|drugs?) did\b", r"\bwhat (?:operation|surgery|procedure|treatment|regimen|drugs?) did (?:the )?[\w-]+ (?:arm|group)\b", r"\bwhat (?:operation|surgery|surgical procedure)\b"),
               fields=("arms",), types=("trial",)),
-    Attribute("tested", "what it tested", _rx(r"\bwhat did .{1,40} (?:test|compare|evaluate|investigate|study|add)\b",
-              r"\bwhat (?:was|is) .{1,40} (?:testing|comparing|evaluating|investigating)\b",
-              r"\bwhat (?:was|is|were|are) (?:being )?(?:tested|compared|evaluated|studied|investigated)\b",
-              r"\b(?:what|which) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|is|were|are) .{1,40} "
+    Attribute("tested", "what it tested", _words("tested", r"\b(?:what|which) (?:drugs?|agents?|treatments?|therap(?:y|ies)) (?:was|is|were|are) .{1,40} "
               r"(?:testing|evaluating|studying|investigating)\b"), fields=("summary", "arms"),
               types=("trial",), extra={"all_fields": True}),
-    Attribute("administration", "route of administration", _rx(
-              r"\bhow (?:is|are|was|were) .{0,30}(?:given|administered|delivered|dosed)\b", r"\broute of administration\b",
-              r"\broute\b", r"\bhow (?:do you|to) (?:give|administer)\b"), fields=("modality", "summary", "mechanism"),
+    Attribute("administration", "route of administration", _words("administration", r"\bhow (?:do you|to) (?:give|administer)\b"), fields=("modality", "summary", "mechanism"),
               types=("agent",), extra={"requires": r"intramuscular|intravenous|\bIV\b|\boral|subcutaneous|intrapleural|"
                                                    r"intratumou?ral|infusion|injection|intradermal"}),
-    Attribute("phase", "phase", _rx(r"\b(?:what|which)\s+phase\b", r"\bphase\s*\?", r"\bphase (?:of|was|is|did)\b"),
+    Attribute("phase", "phase", _words("phase", r"\bphase\s*\?"),
               fields=("design",), types=("trial",)),
-    Attribute("design", "design", _rx(r"\bdesign(?:ed)?\b", r"\bamend\w*",
-              r"\b(?:arm|design|protocol|eligibility)\b.{0,30}\b(?:changed|modified|switched)\b", r"(?<!hazard )(?<!odds )\bratio\b(?!s)", r"\ballocat", r"\bopen[- ]label\b", r"\bblind(?:ed)?\b",
-              r"\bdouble-blind\b", r"\brandomi[sz]ed\b", r"\bmulticent"), fields=("design",), types=("trial",)),
-    Attribute("setting", "setting", _rx(r"\bsetting\b", r"\bline of (?:therapy|treatment)\b", r"\bfirst[- ]line\b", r"\b[123]L\b",
-              r"\bsecond[- ]line\b", r"\brelapsed\b", r"\bmaintenance\b", r"\b(?:treatment|therapy) line\b",
-              r"\b(?:which|what) line\b"), fields=("setting",), types=("trial",)),
-    Attribute("selection", "patient selection", _rx(r"\bselect", r"\bbiomarker\b", r"\benrich",
-              r"\b(?:pick|choose|chose|chosen|picked)\b.{0,20}\bpatients\b"),
+    Attribute("design", "design", _words("design", r"\b(?:arm|design|protocol|eligibility)\b.{0,30}\b(?:changed|modified|switched)\b", r"(?<!hazard )(?<!odds )\bratio\b(?!s)", r"\bdouble-blind\b"), fields=("design",), types=("trial",)),
+    Attribute("setting", "setting", _words("setting", r"\b[123]L\b"), fields=("setting",), types=("trial",)),
+    Attribute("selection", "patient selection", _words("selection"),
               fields=("population",), types=("trial",)),
-    Attribute("population", "population", _rx(r"\bpopulation\b", r"\beligib", r"\binclusion\b",
-              r"\bwhich patients (?:were|are) (?:enrolled|included|eligible|studied)\b",
-              r"\bwho (?:was|were) (?:enrolled|eligible|included|studied)\b", r"\bwhich patients benefit",
-              r"\bwho benefits?\b", r"\bin whom\b", r"\bwhat patients\b", r"\bdid .{1,40} (?:include|enrol|enroll|admit)\b",
-              r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b",
-              r"\bwho (?:could|can) (?:enter|join|enrol)\b", r"\bentry criteria\b", r"\b(?:which|what) histolog",
-              r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri", r"\ballowed\b"),
+    Attribute("population", "population", _words("population", r"\b(?:which|what) patients (?:could|can|were able to) (?:enter|join|enrol|be enrolled)\b", r"\bage (?:limits?|range|criteri\w+|restrictions?)\b", r"\benrol+ment criteri"),
               fields=("population",), types=("trial",)),
     _status(()),
-    Attribute("publication", "publication", _rx(r"\bpublish", r"\bpublication\b", r"\bjournal\b", r"\bauthors?\b", r"\bwho (?:wrote|led)\b",
-              r"\bpapers?\b", r"\bcitation\b", r"\bdoi\b", r"\bpmid\b", r"\bwhat year\b", r"\bwhich year\b"),
+    Attribute("publication", "publication", _words("publication"),
               fields=("publication",), types=("trial",)),
-    Attribute("approval", "regulatory approvals", _rx(r"\bapprov", r"\bfda\b", r"\bema\b", r"\blicen[cs]ed\b",
-              r"\bon the basis of which\b", r"\bbased on which\b",
-              r"\bauthori[sz]ed\b", r"\bnice\b", r"\bpmda\b", r"\breimburs", r"\brecommendation\b"),
+    Attribute("approval", "regulatory approvals", _words("approval"),
               fields=("approval",), types=("agent",)),
-    Attribute("trials", "trials that tested it", _rx(r"\b(?:which|what) (?:(?!(?:was|is|were|are|the|did|does|do)\b)[\w-]+ ){0,2}(?:trials?|stud(?:y|ies))\b",
-              r"\btrials? (?:tested|studied|evaluated|used)\b", r"\btested in\b", r"\bstudied in\b",
-              r"\b(?:any|a) (?:trials?|stud(?:y|ies)) (?:of|with|testing|on)\b",
-              r"\bevaluated in\b"), types=("agent", "biomarker", "mechanism")),
-    Attribute("drugs", "drugs that act on it", _rx(r"\b(?:which|what) (?:drugs?|agents?|therap(?:y|ies)|treatments?)\b"
+    Attribute("trials", "trials that tested it", _words("trials", r"\b(?:which|what) (?:(?!(?:was|is|were|are|the|did|does|do)\b)[\w-]+ ){0,2}(?:trials?|stud(?:y|ies))\b", r"\b(?:any|a) (?:trials?|stud(?:y|ies)) (?:of|with|testing|on)\b"), types=("agent", "biomarker", "mechanism")),
+    Attribute("drugs", "drugs that act on it", _words("drugs", r"\b(?:which|what) (?:drugs?|agents?|therap(?:y|ies)|treatments?)\b"
               r"(?! (?:did|were|was) (?:patients|participants))"), types=("biomarker", "mechanism", "term")),
-    Attribute("markers", "biomarkers that select patients for it", _rx(r"\b(?:which|what) (?:bio)?markers?\b",
-              r"\bpredicts? (?:benefit|response)\b"), types=("agent",)),
-    Attribute("code_names", "code names", _rx(r"\bcode ?names?\b", r"\bother names?\b", r"\balso (?:known|called)\b",
-              r"\bbrand\b"), fields=("code_names",), types=("agent",)),
-    Attribute("target", "target", _rx(r"\btarget(?:s|ed)?\b", r"\bbinds?\b", r"\bblocks?\b", r"\binhibits?\b",
-              r"\bwhich (?:kinases|receptors|pathways) does\b", r"\bhit\b"),
+    Attribute("markers", "biomarkers that select patients for it", _words("markers", r"\b(?:which|what) (?:bio)?markers?\b"), types=("agent",)),
+    Attribute("code_names", "code names", _words("code_names", r"\bcode ?names?\b"), fields=("code_names",), types=("agent",)),
+    Attribute("target", "target", _words("target"),
               fields=("targets", "mechanism"), types=("agent",)),
-    Attribute("mechanism", "mechanism of action", _rx(r"\bmechanism\b", r"\bhow does .* work\b", r"\bmode of action\b",
-              r"\bhow (?:does|do) .{1,40} (?:kill|act|attack|destroy|starve)\b",
-              r"\bmoa\b", r"\bhow do .* work\b", r"\bwork\b", r"\bvector\b",
-              r"\b(?:what|which) (?:gene|transgene|payload|cytokine)s? does\b", r"\bfused\b", r"\bbinders?\b", r"\b(?:carry|carries|encode|encodes|express|expresses)\b"),
+    Attribute("mechanism", "mechanism of action", _words("mechanism", r"\b(?:what|which) (?:gene|transgene|payload|cytokine)s? does\b"),
               fields=("mechanism", "targets", "modality"), types=("agent",),
               extra={"all_fields": True}),
-    Attribute("class", "class", _rx(r"\b(?:kind|class|type|sort) of\b", r"\bclass\b", r"\bmodality\b"),
+    Attribute("class", "class", _words("class"),
               fields=("class", "modality"), types=("agent",)),
-    Attribute("measurement", "how it is measured", _rx(r"\bmeasur", r"\bassay\b", r"\btest(?:ed|ing|s)? for\b",
-              r"\bhow do .{1,30} test\b",
-              r"\bhow (?:is|are) .* (?:tested|detected|assessed|determined)\b", r"\bimmunohistochem",
-              r"\bihc\b", r"\bdetect"), fields=("measurement",), types=("biomarker",)),
-    Attribute("relevance", "relevance", _rx(r"\bpredict", r"\bprognos", r"\brelevan", r"\bselect", r"\brole\b",
-              r"\blinked (?:to|with)\b", r"\bassociated with\b", r"\btied to\b",
-              r"\bany use\b", r"\buseful", r"\bvalue\b", r"\bas a (?:bio)?marker\b",
-              r"\bwhy does .* matter\b", r"\bclinical (?:use|value)\b", r"\bbiomarker for\b",
-              r"\buses? (?:in|of|for)\b", r"\bused (?:in|for|to)\b"),
+    Attribute("measurement", "how it is measured", _words("measurement"), fields=("measurement",), types=("biomarker",)),
+    Attribute("relevance", "relevance", _words("relevance", r"\bas a (?:bio)?marker\b"),
               fields=("relevance",), types=("biomarker",)),
-    Attribute("frequency", "how common it is", _rx(r"\b(?:is|are) (?:it|they|[\w -]{2,40}) (?:high|low|common|frequent|rare)\b",
-              r"\bhow (?:common|frequent|often)\b", r"\bprevalen",
-              r"\b(?:share|proportion|percentage|fraction) of (?:\w+ ){0,2}(?:patients|pts|people|tumou?rs)\b(?! (?:had|were randomi))"),
+    Attribute("frequency", "how common it is", _words("frequency", r"\b(?:is|are) (?:it|they|[\w -]{2,40}) (?:high|low|common|frequent|rare)\b", r"\b(?:share|proportion|percentage|fraction) of (?:\w+ ){0,2}(?:patients|pts|people|tumou?rs)\b(?! (?:had|were randomi))"),
               fields=("summary", "relevance", "kind", "definition", "description"),
               types=("biomarker", "term", "mechanism"),
               extra={"requires": r"\b(?:high|low|common|frequent|rare|few|most|often|\d+%)", "all_fields": True}),
-    Attribute("examples", "examples", _rx(r"\bexamples?\b", r"\bsuch as\b", r"\binvolve", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b",
-              r"\b(?:which|what) (?:cell|immune cell) types\b", r"\btypes of (?:immune )?cells\b",
-              r"\bwhich (?:pathways|genes|cells|"
-              r"factors|alterations)\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
-    Attribute("definition", "definition", _rx(r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)(?!.*\w's\b)",
-              r"\bstands? for\b", r"\bdefin", r"\bmean(?:s|ing)?\b", r"\bexpan(?:d|sion)\b", r"^\s*who is\b",
-              r"\bexplain\b", r"\btell me about\b", r"\bdescribe\b", r"\b(?:which|what) (?:drug|agent|trial|antibody|medicine|product) is (?:that|this|it)\b",
-              r"\bwhat (?:kind|type|sort) of (?:drug|agent|product|therapy|treatment|antibody|medicine)\b"),
+    Attribute("examples", "examples", _words("examples", r"\b(?:which|what) (?:\w+ )?(?:pathways|genes|cells|components|players|mediators|molecules)\b", r"\b(?:which|what) (?:cell|immune cell) types\b"), fields=("examples", "description"), types=("mechanism",), extra={"all_fields": True}),
+    Attribute("definition", "definition", _words("definition", r"^\s*what (?:is|are|was)\b(?!.*\b(?:the|its|their)\b)(?!.*\w's\b)", r"^\s*who is\b"),
               fields=("expansion", "definition", "class", "intro", "design", "summary", "description")),
-    Attribute("headline", "main result", _rx(r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\bresults?\b",
-              r"\boutcomes?\b", r"\befficacy\b", r"\beffective\b", r"\bbenefit", r"\bwork(?:ed)?\b",
-              r"\bsucce(?:ed|ssful)\b", r"\bpositive\b", r"\bnegative\b", r"\bfail", r"\bimprov",
-              r"\bmeet its\b", r"\bmet its\b", r"\bfindings?\b", r"\bshow(?:ed|n)?\b", r"\bhelp",
-              r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b",
-              r"\bhow did .{1,40} do\b",
-              r"\b(?:was|were) (?:it|they|the (?:primary )?end ?points?) met\b", r"\bmet\s*\?",
-              r"\b(?:reach(?:ed)?|achiev(?:e|ed)|met|hit) (?:it|that|this)\b",
-              r"\b(?:hit|meet|met|reach(?:ed)?|achieve[ds]?) (?:it|its|the) (?:primary )?(?:end ?point|goal|target)\b"),
+    Attribute("headline", "main result", _words("headline", r"\bwhat did .* (?:show|find|report|demonstrate)\b", r"\b(?:did|performed|fared|do|does) better\b", r"\bdid (?:it|the trial|they) (?:hit|meet|reach|achieve)\b", r"\b(?:was|were) (?:it|they|the (?:primary )?end ?points?) met\b", r"\bmet\s*\?", r"\b(?:reach(?:ed)?|achiev(?:e|ed)|met|hit) (?:it|that|this)\b"),
               types=("trial", "agent")),
 )
 BY_KEY = {a.key: a for a in ATTRIBUTES}

@@ -253,3 +253,13 @@ def test_a_drug_tested_in_several_trials_is_resolved_only_by_what_else_is_said(u
     said = understanding.understand("median PFS on pembrolizumab in the randomised trial against single-agent chemo "
                                     "after platinum?")
     assert [e for e in said.plan.entity_ids if e.startswith("trial:")] == ["trial:promise-meso"]
+
+
+def test_attribute_words_are_data_and_tolerate_hyphens_and_endings():
+    from assistant.understand.attributes import BY_KEY, find_attributes
+    from assistant.understand.phrases import vocabulary
+
+    words = vocabulary("attribute_words")
+    assert set(words) <= set(BY_KEY)  # every entry names an attribute the engine knows
+    assert [a.key for a in find_attributes("was the drug approved in Europe?")] == ["approval"]
+    assert "qol" in [a.key for a in find_attributes("any patient reported outcomes from the trial?")]
