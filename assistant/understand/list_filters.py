@@ -175,7 +175,8 @@ def gives_alone(trial: Any, record: Any) -> bool:
     return any(compact(a.name) in names for a in getattr(trial, "arms", []) or [])
 
 
-_COMBINATION = re.compile(r"\bcombination\b|\bcombo\b|\bdoublet\b|\bregimen\b", re.IGNORECASE)
+_WORDS = vocabulary("list_filters_words")
+_COMBINATION = matcher(_WORDS["_COMBINATION"])
 
 
 def agents_in_trial(trial: Any, records: dict[str, Any], question: str = "") -> list[str]:

@@ -21,6 +21,7 @@ from assistant.understand.list_filters import (
     run_by_same_group,
     tested_in,
 )
+from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -54,8 +55,8 @@ _DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|
 _WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
                     r"(?:\?|$|\s+(?:when|in|for|with|as|used|here|there)\b)", re.IGNORECASE)
 _WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
-_STANDS_FOR = re.compile(r"\bstands? for\b|\babbreviat|\bacronym\b|\bshort for\b|\bexpan(?:d|sion)\b|\bspelled out\b|"
-                         r"\bfull (?:name|form)\b", re.IGNORECASE)
+_WORDS = vocabulary("plan_words")
+_STANDS_FOR = matcher(_WORDS["_STANDS_FOR"])
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)(?:'s|s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
 _YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
 _WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
@@ -649,7 +650,7 @@ _PREAMBLE = re.compile(r"^\s*(?:(?:quick|short|simple)\s+(?:q|question)|[\w-]+(?
                        re.IGNORECASE)
 _MEANS = re.compile(r"\bwhat does ['\"‘“](?P<x>[^'\"’”?]{1,30})['\"’”] (?:mean|stand for)\b", re.IGNORECASE)
 _BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
-_ASKS_DRUG = re.compile(r"\b(?:drugs?|agents?|medicines?)\b", re.IGNORECASE)
+_ASKS_DRUG = matcher(_WORDS["_ASKS_DRUG"])
 _THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"
                         r"combo|regimen)\b",
                         re.IGNORECASE)
@@ -660,12 +661,8 @@ _TRIAL_OF_IT = re.compile(r"\bthe (?:other )?(?:trial|study|one) (?:that|which|w
                           re.IGNORECASE)
 ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
                    r"\bmonotherapy\b", re.IGNORECASE)
-_OVERVIEW = re.compile(r"\btell me about\b|\bdescribe\b|\bexplain\b|\boverview\b|\bsummar|\bwhat do (?:we|you) know\b",
-                       re.IGNORECASE)
-_FILLER = re.compile(r"\b(?:the|a|an|and|of|in|on|about|trial|study|drug|agent|please|me|what|whats|s|is|are|was|role|"
-                     r"exactly|actually|precisely|again|briefly|simply|really|"
-                     r"meant|by|mean|means|meaning|"
-                     r"were|tell|who|which|mesothelioma|mpm|pleural|malignant|record|its|it)\b", re.IGNORECASE)
+_OVERVIEW = matcher(_WORDS["_OVERVIEW"])
+_FILLER = matcher(_WORDS["_FILLER"])
 
 
 def _bare(question: str, matches: list) -> bool:
