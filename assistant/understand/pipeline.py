@@ -133,7 +133,7 @@ class Understanding:
         described = None
         if self._may_describe(plan, previous):
             described, plan = self._described(fixed, plan, previous, answered, context)
-        elif (picked := self._trial_of_drug(fixed, plan, context)) is not None:
+        elif (picked := self._trial_of_drug(fixed, plan, context, previous)) is not None:
             described = picked
             name = self.analyzer.name_of(picked.winner)
             plan = self.planner.plan(f"{fixed} ({name})", previous, list(answered))
@@ -261,7 +261,8 @@ class Understanding:
             return found, plan
         return None, plan
 
-    def _trial_of_drug(self, question: str, plan: QuestionPlan, context: str) -> Resolution | None:
+    def _trial_of_drug(self, question: str, plan: QuestionPlan, context: str,
+                       previous: QuestionPlan | None = None) -> Resolution | None:
         """"how long did people live on nivolumab compared with the dummy drug?": a trial figure asked of a drug
         tested in several trials; the trial the message describes, when one clearly fits."""
         drugs = [e.record_id for e in plan.entities if e.type == "agent"]
@@ -276,6 +277,9 @@ class Understanding:
         trials = [rid for rid, r in self.records.items() if r.type == "trial" and set(drugs) & set(r.related)]
         if len(trials) < 2:
             return None
+        focus = [e.record_id for e in previous.entities if e.record_id in trials] if previous is not None else []
+        if focus:  # "what dose of durvalumab did that one use?" after a turn on one of its trials: that trial
+            return Resolution("trial", focus[0], [], {})
         # the drug's own name singles out no trial of it: the rest of the message must
         message = f"{context} {question}" if context else question
         said = _description(f"{self._subject_part(context)} {question}", [e.surface for e in plan.entities])

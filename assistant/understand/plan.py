@@ -375,8 +375,9 @@ class Planner:
         anaphor = not p.list_type or _ANAPHOR.search(p.question)
         if not p.entities and anaphor and p.previous.entities and not _stands_alone(p.question, p.keys):
             p.entities = [self._entity(rid) for rid in self._of_kind_asked(p, self._carried(p))]
+        describing = _DESCRIBING | ({"arms"} if _AN_ARM.search(p.question) else set())  # "and in the placebo arm?"
         if p.entities and p.previous.attributes and _elliptical(p.question) and not p.switched and \
-                (not p.keys or (set(p.keys) <= _DESCRIBING and not set(p.keys) & set(p.previous.attributes))):
+                (not p.keys or (set(p.keys) <= describing and not set(p.keys) & set(p.previous.attributes))):
             # "and for the other relapsed trial, CONFIRM?": "relapsed" describes the trial; the question is the last one
             p.keys, p.carried_attrs = list(p.previous.attributes), True
             if timepoints(p.question):  # "and at one year?" after overall survival: survival at that time
@@ -610,6 +611,7 @@ def _stands_alone(question: str, keys: list[str]) -> bool:
 
 
 _DESCRIBING = {"setting", "design", "phase", "population"}  # words that also describe which record is meant
+_AN_ARM = re.compile(r"\b(?:in|for|on|with|of) the (?:[\w-]+ ){1,2}(?:arm|group)\b", re.IGNORECASE)
 
 
 def _elliptical(question: str) -> bool:

@@ -86,6 +86,9 @@ def drug_shorthand(records: Iterable) -> dict[str, list[str]]:
     return {s: found for s in DRUG_SHORTHAND if len(found := [n for n in names if n.startswith(s)]) == 1}
 
 
+_NAMED_AS_TRIAL = re.compile(r"\s+(?:one|trial|study|arm|cohort)\b", re.IGNORECASE)
+
+
 def compact(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
@@ -251,6 +254,14 @@ class QueryAnalyzer:
             if len(ids) == 1 and key not in self.alias_index:
                 self.alias_index[key] = set(ids)
                 exact_only.add(key)
+        # "the ATOMIC one": a trial named by the head of its name, when the rest holds no number ("ATOMIC-Meso",
+        # not "CheckMate 743") and no other record shares the head; matched only as a name is written (below)
+        heads: dict[str, set[str]] = {}
+        for r in records:
+            parts = re.split(r"[- ]", r.name.strip(), maxsplit=1) if r.type == "trial" else []
+            if len(parts) == 2 and len(parts[0]) >= 4 and not re.search(r"\d", r.name):
+                heads.setdefault(compact(parts[0]), set()).add(r.id)
+        self._heads = {k: ids for k, ids in heads.items() if len(ids) == 1 and k not in self.alias_index}
         # Fuzzy candidates bucketed by first letter so a lookup compares against a few dozen keys.
         self._fuzzy: dict[str, list[str]] = {}
         for key, ids in self.alias_index.items():
@@ -296,6 +307,11 @@ class QueryAnalyzer:
                         found.append(RecordMatch(rid, self.entries[rid].name, text[start:end], start, end, not fuzzy))
                     for j in range(i, i + n):
                         taken[j] = True
+        for i, (word, start, end) in enumerate(words):
+            ids = self._heads.get(compact(word), set()) if not taken[i] else set()
+            if ids and (word.isupper() or _NAMED_AS_TRIAL.match(text[end:])):
+                rid = next(iter(ids))
+                found.append(RecordMatch(rid, self.entries[rid].name, word, start, end, False))
         found.sort(key=lambda m: m.start)
         return found
 

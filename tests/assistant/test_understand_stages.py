@@ -263,3 +263,18 @@ def test_attribute_words_are_data_and_tolerate_hyphens_and_endings():
     assert set(words) <= set(BY_KEY)  # every entry names an attribute the engine knows
     assert [a.key for a in find_attributes("was the drug approved in Europe?")] == ["approval"]
     assert "qol" in [a.key for a in find_attributes("any patient reported outcomes from the trial?")]
+
+
+def test_a_trial_named_by_the_head_of_its_name_only_where_written_as_a_name(understanding):
+    analyzer = understanding.analyzer
+    assert [m.record_id for m in analyzer.find_records("what about the LUME one?")] == ["trial:lume-meso"]
+    assert analyzer.find_records("does immunotherapy show any promise here?") == []
+
+
+def test_follow_ups_keep_the_trial_in_focus_and_the_figure_for_another_arm(understanding):
+    first = understanding.understand("median OS with nintedanib in LUME-Meso?").plan
+    arm = understanding.understand("and for the placebo arm?", first).plan
+    assert "trial:lume-meso" in arm.entity_ids and arm.attributes == ["os"]
+    dream = understanding.understand("PFS at 6 months in DREAM?").plan
+    dose = understanding.understand("which durvalumab dose did that trial give?", dream).plan
+    assert dose.entity_ids == ["trial:dream"]
