@@ -1,8 +1,10 @@
 """The dev pool: every question the team may tune on, in one list, each with its origin.
 
-Versioned test sets (``review-test``, ``review-v2-test``, ``review-v3-test`` ...) are never part of it. A
-question's origin is the dev file it was committed in (``review-v2-probe7-dev``), so "hold one origin out"
-measures how understanding generalises to a set written by someone else.
+Versioned test sets (``review-test``, ``review-v2-test`` ...) are not part of it, with one exception: a blind set
+whose first run is recorded and which a newer blind set has replaced as the figure of record is retired into the
+pool (``RETIRED``), since it can no longer measure generalisation. A question's origin is the file it was
+committed in (``review-v2-probe7-dev``), so "hold one origin out" measures how understanding generalises to a set
+written by someone else.
 """
 
 from __future__ import annotations
@@ -36,9 +38,13 @@ def dev_set_names() -> list[str]:
     return [n for n in names if n in newest.values()]
 
 
+# v3 test: its first run (session 5) is recorded; v4, written blind in session 6, is the figure of record now
+RETIRED = ("review-v3-test", "conversations-v3-test")
+
+
 def dev_pool() -> list[PoolQuestion]:
     pool: list[PoolQuestion] = []
-    for name in dev_set_names():
+    for name in [*dev_set_names(), *RETIRED]:
         # one origin per set as written (its questions and conversations, whatever version relabelled them)
         origin = re.sub(r"-v2(?:\.\d+)?-", "-v2-", name.replace("conversations-", "review-"))
         if name.startswith("conversations-"):

@@ -141,6 +141,28 @@ def held_out(items: list[Example], vectors: np.ndarray, c: float,
     return acc, np.concatenate(conf), np.concatenate(correct)
 
 
+def override_table(items: list[Example], vectors: np.ndarray, c: float,
+                   overrulable: set[str], thresholds: Sequence[float] = (0.4, 0.5, 0.6, 0.8)) -> dict[str, Any]:
+    """Where the rules heard only words that may describe the record ("arms", "setting", the catch-all main
+    result) and the held-out classifier disagrees at a confidence: how often each is right."""
+    rows = []
+    for origin in sorted({e.origin for e in items} - {"schema"}):
+        test = [i for i, e in enumerate(items) if e.origin == origin]
+        model = _fit(vectors[[i for i, e in enumerate(items) if e.origin != origin]],
+                     [e.key for e in items if e.origin != origin], c)
+        for row, i in zip(model.predict_proba(vectors[test]), test, strict=True):
+            fired = items[i].fired
+            if fired and set(fired) <= overrulable:
+                k = int(np.argmax(row))
+                rows.append((float(row[k]), str(model.classes_[k]), fired[0], items[i].key))
+    out = {}
+    for t in thresholds:
+        over = [r for r in rows if r[0] >= t and r[1] != r[2]]
+        out[str(t)] = {"overrides": len(over), "classifier_right": sum(_same(r[1], r[3]) for r in over),
+                       "rules_right": sum(_same(r[2], r[3]) for r in over)}
+    return out
+
+
 def rule_accuracy(planner: Any, pool: Sequence[PoolQuestion]) -> dict[str, float]:
     """The rule layer's first attribute against the same labels, per origin (conversation turns carry context)."""
     hits: dict[str, list[bool]] = {}
@@ -178,6 +200,9 @@ def train(progress: bool = True) -> dict[str, Any]:
     final = _fit(vectors, [e.key for e in items], best)
     model = IntentModel(list(final.classes_), final.coef_, final.intercept_, threshold, data_hash(items), rule_features)
     model.save()
+    from assistant.understand.pipeline import OVERRULABLE
+
+    overrides = override_table(items, vectors, best, OVERRULABLE)
     planner = Planner(analyzer, " ".join(d.text for d in corpus_documents()))
     rules = rule_accuracy(planner, pool)
     accepted = conf >= threshold
@@ -188,6 +213,7 @@ def train(progress: bool = True) -> dict[str, Any]:
         "held_out_mean": round(float(np.mean(list(acc.values()))), 3),
         "rule_accuracy": {o: round(a, 3) for o, a in rules.items()},
         "rule_mean": round(float(np.mean(list(rules.values()))), 3),
+        "overrides_held_out": overrides,
         "above_threshold": {"share": round(float(accepted.mean()), 3),
                             "precision": round(float(correct[accepted].mean()) if accepted.any() else 0.0, 3)},
     }
