@@ -77,6 +77,13 @@ class RetrievalConfig(_Section):
     rrf_k: float = 60.0  # only for fusion="rrf"
     depth: int = Field(default=100, ge=1)  # chunks fetched from each retriever (more only when k is larger)
     doc_depth_factor: int = Field(default=3, ge=1)  # retrieve_docs(k) fetches k * factor chunks per retriever
+    # retrieve_docs' BM25: "chunk" scores a document by its best chunk, "document" by BM25 over its whole text;
+    # with "document", RM3 expands the BM25 query from the doc_rm3_docs best documents of the first fused
+    # ranking (doc_rm3_terms feedback terms; the query's own terms keep doc_rm3_weight); doc_rm3_docs 0 = off.
+    doc_bm25_unit: Literal["chunk", "document"] = "document"
+    doc_rm3_docs: int = Field(default=10, ge=0)
+    doc_rm3_terms: int = Field(default=10, ge=0)
+    doc_rm3_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     mmr_lambda: float = Field(default=1.0, ge=0.0, le=1.0)  # 1.0 = off
     mmr_pool: int = Field(default=50, ge=1)  # MMR reorders the best mmr_pool fused candidates
     max_per_doc: int = Field(default=0, ge=0)  # at most this many chunks of one document; 0 = no cap

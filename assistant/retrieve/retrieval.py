@@ -35,6 +35,7 @@ retrieval-v2-dev (75, field-level) with the in-memory harness ``evals/ablation.p
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +43,14 @@ from typing import Any
 import numpy as np
 
 from assistant.retrieve import fusion
+from indexing.bm25 import BM25Index, rm3_query
 from indexing.render import is_quotable_section
 from kernel.chunk import Chunk
 from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError
 
 MODES = ("hybrid", "dense", "bm25")
+_DOC_BM25_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,26 +106,63 @@ class Retriever:
     def retrieve_docs(
         self, query: str, k: int = 100, mode: str = "hybrid", where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        """The k best document ids, each scored by its best chunk (max-pooling) before fusion."""
+        """The k best document ids. Dense: each document scored by its best chunk (max-pooling). BM25: by its
+        best chunk too, or (``config.doc_bm25_unit`` "document") over whole documents, with RM3 expansion from
+        the first fused ranking in hybrid mode (``config.doc_rm3_docs``)."""
         query = _check(query, mode)
         if k <= 0:
             return []
-        depth = max(self.config.depth, k * self.config.doc_depth_factor)
-        dense, bm25 = self._candidates(query, mode, depth, where)
+        cfg = self.config
+        depth = max(cfg.depth, k * cfg.doc_depth_factor)
+        whole = cfg.doc_bm25_unit == "document" and mode != "dense"
+        dense, bm25 = self._candidates(query, mode, depth, where, chunk_bm25=not whole)
         doc_of = self._doc_of
         dense_docs = fusion.max_pool(dense, doc_of)
-        bm25_docs = fusion.max_pool(bm25, doc_of)
-        weights = (self.config.doc_dense_weight, self.config.doc_bm25_weight)
+        weights = (cfg.doc_dense_weight, cfg.doc_bm25_weight)
+        if not whole:
+            return self._combine(mode, dense_docs, fusion.max_pool(bm25, doc_of), weights, chunk_level=False)[:k]
+        documents = self._document_bm25()
+        bm25_docs = documents.search(query, depth, where)
+        if mode == "hybrid" and cfg.doc_rm3_docs and cfg.doc_rm3_terms and cfg.doc_rm3_weight < 1 and bm25_docs:
+            first = self._combine(mode, dense_docs, bm25_docs, weights, chunk_level=False)[: cfg.doc_rm3_docs]
+            expanded = rm3_query(query, documents.feedback_terms(first, cfg.doc_rm3_terms), cfg.doc_rm3_weight)
+            bm25_docs = documents.search_weighted(expanded, depth, where)
         return self._combine(mode, dense_docs, bm25_docs, weights, chunk_level=False)[:k]
 
     # --- steps ------------------------------------------------------------------------------
     def _doc_of(self, chunk_id: str) -> str:
         return self.index.chunks[chunk_id].doc_id
 
-    def _candidates(self, query: str, mode: str, depth: int, where, named: Sequence[str] = ()) -> tuple[list, list]:
+    def _document_bm25(self) -> BM25Index:
+        """BM25 over whole documents (one text per document, the index's own document texts), built in memory
+        on first use and kept on the index: seconds for SciFact's 5k abstracts, and nothing to save."""
+        params = self.config.bm25_params
+        key = repr(sorted(params.items()))
+        cached = getattr(self.index, "_document_bm25", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with _DOC_BM25_LOCK:
+            cached = getattr(self.index, "_document_bm25", None)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            first: dict[str, Chunk] = {}
+            for chunk in self.index.chunks.values():
+                first.setdefault(chunk.doc_id, chunk)
+            units = []
+            for doc_id, c in first.items():
+                text = self.index.doc_text(doc_id)
+                units.append(Chunk(id=doc_id, doc_id=doc_id, title=c.title, text=text, section="", char_start=0,
+                                   char_end=len(text), page=None, source_type=c.source_type, record_id=c.record_id,
+                                   record_type=c.record_type))
+            built = BM25Index.build(units, params, keep_terms=True)
+            self.index._document_bm25 = (key, built)
+            return built
+
+    def _candidates(self, query: str, mode: str, depth: int, where, named: Sequence[str] = (),
+                    chunk_bm25: bool = True) -> tuple[list, list]:
         vec = self.index.embed_query(query) if mode != "bm25" else None
         dense = self.index.dense_search(vec, depth, where=where) if mode != "bm25" else []
-        bm25 = self.index.bm25_search(query, depth, where=where) if mode != "dense" else []
+        bm25 = self.index.bm25_search(query, depth, where=where) if mode != "dense" and chunk_bm25 else []
         cfg = self.config
         if mode == "hybrid" and cfg.prf_docs > 0 and cfg.prf_weight > 0 and (dense or bm25):
             dense = self._dense_feedback(query, dense, bm25, depth, where)
