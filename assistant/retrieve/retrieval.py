@@ -45,6 +45,7 @@ import numpy as np
 from assistant.retrieve import fusion
 from indexing.bm25 import BM25Index, rm3_query
 from indexing.render import is_quotable_section
+from indexing.sources import REVIEW_DOC_ID
 from kernel.chunk import Chunk
 from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError
@@ -90,6 +91,8 @@ class Retriever:
             return []
         cfg = self.config
         named = tuple(dict.fromkeys(named)) if mode == "hybrid" else ()
+        if not cfg.named_review:
+            named = tuple(n for n in named if n != REVIEW_DOC_ID)
         # Candidates and the MMR pool do not depend on k, so the top 10 at k=10 is the top 10 at k=100.
         dense, bm25 = self._candidates(query, mode, max(cfg.depth, k), where, named)
         ordered = self._combine(mode, dense, bm25, named=named)
@@ -213,10 +216,12 @@ class Retriever:
 
 def named_records(plan: Any) -> tuple[str, ...]:
     """The record ids a question names, from a query analyser plan (``QueryAnalyzer.analyze``): the things it
-    names (trials, agents, biomarkers, mechanisms; glossary words are vocabulary, not subjects) and the
-    references it cites by number."""
+    names (trials, agents, biomarkers, mechanisms; glossary words are vocabulary, not subjects), the
+    references it cites by number, and the review document when the question names the review itself
+    ("what does the review propose?"; ``RetrievalConfig.named_review``)."""
     refs = (f"ref:{n}" for n in getattr(plan, "ref_numbers", ()) or ())
-    return tuple(dict.fromkeys([*getattr(plan, "entity_ids", ()), *refs]))
+    review = [REVIEW_DOC_ID] if getattr(plan, "names_review", False) else []
+    return tuple(dict.fromkeys([*getattr(plan, "entity_ids", ()), *refs, *review]))
 
 
 def _and_where(where: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:

@@ -82,6 +82,35 @@ def test_named_records_are_the_things_and_references_a_plan_names():
     assert named_records(SimpleNamespace(entity_ids=[], ref_numbers=[])) == ()
 
 
+@pytest.mark.parametrize("question, names", [
+    ("Which partners does the review propose combining with ICIs?", True),
+    ("Under which licence is this mesothelioma review published?", True),
+    ("what does the Xia review say about BAP1?", True),
+    ("ORR by blinded independent central review in the trial?", False),
+    ("Was the response assessed by independent review?", False),
+    ("reviewed by the FDA under priority review", False),
+])
+def test_a_question_naming_the_review_names_the_review_document(question, names):
+    from assistant.understand.query import QueryPlan
+
+    plan = QueryPlan(question=question, search_text=question, embed_text=question, terms=[], question_terms=[])
+    assert plan.names_review is names
+    assert ("review" in named_records(plan)) is names
+
+
+def test_named_review_off_drops_the_review_document():
+    index = _TinyIndex()
+    index.chunks = {**index.chunks, "review#0": Chunk(
+        id="review#0", doc_id="review", title="", text="asbestos", section="Abstract", char_start=0, char_end=8,
+        page=None, source_type="review")}
+    index.bm25 = BM25Index.build(list(index.chunks.values()))
+    on = Retriever(index, Config().retrieval.model_copy(update={"named_review": True}))
+    off = Retriever(index, Config().retrieval.model_copy(update={"named_review": False}))
+    q = "asbestos exposure"
+    assert on.retrieve(q, k=1, named=("review",))[0].chunk.id == "review#0"  # the review's chunk is boosted
+    assert off.retrieve(q, k=4, named=("review",)) == off.retrieve(q, k=4)  # name-blind for the review
+
+
 def test_named_candidates_respect_the_callers_filter():
     named = {"record_id": {"$in": ["trial:a", "agent:b"]}}
     assert _and_where(None, named) == named
