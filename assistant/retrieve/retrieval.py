@@ -31,6 +31,24 @@ retrieval-v2-dev (75, field-level) with the in-memory harness ``evals/ablation.p
 - field-aware BM25 (title counted 2x, field label 1x more): within 0.01 everywhere, so both stay at 1 / 0;
   a field-label prefix on the dense text (``Name - field``) likewise (retrieval-v2-dev 0.925 vs 0.922);
 - fusion at this setting on review-dev (name-blind): z-score 0.815, convex min-max 0.792, RRF 0.751.
+
+Retrieval v3 (issue 20 continued), tuned on review-dev, retrieval-v2-dev, review-v2-dev and SciFact train only:
+- ``named_review``: a question naming the review itself ("which partners does the review propose...?") names
+  the review document (``QueryPlan.names_review``, ``named_records``). Hybrid-named review-dev nDCG@10 / R@5
+  0.827 / 0.914 -> 0.881 / 0.962, retrieval-v2-dev 0.908 -> 0.933, review-v2-dev 0.911 -> 0.929;
+- document-level BM25 (``doc_bm25_unit`` "document"): ``retrieve_docs`` scores BM25 over whole documents
+  instead of a document's best chunk (SciFact abstracts are ~3 chunks), and RM3 (``doc_rm3_*``: 10 feedback
+  documents from the first fused ranking, 10 terms, original query weight 0.7) expands it. SciFact train hybrid
+  0.7312 -> 0.7353 (whole documents) -> 0.7392 (RM3), R@100 0.9569 -> 0.9621; RM3 over the chunk index instead:
+  0.7326; RM3 docs 5/15, terms 5/15/20, weight 0.6/0.8/0.9 and document weights 0.4-0.55 all within 0.003.
+- measured and not adopted (dev): a per-document score decay (0.25-1.5 per extra chunk) or a hard cap (2/3/5
+  chunks) lifts review-dev by <= 0.01 and costs retrieval-v2-dev 0.04-0.3 (its graded judgements reward the
+  named record's other chunks); a smaller boost for the records the named ones relate to or cite (0.5-2, all
+  kinds, trials, references): within 0.01; chunk-level dense Rocchio (3-10 hits, weight 0.3/0.7) and
+  ``named_depth`` 10/40: within 0.01; dense weight 0.15/0.35/0.5 and ``named_weight`` 2-4 and ``aux_penalty``
+  1/3: no better than the defaults. On SciFact: dense Rocchio 0.734 (+0.003) but none once RM3 is on; a
+  document's mean chunk vector as a second dense list: lower; fusion (best chunk BM25, dense weight 0.3-0.7):
+  z-score 0.731, DBSF 0.733 (at 0.4), min-max 0.730, RRF 0.714, so z-score stays.
 """
 
 from __future__ import annotations
@@ -169,9 +187,10 @@ class Retriever:
         cfg = self.config
         if mode == "hybrid" and cfg.prf_docs > 0 and cfg.prf_weight > 0 and (dense or bm25):
             dense = self._dense_feedback(query, dense, bm25, depth, where)
-        if named and cfg.named_weight and cfg.named_depth:
+        records = [n for n in named if n != REVIEW_DOC_ID]  # the review is a document: its chunks have no record
+        if records and cfg.named_weight and cfg.named_depth:
             # The named records' best chunks, scored by each retriever as usual, join its list.
-            only = _and_where(where, {"record_id": {"$in": list(named)}})
+            only = _and_where(where, {"record_id": {"$in": records}})
             dense = _merge(dense, self.index.dense_search(vec, cfg.named_depth, where=only))
             bm25 = _merge(bm25, self.index.bm25_search(query, cfg.named_depth, where=only))
         return dense, bm25
