@@ -7,7 +7,8 @@ never drift apart, and tuning it (stemming, stopwords, token pattern) is a one-p
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,7 @@ class BM25Index:
     def __init__(self, retriever: bm25s.BM25, ids: list[str], chunks: dict[str, Chunk],
                  text_params: dict[str, Any] | None = None):
         self.retriever = retriever
+        self.terms: dict[str, Counter] | None = None  # per id: its analysed terms (build(keep_terms=True))
         self.text_params = {**TEXT_DEFAULTS, **(text_params or {})}
         self.ids = ids
         self.reindexed = False  # True when load() rebuilt it in memory for changed parameters
@@ -76,12 +78,18 @@ class BM25Index:
         }
 
     @classmethod
-    def build(cls, chunks: Sequence[Chunk], params: dict[str, Any] = BM25_PARAMS) -> BM25Index:
+    def build(cls, chunks: Sequence[Chunk], params: dict[str, Any] = BM25_PARAMS, keep_terms: bool = False
+              ) -> BM25Index:
+        """``keep_terms``: remember each text's analysed terms, which ``feedback_terms`` needs (RM3)."""
         engine, text = _split(params)
         retriever = bm25s.BM25(**engine)
+        tokens = analyze([bm25_text(c, **text) for c in chunks]) if chunks else []
         if chunks:
-            retriever.index(analyze([bm25_text(c, **text) for c in chunks]), show_progress=False)
-        return cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks}, text)
+            retriever.index(tokens, show_progress=False)
+        out = cls(retriever, [c.id for c in chunks], {c.id: c for c in chunks}, text)
+        if keep_terms:
+            out.terms = {c.id: Counter(t) for c, t in zip(chunks, tokens)}
+        return out
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -135,6 +143,44 @@ class BM25Index:
         if not ids:
             return []
         scores = np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
+        return self._top(scores, mask, k)
+
+    def search_weighted(self, weights: Mapping[str, float], k: int, where: dict[str, Any] | None = None
+                        ) -> list[tuple[str, float]]:
+        """Top-k ids for a weighted query of analysed terms (``analyze`` output): the sum of each term's BM25
+        score times its weight, as Lucene scores a boosted query (RM3 expansion: ``rm3_query``)."""
+        mask = self.mask(where)
+        if not self.ids or k <= 0:
+            return []
+        scores = np.zeros(len(self.ids), dtype=np.float32)
+        for term, weight in weights.items():
+            ids = self.retriever.get_tokens_ids([term])
+            if ids and weight > 0:
+                scores += np.float32(weight) * np.asarray(self.retriever.get_scores_from_ids(ids), dtype=np.float32)
+        return self._top(scores, mask, k)
+
+    def feedback_terms(self, hits: Sequence[tuple[str, float]], n_terms: int) -> dict[str, float]:
+        """The relevance model of RM3 (Lavrenko and Croft 2001; Anserini's RM3): each term's share of the
+        feedback texts, weighted by a softmax of their scores; the ``n_terms`` largest, summing to 1."""
+        if self.terms is None:
+            raise MesochatError("This BM25 index keeps no terms; build it with keep_terms=True for feedback")
+        hits = [(i, s) for i, s in hits if i in self.terms]
+        if not hits or n_terms <= 0:
+            return {}
+        scores = np.array([s for _, s in hits], dtype=np.float64)
+        w = np.exp(scores - scores.max())
+        w /= w.sum()
+        model: Counter = Counter()
+        for (i, _), wi in zip(hits, w):
+            terms = self.terms[i]
+            total = sum(terms.values()) or 1
+            for term, count in terms.items():
+                model[term] += wi * count / total
+        top = model.most_common(n_terms)
+        norm = sum(v for _, v in top) or 1.0
+        return {t: v / norm for t, v in top}
+
+    def _top(self, scores: np.ndarray, mask: np.ndarray | None, k: int) -> list[tuple[str, float]]:
         if mask is not None:
             scores = scores * mask
         positive = np.flatnonzero(scores > 0)
@@ -142,3 +188,15 @@ class BM25Index:
             positive = positive[np.argpartition(-scores[positive], k - 1)[:k]]
         order = positive[np.lexsort((positive, -scores[positive]))]  # score desc, ties by position
         return [(self.ids[i], float(scores[i])) for i in order]
+
+
+def rm3_query(query: str, expansion: Mapping[str, float], original_weight: float) -> dict[str, float]:
+    """RM3's interpolation: the query's own terms share ``original_weight`` (each 1/n of it), the feedback terms
+    (``BM25Index.feedback_terms``) share the rest."""
+    terms = analyze([query])[0]
+    out: dict[str, float] = {}
+    for t in terms:
+        out[t] = out.get(t, 0.0) + original_weight / len(terms)
+    for t, v in expansion.items():
+        out[t] = out.get(t, 0.0) + (1.0 - original_weight) * v
+    return out

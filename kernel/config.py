@@ -77,6 +77,13 @@ class RetrievalConfig(_Section):
     rrf_k: float = 60.0  # only for fusion="rrf"
     depth: int = Field(default=100, ge=1)  # chunks fetched from each retriever (more only when k is larger)
     doc_depth_factor: int = Field(default=3, ge=1)  # retrieve_docs(k) fetches k * factor chunks per retriever
+    # retrieve_docs' BM25: "chunk" scores a document by its best chunk, "document" by BM25 over its whole text;
+    # with "document", RM3 expands the BM25 query from the doc_rm3_docs best documents of the first fused
+    # ranking (doc_rm3_terms feedback terms; the query's own terms keep doc_rm3_weight); doc_rm3_docs 0 = off.
+    doc_bm25_unit: Literal["chunk", "document"] = "document"
+    doc_rm3_docs: int = Field(default=10, ge=0)
+    doc_rm3_terms: int = Field(default=10, ge=0)
+    doc_rm3_weight: float = Field(default=0.7, ge=0.0, le=1.0)
     mmr_lambda: float = Field(default=1.0, ge=0.0, le=1.0)  # 1.0 = off
     mmr_pool: int = Field(default=50, ge=1)  # MMR reorders the best mmr_pool fused candidates
     max_per_doc: int = Field(default=0, ge=0)  # at most this many chunks of one document; 0 = no cap
@@ -87,6 +94,7 @@ class RetrievalConfig(_Section):
     named_weight: float = 3.0  # review dev sets (review-dev, review-v2-dev, retrieval-v2-dev); see retrieval.py
     named_depth: int = Field(default=20, ge=0)
     named_filter: bool = False  # keep only the named records' chunks when any was found
+    named_review: bool = True  # a question naming the review itself ("the review") names the review document
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"

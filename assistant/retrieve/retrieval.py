@@ -31,10 +31,29 @@ retrieval-v2-dev (75, field-level) with the in-memory harness ``evals/ablation.p
 - field-aware BM25 (title counted 2x, field label 1x more): within 0.01 everywhere, so both stay at 1 / 0;
   a field-label prefix on the dense text (``Name - field``) likewise (retrieval-v2-dev 0.925 vs 0.922);
 - fusion at this setting on review-dev (name-blind): z-score 0.815, convex min-max 0.792, RRF 0.751.
+
+Retrieval v3 (issue 20 continued), tuned on review-dev, retrieval-v2-dev, review-v2-dev and SciFact train only:
+- ``named_review``: a question naming the review itself ("which partners does the review propose...?") names
+  the review document (``QueryPlan.names_review``, ``named_records``). Hybrid-named review-dev nDCG@10 / R@5
+  0.827 / 0.914 -> 0.881 / 0.962, retrieval-v2-dev 0.908 -> 0.933, review-v2-dev 0.911 -> 0.929;
+- document-level BM25 (``doc_bm25_unit`` "document"): ``retrieve_docs`` scores BM25 over whole documents
+  instead of a document's best chunk (SciFact abstracts are ~3 chunks), and RM3 (``doc_rm3_*``: 10 feedback
+  documents from the first fused ranking, 10 terms, original query weight 0.7) expands it. SciFact train hybrid
+  0.7312 -> 0.7353 (whole documents) -> 0.7392 (RM3), R@100 0.9569 -> 0.9621; RM3 over the chunk index instead:
+  0.7326; RM3 docs 5/15, terms 5/15/20, weight 0.6/0.8/0.9 and document weights 0.4-0.55 all within 0.003.
+- measured and not adopted (dev): a per-document score decay (0.25-1.5 per extra chunk) or a hard cap (2/3/5
+  chunks) lifts review-dev by <= 0.01 and costs retrieval-v2-dev 0.04-0.3 (its graded judgements reward the
+  named record's other chunks); a smaller boost for the records the named ones relate to or cite (0.5-2, all
+  kinds, trials, references): within 0.01; chunk-level dense Rocchio (3-10 hits, weight 0.3/0.7) and
+  ``named_depth`` 10/40: within 0.01; dense weight 0.15/0.35/0.5 and ``named_weight`` 2-4 and ``aux_penalty``
+  1/3: no better than the defaults. On SciFact: dense Rocchio 0.734 (+0.003) but none once RM3 is on; a
+  document's mean chunk vector as a second dense list: lower; fusion (best chunk BM25, dense weight 0.3-0.7):
+  z-score 0.731, DBSF 0.733 (at 0.4), min-max 0.730, RRF 0.714, so z-score stays.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -42,12 +61,15 @@ from typing import Any
 import numpy as np
 
 from assistant.retrieve import fusion
+from indexing.bm25 import BM25Index, rm3_query
 from indexing.render import is_quotable_section
+from indexing.sources import REVIEW_DOC_ID
 from kernel.chunk import Chunk
 from kernel.config import RetrievalConfig
 from kernel.errors import MesochatError
 
 MODES = ("hybrid", "dense", "bm25")
+_DOC_BM25_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -87,6 +109,8 @@ class Retriever:
             return []
         cfg = self.config
         named = tuple(dict.fromkeys(named)) if mode == "hybrid" else ()
+        if not cfg.named_review:
+            named = tuple(n for n in named if n != REVIEW_DOC_ID)
         # Candidates and the MMR pool do not depend on k, so the top 10 at k=10 is the top 10 at k=100.
         dense, bm25 = self._candidates(query, mode, max(cfg.depth, k), where, named)
         ordered = self._combine(mode, dense, bm25, named=named)
@@ -103,32 +127,70 @@ class Retriever:
     def retrieve_docs(
         self, query: str, k: int = 100, mode: str = "hybrid", where: dict[str, Any] | None = None
     ) -> list[tuple[str, float]]:
-        """The k best document ids, each scored by its best chunk (max-pooling) before fusion."""
+        """The k best document ids. Dense: each document scored by its best chunk (max-pooling). BM25: by its
+        best chunk too, or (``config.doc_bm25_unit`` "document") over whole documents, with RM3 expansion from
+        the first fused ranking in hybrid mode (``config.doc_rm3_docs``)."""
         query = _check(query, mode)
         if k <= 0:
             return []
-        depth = max(self.config.depth, k * self.config.doc_depth_factor)
-        dense, bm25 = self._candidates(query, mode, depth, where)
+        cfg = self.config
+        depth = max(cfg.depth, k * cfg.doc_depth_factor)
+        whole = cfg.doc_bm25_unit == "document" and mode != "dense"
+        dense, bm25 = self._candidates(query, mode, depth, where, chunk_bm25=not whole)
         doc_of = self._doc_of
         dense_docs = fusion.max_pool(dense, doc_of)
-        bm25_docs = fusion.max_pool(bm25, doc_of)
-        weights = (self.config.doc_dense_weight, self.config.doc_bm25_weight)
+        weights = (cfg.doc_dense_weight, cfg.doc_bm25_weight)
+        if not whole:
+            return self._combine(mode, dense_docs, fusion.max_pool(bm25, doc_of), weights, chunk_level=False)[:k]
+        documents = self._document_bm25()
+        bm25_docs = documents.search(query, depth, where)
+        if mode == "hybrid" and cfg.doc_rm3_docs and cfg.doc_rm3_terms and cfg.doc_rm3_weight < 1 and bm25_docs:
+            first = self._combine(mode, dense_docs, bm25_docs, weights, chunk_level=False)[: cfg.doc_rm3_docs]
+            expanded = rm3_query(query, documents.feedback_terms(first, cfg.doc_rm3_terms), cfg.doc_rm3_weight)
+            bm25_docs = documents.search_weighted(expanded, depth, where)
         return self._combine(mode, dense_docs, bm25_docs, weights, chunk_level=False)[:k]
 
     # --- steps ------------------------------------------------------------------------------
     def _doc_of(self, chunk_id: str) -> str:
         return self.index.chunks[chunk_id].doc_id
 
-    def _candidates(self, query: str, mode: str, depth: int, where, named: Sequence[str] = ()) -> tuple[list, list]:
+    def _document_bm25(self) -> BM25Index:
+        """BM25 over whole documents (one text per document, the index's own document texts), built in memory
+        on first use and kept on the index: seconds for SciFact's 5k abstracts, and nothing to save."""
+        params = self.config.bm25_params
+        key = repr(sorted(params.items()))
+        cached = getattr(self.index, "_document_bm25", None)
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        with _DOC_BM25_LOCK:
+            cached = getattr(self.index, "_document_bm25", None)
+            if cached is not None and cached[0] == key:
+                return cached[1]
+            first: dict[str, Chunk] = {}
+            for chunk in self.index.chunks.values():
+                first.setdefault(chunk.doc_id, chunk)
+            units = []
+            for doc_id, c in first.items():
+                text = self.index.doc_text(doc_id)
+                units.append(Chunk(id=doc_id, doc_id=doc_id, title=c.title, text=text, section="", char_start=0,
+                                   char_end=len(text), page=None, source_type=c.source_type, record_id=c.record_id,
+                                   record_type=c.record_type))
+            built = BM25Index.build(units, params, keep_terms=True)
+            self.index._document_bm25 = (key, built)
+            return built
+
+    def _candidates(self, query: str, mode: str, depth: int, where, named: Sequence[str] = (),
+                    chunk_bm25: bool = True) -> tuple[list, list]:
         vec = self.index.embed_query(query) if mode != "bm25" else None
         dense = self.index.dense_search(vec, depth, where=where) if mode != "bm25" else []
-        bm25 = self.index.bm25_search(query, depth, where=where) if mode != "dense" else []
+        bm25 = self.index.bm25_search(query, depth, where=where) if mode != "dense" and chunk_bm25 else []
         cfg = self.config
         if mode == "hybrid" and cfg.prf_docs > 0 and cfg.prf_weight > 0 and (dense or bm25):
             dense = self._dense_feedback(query, dense, bm25, depth, where)
-        if named and cfg.named_weight and cfg.named_depth:
+        records = [n for n in named if n != REVIEW_DOC_ID]  # the review is a document: its chunks have no record
+        if records and cfg.named_weight and cfg.named_depth:
             # The named records' best chunks, scored by each retriever as usual, join its list.
-            only = _and_where(where, {"record_id": {"$in": list(named)}})
+            only = _and_where(where, {"record_id": {"$in": records}})
             dense = _merge(dense, self.index.dense_search(vec, cfg.named_depth, where=only))
             bm25 = _merge(bm25, self.index.bm25_search(query, cfg.named_depth, where=only))
         return dense, bm25
@@ -173,10 +235,12 @@ class Retriever:
 
 def named_records(plan: Any) -> tuple[str, ...]:
     """The record ids a question names, from a query analyser plan (``QueryAnalyzer.analyze``): the things it
-    names (trials, agents, biomarkers, mechanisms; glossary words are vocabulary, not subjects) and the
-    references it cites by number."""
+    names (trials, agents, biomarkers, mechanisms; glossary words are vocabulary, not subjects), the
+    references it cites by number, and the review document when the question names the review itself
+    ("what does the review propose?"; ``RetrievalConfig.named_review``)."""
     refs = (f"ref:{n}" for n in getattr(plan, "ref_numbers", ()) or ())
-    return tuple(dict.fromkeys([*getattr(plan, "entity_ids", ()), *refs]))
+    review = [REVIEW_DOC_ID] if getattr(plan, "names_review", False) else []
+    return tuple(dict.fromkeys([*getattr(plan, "entity_ids", ()), *refs, *review]))
 
 
 def _and_where(where: dict[str, Any] | None, extra: dict[str, Any]) -> dict[str, Any]:

@@ -71,6 +71,11 @@ _REF_RE = re.compile(
     re.IGNORECASE,
 )
 _BRACKET_REF_RE = re.compile(r"\[\s*(\d{1,3})\s*\]")
+# The question names the review document itself: "the review", "this mesothelioma review", "the Xia review"; up
+# to two describing words between, but not another kind of review ("blinded independent central review").
+REVIEW_MENTION = re.compile(
+    r"\b(?:the|this|xia)\s+(?:(?!(?:central|independent|blinded|radiolog\w*|regulatory|priority|peer|systematic)\b)"
+    r"[a-z0-9-]+\s+){0,2}?review\b", re.IGNORECASE)
 # Types whose names are aliases; references are looked up by number, their titles are left to search.
 ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism", "term")
 ENTITY_ALIAS_TYPES = ("trial", "agent", "biomarker", "mechanism")
@@ -170,6 +175,11 @@ class QueryPlan:
     def is_lookup(self) -> bool:
         """"What is ADI-PEG 20?", "Tell me about BEAT-meso": a name and nothing else to match."""
         return bool(self.records) and not self.concepts
+
+    @property
+    def names_review(self) -> bool:
+        """The question is about the review document itself ("what does the review propose?")."""
+        return bool(REVIEW_MENTION.search(self.question))
 
     @property
     def entity_ids(self) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 
 from assistant.retrieve import fusion
 from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records
-from indexing.bm25 import bm25_text, field_label
+from indexing.bm25 import BM25Index, bm25_text, field_label, rm3_query
 from kernel.chunk import Chunk
 from kernel.config import Config
 from kernel.errors import MesochatError
@@ -82,6 +82,35 @@ def test_named_records_are_the_things_and_references_a_plan_names():
     assert named_records(SimpleNamespace(entity_ids=[], ref_numbers=[])) == ()
 
 
+@pytest.mark.parametrize("question, names", [
+    ("Which partners does the review propose combining with ICIs?", True),
+    ("Under which licence is this mesothelioma review published?", True),
+    ("what does the Xia review say about BAP1?", True),
+    ("ORR by blinded independent central review in the trial?", False),
+    ("Was the response assessed by independent review?", False),
+    ("reviewed by the FDA under priority review", False),
+])
+def test_a_question_naming_the_review_names_the_review_document(question, names):
+    from assistant.understand.query import QueryPlan
+
+    plan = QueryPlan(question=question, search_text=question, embed_text=question, terms=[], question_terms=[])
+    assert plan.names_review is names
+    assert ("review" in named_records(plan)) is names
+
+
+def test_named_review_off_drops_the_review_document():
+    index = _TinyIndex()
+    index.chunks = {**index.chunks, "review#0": Chunk(
+        id="review#0", doc_id="review", title="", text="asbestos", section="Abstract", char_start=0, char_end=8,
+        page=None, source_type="review")}
+    index.bm25 = BM25Index.build(list(index.chunks.values()))
+    on = Retriever(index, Config().retrieval.model_copy(update={"named_review": True}))
+    off = Retriever(index, Config().retrieval.model_copy(update={"named_review": False}))
+    q = "asbestos exposure"
+    assert on.retrieve(q, k=1, named=("review",))[0].chunk.id == "review#0"  # the review's chunk is boosted
+    assert off.retrieve(q, k=4, named=("review",)) == off.retrieve(q, k=4)  # name-blind for the review
+
+
 def test_named_candidates_respect_the_callers_filter():
     named = {"record_id": {"$in": ["trial:a", "agent:b"]}}
     assert _and_where(None, named) == named
@@ -110,6 +139,86 @@ def test_bm25_text_weights_the_title_and_the_field_label():
     main = _chunk("CheckMate 743 is a phase 3 trial.", "CheckMate 743", "Trial")
     assert field_label(main) == ""  # a record's main section is named by its type alone
     assert field_label(_chunk("text", "A title", "Abstract", source_type="beir")) == "Abstract"
+
+
+def _doc(doc_id: str, text: str) -> Chunk:
+    return Chunk(id=doc_id, doc_id=doc_id, title="", text=text, section="", char_start=0, char_end=len(text),
+                 page=None, source_type="beir", record_id=None, record_type=None, metadata={})
+
+
+def test_weighted_bm25_query_sums_each_terms_score_times_its_weight():
+    index = BM25Index.build([_doc("a", "asbestos exposure causes mesothelioma"), _doc("b", "asbestos in old buildings"),
+                             _doc("c", "pemetrexed and cisplatin chemotherapy")], keep_terms=True)
+    plain = dict(index.search("asbestos mesothelioma", 10))
+    # weight 1 on each analysed term is the plain query
+    assert dict(index.search_weighted({"asbesto": 1.0, "mesothelioma": 1.0}, 10)) == pytest.approx(plain)
+    one = dict(index.search_weighted({"mesothelioma": 1.0}, 10))
+    assert dict(index.search_weighted({"mesothelioma": 0.5}, 10)) == pytest.approx({k: v / 2 for k, v in one.items()})
+    assert index.search_weighted({"unknownterm": 1.0}, 10) == []
+    assert [d for d, _ in index.search_weighted({"cisplatin": 1.0}, 10, where={"doc_id": "a"})] == []
+
+
+def test_rm3_feedback_model_and_interpolation():
+    index = BM25Index.build([_doc("a", "asbestos asbestos fibre"), _doc("b", "fibre glass")], keep_terms=True)
+    # equal scores: each text weighs 1/2; a: asbesto 2/3, fibr 1/3; b: fibr 1/2, glass 1/2
+    model = index.feedback_terms([("a", 1.0), ("b", 1.0)], n_terms=10)
+    assert model == pytest.approx({"asbesto": 1 / 3, "fibr": 5 / 12, "glass": 1 / 4})
+    top = index.feedback_terms([("a", 1.0), ("b", 1.0)], n_terms=2)  # the two largest, renormalised
+    assert top == pytest.approx({"fibr": 5 / 9, "asbesto": 4 / 9})
+    assert index.feedback_terms([("zzz", 1.0)], 5) == {}
+    query = rm3_query("asbestos glass", {"fibr": 1.0}, original_weight=0.7)
+    assert query == pytest.approx({"asbesto": 0.35, "glass": 0.35, "fibr": 0.3})
+    assert rm3_query("asbestos", {"asbesto": 1.0}, 0.5) == pytest.approx({"asbesto": 1.0})
+    with pytest.raises(MesochatError):
+        BM25Index.build([_doc("a", "fibre glass")]).feedback_terms([("a", 1.0)], 5)  # built without its terms
+
+
+class _TinyIndex:
+    """What Retriever uses of an index, over three two-chunk documents with fixed dense vectors."""
+
+    def __init__(self):
+        texts = {"d1": ("asbestos exposure", "mesothelioma of the pleura"),
+                 "d2": ("asbestos mesothelioma pleura", "unrelated words here"),
+                 "d3": ("cisplatin", "pemetrexed")}
+        self.chunks, self._docs = {}, {}
+        for d, parts in texts.items():
+            self._docs[d] = " ".join(parts)
+            for i, t in enumerate(parts):
+                start = 0 if i == 0 else len(parts[0]) + 1
+                c = Chunk(id=f"{d}#{i}", doc_id=d, title="", text=t, section="", char_start=start,
+                          char_end=start + len(t), page=None, source_type="beir", record_id=None, record_type=None)
+                self.chunks[c.id] = c
+        self.bm25 = BM25Index.build(list(self.chunks.values()))
+
+    def doc_text(self, doc_id):
+        return self._docs[doc_id]
+
+    def embed_query(self, text):
+        return np.array([1.0, 0.0])
+
+    def dense_search(self, vec, k, where=None):
+        return [("d3#0", 0.3), ("d1#0", 0.2), ("d2#0", 0.1)][:k]
+
+    def bm25_search(self, query, k, where=None):
+        return self.bm25.search(query, k, where)
+
+
+def test_document_bm25_scores_whole_documents_and_is_built_once():
+    index = _TinyIndex()
+    q = "asbestos mesothelioma pleura"
+    by_chunk = Retriever(index, Config().retrieval.model_copy(update={"doc_bm25_unit": "chunk"}))
+    by_doc = Retriever(index, Config().retrieval.model_copy(update={"doc_bm25_unit": "document", "doc_rm3_docs": 0}))
+    # best chunk: d2's first chunk holds all three terms, d1's are split over two chunks
+    assert [d for d, _ in by_chunk.retrieve_docs(q, k=3, mode="bm25")][:1] == ["d2"]
+    whole = by_doc.retrieve_docs(q, k=3, mode="bm25")
+    assert {d for d, _ in whole} == {"d1", "d2"}  # d1's whole text now matches every term
+    built = index._document_bm25[1]
+    assert dict(whole) == pytest.approx(dict(built.search(q, 3)))
+    by_doc.retrieve_docs("cisplatin", k=3, mode="bm25")
+    assert index._document_bm25[1] is built  # kept on the index for the same parameters
+    rm3 = Retriever(index, Config().retrieval.model_copy(update={"doc_bm25_unit": "document", "doc_rm3_docs": 2}))
+    assert len(rm3.retrieve_docs(q, k=3, mode="hybrid")) == 3
+    assert by_doc.retrieve_docs(q, k=3, mode="dense") == by_chunk.retrieve_docs(q, k=3, mode="dense")
 
 
 # --- MMR -----------------------------------------------------------------------------------
