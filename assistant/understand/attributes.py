@@ -43,7 +43,7 @@ def _status(markers: tuple[str, ...]) -> Attribute:
                      r"(?<!biomarker )(?<!performance )(?<!smoking )(?<!histology )(?<!receptor )\bstatus\b", r"\bcompleted\?"), fields=("status",), types=("trial",))
 
 
-_YEARS = r"(?:\d+|one|two|three|four|five|six|twelve|eighteen|twenty-four|thirty-six)"
+_YEARS = r"(?:\d+|an?|one|two|three|four|five|six|twelve|eighteen|twenty-four|thirty-six)"
 TIMEPOINT_RE = re.compile(rf"\b({_YEARS})[- ]?(year|month|yr|mo)s?\b", re.IGNORECASE)
 
 # Order matters: the first attributes are the more specific ones ("2-year survival" before "survival").
@@ -275,7 +275,7 @@ def timepoint(text: str) -> str | None:
     m = TIMEPOINT_RE.search(text)
     if not m:
         return None
-    words = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "twelve": "12",
+    words = {"a": "1", "an": "1", "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "twelve": "12",
              "eighteen": "18", "twenty-four": "24", "thirty-six": "36"}
     n = words.get(m.group(1).lower(), m.group(1))
     unit = "year" if m.group(2).lower().startswith("y") else "month"
