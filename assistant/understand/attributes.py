@@ -30,7 +30,7 @@ _VOCABULARY = vocabulary("attribute_words")
 
 
 def _words(key: str, *patterns: str) -> re.Pattern[str]:
-    """How questions ask for the attribute: its words and phrases (data/attribute_words.yaml), and the few
+    """How questions ask for the attribute: its words and phrases (words/attribute_words.yaml), and the few
     patterns a phrase cannot say (a word that must not precede, a figure)."""
     parts = [*patterns, matcher(_VOCABULARY.get(key, ())).pattern]  # the patterns are the longer asks
     return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)

@@ -1,4 +1,4 @@
-"""Lay words beside the records' terms ("a dummy drug" -> placebo), from ``data/lay_terms.yaml``.
+"""Lay words beside the records' terms ("a dummy drug" -> placebo), from ``words/lay_terms.yaml``.
 
 Descriptions are matched against what the records say; a user's own words for the same thing are added to
 the description before it is matched. The table is data: a new entry needs no code.

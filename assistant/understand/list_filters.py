@@ -40,7 +40,7 @@ DESIGN_WORDS = {
     "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
     "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|uncontrolled"),
 }
-# The line of treatment, as the records' `line` values: data/lines.yaml
+# The line of treatment, as the records' `line` values: words/lines.yaml
 LINE_WORDS = {line: matcher(words) for line, words in vocabulary("lines").items()}
 
 

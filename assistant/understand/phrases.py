@@ -1,4 +1,4 @@
-"""Word lists as matchers: the vocabulary files under ``data/`` hold words and phrases, not patterns.
+"""Word lists as matchers: the vocabulary files under ``words/`` hold words and phrases, not patterns.
 
 A phrase matches as whole words in any case. Within it:
 - a space matches spaces or hyphens, or nothing ("follow up" = "follow-up" = "followup");
@@ -59,5 +59,5 @@ def matcher(phrases: Iterable[str]) -> re.Pattern[str]:
 
 @cache
 def vocabulary(name: str) -> Any:
-    """A vocabulary file of ``assistant/understand/data`` (``name`` without ``.yaml``), parsed."""
-    return yaml.safe_load(resources.files("assistant.understand").joinpath(f"data/{name}.yaml").read_text())
+    """A vocabulary file of ``assistant/understand/words`` (``name`` without ``.yaml``), parsed."""
+    return yaml.safe_load(resources.files("assistant.understand").joinpath(f"words/{name}.yaml").read_text())
