@@ -21,7 +21,7 @@ from assistant.understand.lay_terms import with_record_terms
 from assistant.understand.list_filters import filter_trials, is_chemotherapy
 from assistant.understand.message import read_message, sentences
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
-from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan
+from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan, refers_back
 from assistant.understand.query import QueryAnalyzer
 from assistant.understand.spelling import SpellingFixer
 
@@ -294,8 +294,11 @@ class Understanding:
             bool(plan.attributes) and set(plan.attributes) <= OVERRULABLE and not plan.carried_attributes
 
     def _attribute_open(self, plan: QuestionPlan) -> bool:
+        # a follow-up that names nothing and refers back to nothing ("how do tumours switch off T cells?") is a
+        # new question: its topic is not the record in focus, so no attribute of that record is guessed for it
+        new_topic = all(e.carried for e in plan.entities) and not refers_back(plan.question)
         return bool(plan.entities) and not plan.attributes and not plan.bare and plan.form in FILLABLE_FORMS \
-            and not plan.list_type
+            and not plan.list_type and not new_topic
 
     def _intent(self, question: str, plan: QuestionPlan) -> Intent:
         # the names the engine appended ("... (nivolumab) (CONFIRM)") are not words the user asked with

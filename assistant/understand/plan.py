@@ -614,6 +614,11 @@ _DESCRIBING = {"setting", "design", "phase", "population"}  # words that also de
 _AN_ARM = re.compile(r"\b(?:in|for|on|with|of) the (?:[\w-]+ ){1,2}(?:arm|group)\b", re.IGNORECASE)
 
 
+def refers_back(question: str) -> bool:
+    """"its ORR?", "and DREAM?", "what about the other arm": the question leans on the conversation."""
+    return _elliptical(question) or bool(_ANAPHOR.search(question)) or bool(_AN_ARM.search(question))
+
+
 def _elliptical(question: str) -> bool:
     """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
     return bool(re.match(r"^\s*(?:and|what about|how about|same(?: question| thing)? for|also|now)\b", question,

@@ -278,3 +278,9 @@ def test_follow_ups_keep_the_trial_in_focus_and_the_figure_for_another_arm(under
     dream = understanding.understand("PFS at 6 months in DREAM?").plan
     dose = understanding.understand("which durvalumab dose did that trial give?", dream).plan
     assert dose.entity_ids == ["trial:dream"]
+
+
+def test_a_new_topic_in_a_conversation_gets_no_attribute_of_the_record_in_focus(understanding):
+    first = understanding.understand("What did CheckMate 743 show?").plan
+    new_topic = understanding.understand("How do tumours switch off attacking T cells?", first)
+    assert new_topic.intent is None and not new_topic.plan.attributes
