@@ -18,14 +18,13 @@ record for one attribute (or a definition, the review's prose, a reference), in 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from evals.sets import MIN_OVERLAP_CHARS, SETS_DIR, Resolver, _Strict, span_occurrences
+from evals.sets import MIN_OVERLAP_CHARS, SETS_DIR, Resolver, _read_jsonl, _Strict, span_occurrences
 from kernel.errors import MesochatError
 
 PREFIX = "r2-"
@@ -79,19 +78,7 @@ def load(name: str | Path) -> list[RetrievalItemV2]:
         path = SETS_DIR / f"{name}.jsonl"
     if not path.is_file():
         raise MesochatError(f"retrieval set {path} does not exist; use one of {', '.join(SET_NAMES)}")
-    items, seen = [], set()
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = RetrievalItemV2.model_validate(json.loads(line))
-        except (json.JSONDecodeError, ValidationError) as err:
-            raise MesochatError(f"{path.name} line {n}: {str(err).splitlines()[0]}; fix the line") from None
-        if item.id in seen:
-            raise MesochatError(f"{path.name} line {n}: duplicate id {item.id!r}")
-        seen.add(item.id)
-        items.append(item)
-    return items
+    return _read_jsonl(path, RetrievalItemV2)  # the eval sets' reader: line errors, duplicate ids, empty file
 
 
 class FieldResolver:
