@@ -621,8 +621,10 @@ def refers_back(question: str) -> bool:
 
 def _elliptical(question: str) -> bool:
     """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
-    return bool(re.match(r"^\s*(?:and|what about|how about|same(?: question| thing)? for|also|now)\b", question,
-                         re.IGNORECASE)) or \
+    # ("and was peritoneal disease allowed?" is a whole question of its own, not an ellipsis)
+    return bool(re.match(r"^\s*(?:and(?!\s+(?:was|were|is|are|did|does|do|can|could|has|have|which|who|when|where|"
+                         r"why)\b|\s+(?:what|how)\b(?!\s+about))|what about|how about|same(?: question| thing)? for|"
+                         r"also|now)\b", question, re.IGNORECASE)) or \
         len(re.findall(r"\w+", question)) <= 3
 
 

@@ -284,3 +284,10 @@ def test_a_new_topic_in_a_conversation_gets_no_attribute_of_the_record_in_focus(
     first = understanding.understand("What did CheckMate 743 show?").plan
     new_topic = understanding.understand("How do tumours switch off attacking T cells?", first)
     assert new_topic.intent is None and not new_topic.plan.attributes
+
+
+def test_a_follow_up_with_its_own_verb_is_not_an_ellipsis_and_death_asks_survival(understanding):
+    first = understanding.understand("What did DETERMINE find?").plan
+    allowed = understanding.understand("and were people with peritoneal disease eligible?", first).plan
+    assert "population" in allowed.attributes and allowed.entity_ids == ["trial:determine"]
+    assert understanding.understand("the hazard ratio for dying in MAPS?").plan.attributes[:2] == ["hr", "os"]
