@@ -38,8 +38,8 @@ def dev_set_names() -> list[str]:
     return [n for n in names if n in newest.values()]
 
 
-# v3 test: its first run (session 5) is recorded; v4, written blind in session 6, is the figure of record now
-RETIRED = ("review-v3-test", "conversations-v3-test")
+# test sets whose first run is recorded (v3 in session 5, v4 in session 6) join the dev pool; v5 is blind
+RETIRED = ("review-v3-test", "conversations-v3-test", "review-v4-test", "conversations-v4-test")
 
 
 def dev_pool() -> list[PoolQuestion]:

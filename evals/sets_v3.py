@@ -24,8 +24,8 @@ from evals.sets_v2 import (  # a v3 turn is a v2 turn
 )
 
 VERSION = "v3"
-# v4 (the next blind set) is written in the v3 format: same fields, its own id prefix
-VERSIONS = ("v3", "v4")
+# v4 and v5 (later blind sets) are written in the v3 format: same fields, their own id prefix
+VERSIONS = ("v3", "v4", "v5")
 
 ANSWERABLE = ("attribute", "definition", "review-prose", "reference", "comparison", "list", "multi-part", "mixed")
 ON_TOPIC_UNCOVERED = ("uncovered-attribute", "uncovered-entity", "other-disease")
@@ -113,6 +113,6 @@ class ConversationV3(_Strict):
 
 
 def is_v3(name: str) -> bool:
-    """Sets in the v3 format (v3 and v4)."""
+    """Sets in the v3 format (v3, v4 and v5)."""
     base = str(name).rsplit("/", 1)[-1]
     return any(f"-{v}" in base for v in VERSIONS)
