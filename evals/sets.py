@@ -47,7 +47,8 @@ SET_NAMES = ("review-dev", "review-test", "conversations-dev", "conversations-te
              "review-v2-probe11-dev", "conversations-v2-probe11-dev", "review-v2-probe12-dev", "conversations-v2-probe12-dev",
              "review-v2-probe13-dev", "conversations-v2-probe13-dev", "review-v2-probe14-dev", "conversations-v2-probe14-dev",
              "review-v2-probe15-dev", "conversations-v2-probe15-dev", "review-v2-probe16-dev", "conversations-v2-probe16-dev",
-             "review-v3-test", "conversations-v3-test", "review-v4-test", "conversations-v4-test", "review-v2-records3-dev", *V2_1_SET_NAMES,
+             "review-v3-test", "conversations-v3-test", "review-v4-test", "conversations-v4-test",
+             "review-v5-test", "conversations-v5-test", "review-v2-records3-dev", *V2_1_SET_NAMES,
              *V2_2_SET_NAMES)
 
 ANSWERABLE_CATEGORIES = ("abstract", "trial", "agent", "biomarker", "mechanism", "reference", "abbreviation")
