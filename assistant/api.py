@@ -28,6 +28,7 @@ from assistant.answer.record_answer import RecordFacts
 from assistant.answer.review_answer import ReviewFacts
 from assistant.calibration import with_calibration
 from assistant.retrieve.retrieval import named_records
+from assistant.understand.attributes import BY_KEY
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
 from assistant.understand.mixed import Named, side_by_side
 from assistant.understand.pipeline import Understanding, vocabulary_texts
@@ -444,11 +445,16 @@ class Assistant:
         """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side: the
         covered part is answered and the uncovered names are said to be missing (see understand.mixed)."""
         intent = prepared.intent
-        asked = prepared.question.lower()  # a record the engine added ("... (MARS 2)") was not named beside it
-        named = [Named(e.surface, e.type, True, e.record_id) for e in intent.entities
-                 if e.surface and e.surface.lower() in asked and not e.carried and self.facts.covers(e.record_id)]
+        said = prepared.question.lower()  # a record the engine added ("... (MARS 2)") was not named beside it
+        spoken = {m.record_id: m.surface for m in self.analyzer.find_records(prepared.question)}
+        named = [Named(surface, e.type, True, e.record_id) for e in intent.entities
+                 if (surface := e.surface or spoken.get(e.record_id, "")) and surface.lower() in said
+                 and not e.carried and self.facts.covers(e.record_id)]
         named += [Named(n, "agent" if is_drug_name(n) else "either", False) for n in intent.unknown_names]
-        missing, qualifiers = side_by_side(intent.question, named)
+        asked = [a for a in intent.attributes if a != "headline"]
+        intrinsic = bool(asked) and all(a == "definition" or (a in BY_KEY and "trial" not in BY_KEY[a].types)
+                                        for a in asked)
+        missing, qualifiers = side_by_side(intent.question, named, intrinsic)
         if not missing:
             return False
         prepared.extra["uncovered_names"] = missing

@@ -25,6 +25,10 @@ MASKS = {"trial": "the trial", "agent": "the drug", "biomarker": "the biomarker"
          "term": "the term", "ref": "the reference"}
 
 
+# a runner-up below this share is noise, not a hesitation between two readings
+SECOND_FLOOR = 0.15
+
+
 @dataclass(frozen=True)
 class Intent:
     """The predicted attribute distribution, best first; ``key`` is None below the threshold."""
@@ -40,8 +44,17 @@ class Intent:
     def confidence(self) -> float:
         return self.ranked[0][1] if self.ranked else 0.0
 
+    @property
+    def keys(self) -> list[str]:
+        """The smallest set of the two best attributes whose probability reaches the threshold: one when the
+        model is sure, both when it hesitates between two (each answered under its own label), none below."""
+        if self.key is not None:
+            return [self.key]
+        top = [(k, p) for k, p in self.ranked[:2] if p >= SECOND_FLOOR and k != "headline"]
+        return [k for k, _ in top] if len(top) == 2 and sum(p for _, p in top) >= self.threshold else []
+
     def to_dict(self) -> dict:
-        return {"attribute": self.key, "top": [[k, round(p, 3)] for k, p in self.ranked[:3]], "threshold": self.threshold}
+        return {"attribute": self.key, "attributes": self.keys, "top": [[k, round(p, 3)] for k, p in self.ranked[:3]], "threshold": self.threshold}
 
 
 def mask(question: str, spans: Sequence[tuple[int, int, str]]) -> str:

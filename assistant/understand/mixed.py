@@ -15,6 +15,7 @@ from dataclasses import dataclass
 # Clause connectives (a closed class). Items of two asks are separated by one of these; "X and Y" between two
 # drug names is a combination, so a bare "and" separates only trials.
 _STRONG = re.compile(r"[,;?]|\b(?:vs\.?|versus|compared? (?:with|to)|against|than|or|what about|how about|as well as|"
+                     r"(?:the )?same\b[\w -]{0,30}?\bas|similar to|differ\w* from|unlike|"
                      r"and (?:in|for|of|on|with|what|how|about|its|their|the|then|also|when|where|did|does|was|were|is))\b",
                      re.IGNORECASE)
 _AND = re.compile(r"\band\b|&", re.IGNORECASE)
@@ -43,10 +44,11 @@ def _boundaries(question: str, pattern: re.Pattern[str]) -> list[int]:
     return [m.start() for m in pattern.finditer(question)]
 
 
-def side_by_side(question: str, names: list[Named]) -> tuple[list[str], list[str]]:
+def side_by_side(question: str, names: list[Named], intrinsic: bool = False) -> tuple[list[str], list[str]]:
     """(uncovered names asked beside a covered record, covered record ids that only qualify an uncovered name).
 
-    Both lists are empty when the question is not mixed."""
+    ``intrinsic``: what is asked belongs to each thing on its own (what a drug targets, what a term stands for),
+    so "X and Y" asks it of each, never of a combination. Both lists are empty when the question is not mixed."""
     strong = _boundaries(question, _STRONG)
     weak = sorted(strong + _boundaries(question, _AND))
     covered = [n for n in names if n.covered]
@@ -54,8 +56,8 @@ def side_by_side(question: str, names: list[Named]) -> tuple[list[str], list[str
     for u in (n for n in names if not n.covered):
         for cut in (strong, weak):
             where_u = _clause_of(question, u.surface, cut)
-            bare_and = cut is weak and not _DISTRIBUTIVE.search(question)
-            beside = [c for c in covered if _fits(u, c, bare_and)
+            bare_and = cut is weak and not intrinsic and not _DISTRIBUTIVE.search(question)
+            beside = [c for c in covered if (intrinsic or _fits(u, c, bare_and))
                       and (w := _clause_of(question, c.surface, cut)) is not None and w != where_u]
             if where_u is not None and beside:
                 missing.append(u.surface)

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.understand.attributes import BY_KEY, find_attributes
+from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
@@ -82,6 +82,16 @@ class Understood:
         return out
 
 
+def _at_timepoint(keys: list[str], plan: QuestionPlan) -> list[str]:
+    """Survival asked at a time point ("two years on, how many were alive?") is the rate at that point."""
+    if not (plan.timepoints or timepoints(plan.question)):
+        return keys
+    return list(dict.fromkeys(_RATE_AT.get(k, k) for k in keys))
+
+
+_RATE_AT = {"os": "os_rate", "pfs": "pfs_rate"}
+
+
 def vocabulary_texts() -> list[str]:
     """The attribute vocabulary's words (labels, what each answers, example askings) for spelling tolerance."""
     from corpus.models import attribute_vocabulary
@@ -130,6 +140,7 @@ class Understanding:
         plan = self.planner.plan(fixed, previous, list(answered))
         plan = self._compared_with_focus(plan, previous)
         plan = self._combination_holds(plan)
+        plan = self._arm_drugs_qualify(plan)
         if (listed := self._outcome_list(fixed, plan)) is not None:
             return Understood(listed, fixed, fixes)
         described = None
@@ -143,8 +154,8 @@ class Understanding:
         intent = None
         if self.model is not None and self._attribute_open(plan):
             intent = self._intent(fixed, plan)
-            if intent.key is not None:
-                plan = replace(plan, attributes=[intent.key], bare=False)
+            if intent.keys:
+                plan = replace(plan, attributes=_at_timepoint(intent.keys, plan), bare=False)
         elif self.model is not None and self._describing_only(plan):
             # the rules heard only words that also describe a trial ("how were people in the arms kept alive"):
             # a confident model that hears another attribute decides
@@ -171,6 +182,18 @@ class Understanding:
             if combos:
                 entities[i] = PlanEntity(combos[0].id, combos[0].name, "agent", e.surface, e.carried)
         return replace(plan, entities=entities) if entities != list(plan.entities) else plan
+
+    def _arm_drugs_qualify(self, plan: QuestionPlan) -> QuestionPlan:
+        """"did ramucirumab with gemcitabine in RAMES keep people alive longer?": drugs given in a trial named
+        beside them say which arm is meant; unless something only a drug has is asked (what it targets), the
+        trial is the subject and the drugs are not asked about on their own."""
+        trials = [e for e in plan.entities if e.type == "trial" and not e.carried]
+        own = {k for k in plan.attributes if k in BY_KEY and "trial" not in BY_KEY[k].types}
+        if not trials or own or plan.form == "list":
+            return plan
+        given = {r for t in trials for r in self.records[t.record_id].related}
+        kept = [e for e in plan.entities if not (e.type == "agent" and e.record_id in given)]
+        return replace(plan, entities=kept) if len(kept) < len(plan.entities) else plan
 
     @staticmethod
     def _compared_with_focus(plan: QuestionPlan, previous: QuestionPlan | None) -> QuestionPlan:
@@ -297,7 +320,9 @@ class Understanding:
         # a follow-up that names nothing and refers back to nothing ("how do tumours switch off T cells?") is a
         # new question: its topic is not the record in focus, so no attribute of that record is guessed for it
         new_topic = all(e.carried for e in plan.entities) and not refers_back(plan.question)
-        return bool(plan.entities) and not plan.attributes and not plan.bare and plan.form in FILLABLE_FORMS \
+        # one record "compared" is its arms compared ("on nivo-ipi versus chemo in CheckMate 743"): a fact of it
+        fillable = plan.form in FILLABLE_FORMS or (plan.form == "comparison" and len(plan.entities) == 1)
+        return bool(plan.entities) and not plan.attributes and not plan.bare and fillable \
             and not plan.list_type and not new_topic
 
     def _intent(self, question: str, plan: QuestionPlan) -> Intent:

@@ -168,7 +168,8 @@ def is_acronym(name: str) -> bool:
 
 
 def is_drug_name(name: str) -> bool:
-    return bool(_INN.fullmatch(name))
+    """A drug's international name, or a name holding one ("anetumab ravtansine")."""
+    return any(_INN.fullmatch(w) for w in name.split())
 
 
 def is_code_name(name: str) -> bool:
@@ -566,7 +567,7 @@ class Planner:
 
     def _unknown_names(self, question: str, matches: list) -> list[str]:
         covered = [(m.start, m.end) for m in matches]
-        out = []
+        found: list[tuple[int, int]] = []
         for m in self._code_like.finditer(question):
             if any(s <= m.start() < e or s < m.end() <= e for s, e in covered):
                 continue
@@ -577,15 +578,32 @@ class Planner:
             if all(compact(w) in self._known for w in re.findall(r"[A-Za-z]+|\d+", name)) and \
                     not re.search(r"\d", name) and not name.islower():
                 continue  # "PD-L" parts or an ordinary capitalised word seen in the sources
-            out.append(name)
+            found.append(m.span())
         if sum(c.isupper() for c in question) < 0.5 * sum(c.isalpha() for c in question):  # not typed in capitals
             for m in _ACRONYM.finditer(question):
                 name = m.group(0)
                 if any(s <= m.start() < e for s, e in covered) or name in GENERIC_ACRONYMS or find_attributes(name, self._attributes) or \
-                        compact(name) in self._known or any(name in o for o in out):
+                        compact(name) in self._known or any(s <= m.start() < e for s, e in found):
                     continue
-                out.append(name)
-        return list(dict.fromkeys(out))
+                found.append(m.span())
+        return list(dict.fromkeys(question[s:e] for s, e in _adjacent_joined(question, found)))
+
+
+_TITLE_WORDS = re.compile(r"(?:[ ]+[A-Z][a-z]+\b)+")
+
+
+def _adjacent_joined(question: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Unknown words next to each other are one name ("anetumab ravtansine", "SWOG S0905"), and so are the
+    capitalised words that follow one ("JAVELIN Solid Tumor")."""
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(spans):
+        if (title := _TITLE_WORDS.match(question, e)) is not None:
+            e = title.end()
+        if out and not question[out[-1][1]:s].strip():
+            out[-1] = (out[-1][0], max(e, out[-1][1]))
+        else:
+            out.append((s, e))
+    return out
 
 
 def _vocabulary(text: str) -> set[str]:

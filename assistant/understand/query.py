@@ -129,8 +129,9 @@ def _name_parts(name: str) -> list[str]:
     if not m:  # "Primary resistance to immune checkpoint inhibitors" is also "primary resistance"
         head = re.match(r"((?:\w+ ){1,2}(?:resistance|reprogramming|auxotrophy))\s+to\b", name, re.IGNORECASE)
         return [head.group(1)] if head else []
-    # "(with pembrolizumab)", "(class)" qualify the name; they are not another name for the record
-    qualifier = re.match(r"(?:with|plus|and|or|in|for|vs\.?|versus|class|modified|maintenance)\b", m.group(2), re.IGNORECASE)
+    # "(with pembrolizumab)", "(class)", "(mesothelioma cohort)" qualify the name; they are not another name for it
+    qualifier = re.match(r"(?:with|plus|and|or|in|for|vs\.?|versus|class|modified|maintenance)\b", m.group(2), re.IGNORECASE) \
+        or re.search(r"\b(?:cohort|arm|group)$", m.group(2), re.IGNORECASE)
     return [p for p in (m.group(1), None if qualifier else m.group(2)) if p and len(p) >= 4]
 
 
