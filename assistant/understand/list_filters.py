@@ -78,7 +78,10 @@ def _phases(rec: Any) -> set[str]:
 
 
 def asked_line(question: str) -> str | None:
-    return next((line for line, words in LINE_WORDS.items() if words.search(question)), None)
+    """The line whose words come first ("after first-line chemo" is relapsed disease, not first line)."""
+    found = [(m.start(), -len(m.group(0)), line) for line, words in LINE_WORDS.items()
+             if (m := words.search(question)) is not None]
+    return min(found)[2] if found else None
 
 
 def asked_designs(question: str) -> list[str]:

@@ -22,11 +22,16 @@ _ENDPOINTS = tuple((key, matcher(words)) for key, words in _WORDS["endpoints"].i
 _PRIMARY = matcher(_WORDS["primary"])
 _POSITIVE = matcher(_WORDS["positive"])
 _NEGATIVE = matcher(_WORDS["negative"])
+_WORSE = matcher(_WORDS["worse"])
+_STATED_MET = matcher(_WORDS["stated_met"])
+_STATED_MISSED = matcher(_WORDS["stated_missed"])
+_SIGNIFICANT = re.compile(r"\bsignifican", re.IGNORECASE)
 # A list of trials asked for, at the start of the question or after a preamble ("Among the placebo-controlled
 # trials, which ones ...?", "In previously treated disease, which trials ...?").
 _LIST_OF_TRIALS = re.compile(r"(?:^|[,;:]\s*|\b(?:among|of|in) [^,?]{0,60}?,?\s*)(?:which|what|list|name|show|were there|"
                              r"are there|any)\b.*\b(?:trials|studies|options|regimens|treatments|therapies|approaches|"
-                             r"combinations|drugs|ones)\b|^\s*(?:which|what) (?:trial|study)\b", re.IGNORECASE)
+                             r"combinations|drugs|ones)\b|^\s*(?:which|what) (?:trial|study)\b|"
+                             r"\b(?:was|is|were|are) there (?:an?|any) (?:[\w-]+ ){0,3}(?:trial|study)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -34,16 +39,22 @@ class Outcome:
     endpoint: str  # "os", "pfs", "orr", or "primary"
     positive: bool  # True: improved / met; False: negative / failed
     as_primary: bool = False  # "trials with OS as their primary endpoint": only those whose primary it is
+    worse: bool = False  # "made survival worse", "HR above 1": the experimental arm did worse (significantly,
+    significant: bool = False  # when the question says so), not merely no better
 
 
 def asked_outcome(question: str) -> Outcome | None:
     """The outcome a list question filters on, or None when it asks no outcome."""
-    if not _LIST_OF_TRIALS.search(question):
+    listed = _LIST_OF_TRIALS.search(question)
+    if not listed:
         return None
-    negative = bool(_NEGATIVE.search(question))
-    if not negative and not _POSITIVE.search(question):
+    asked = question[listed.start():]  # "After first-line chemo has failed, which trials...": the ask, not the story
+    negative = bool(_NEGATIVE.search(asked))
+    if not negative and not _POSITIVE.search(asked) and not _WORSE.search(asked):
         return None
     named = next((endpoint for endpoint, words in _ENDPOINTS if words.search(question)), None)
+    if _WORSE.search(asked):
+        return Outcome(named or "os", False, worse=True, significant=bool(_SIGNIFICANT.search(question)))
     if _PRIMARY.search(question):
         return Outcome(named, not negative, True) if named else Outcome("primary", not negative)
     if named:
@@ -83,16 +94,33 @@ def primary_measure(trial: Any) -> str | None:
 
 def verdict(trial: Any, outcome: Outcome) -> bool | None:
     """True when the trial has the asked outcome, False when it has the opposite, None when not judged."""
+    if outcome.endpoint == "primary" and not outcome.worse and (said := _stated(trial)) is not None:
+        return said == outcome.positive  # the record's own words on its primary endpoint come first
     endpoint = primary_measure(trial) if outcome.endpoint == "primary" else outcome.endpoint
     if endpoint is None or (outcome.as_primary and primary_measure(trial) != endpoint):
         return None
     rows = [r for r in trial_rows(trial) if r.endpoint == endpoint and r.subgroup is None and r.hazard_ratio is not None
             and not _earlier_phase(r, trial)]
+    if outcome.worse:
+        return any(r.hazard_ratio > 1.0 and (not outcome.significant or _significant(r)) for r in rows) or None
     judged = [s for s in (_significant(r) for r in rows) if s is not None]
     if not judged:
         return None
     improved = any(s and r.hazard_ratio < 1.0 for s, r in zip(judged, rows, strict=False))
     return improved if outcome.positive else not improved
+
+
+def _stated(trial: Any) -> bool | None:
+    """What a trial's results say in words of its primary endpoint (met, missed), when no hazard ratio judges it."""
+    # results for all patients first; a trial whose primary endpoint is judged per cohort speaks per cohort
+    for r in sorted(trial.results, key=lambda r: r.subgroup is not None):
+        if not ("primary" in r.endpoint.lower() or _PRIMARY.search(r.statement)):
+            continue
+        if _STATED_MISSED.search(r.statement):
+            return False
+        if _STATED_MET.search(r.statement):
+            return True
+    return None
 
 
 def trials_with(outcome: Outcome, trials: Iterable[Any]) -> list[str]:

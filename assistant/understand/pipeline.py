@@ -18,7 +18,7 @@ from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
-from assistant.understand.list_filters import filter_trials, is_chemotherapy
+from assistant.understand.list_filters import agents_of_class, filter_trials, is_chemotherapy
 from assistant.understand.message import read_message, sentences
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
 from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan, refers_back
@@ -215,7 +215,10 @@ class Understanding:
         if outcome is None or plan.unknown_names or plan.other_disease:
             return None
         trials = [rid for rid, r in self.records.items() if r.type == "trial"]
-        named = [e.record_id for e in plan.entities if e.type == "agent"]
+        # the drugs named, the markers that selected the patients ("the ASS1- or p16-selected trials"), or a
+        # kind of drug ("trials adding an anti-angiogenic drug"): the trials that gave them
+        named = [e.record_id for e in plan.entities if e.type in ("agent", "biomarker")] or \
+            agents_of_class(question, self.records)
         described = []
         if not named and "agent" in self.describer.describes(question):  # "trials of the arginine-depleting enzyme"
             found = self.describer.resolve(with_record_terms(question), "agent", filters=question)
@@ -224,7 +227,7 @@ class Understanding:
         # first, then every trial: when no trial of it qualifies, the words did not mean it ("the active drug").
         listed: list[str] = []
         for drugs in [named] if named else [described, []] if described else [[]]:
-            pool = [t for t in trials if set(drugs) & set(self.records[t].related)] if drugs else trials
+            pool = [t for t in trials if self._gave_or_selected(t, drugs)] if drugs else trials
             listed = trials_with(outcome, [self.records[t] for t in filter_trials(pool, self.records, question)[0]])
             if listed:
                 break
@@ -233,6 +236,16 @@ class Understanding:
         entities = [PlanEntity(t, self.analyzer.name_of(t), "trial", "") for t in listed]
         return replace(plan, entities=entities, attributes=[answer_attribute(outcome)], form="list", list_type=None,
                        bare=False)
+
+    def _gave_or_selected(self, trial: str, records: list[str]) -> bool:
+        """The trial gave one of the drugs, or chose its patients by one of the markers (its population says so)."""
+        rec = self.records[trial]
+        markers = [r for r in records if r.startswith("biomarker:")]
+        if markers:
+            selected = {m.record_id for m in self.analyzer.find_records(rec.population or "")}
+            if selected & set(markers):
+                return True
+        return bool(set(records) - set(markers) & set(rec.related))
 
     def _subject_part(self, context: str) -> str:
         """The story from its last sentence that speaks of a trial or a drug (named or not) on: what it says of
