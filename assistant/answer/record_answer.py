@@ -240,7 +240,7 @@ class RecordFacts:
             word = attr.pattern.search(plan.question).group(0).lower()[:7]
             found = [q for q in found if word in text[q.start:q.end].lower()]
         if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
-            found = [q for q in found if re.search(r"\d\s*(?:months|mo)\b", text[q.start:q.end])]
+            found = [q for q in found if re.search(r"\d\s*(?:months?|mo|days?|weeks?|years?)\b", text[q.start:q.end])]
         if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
             # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
             found = [q for q in found if re.search(r"\d\s*%|\b\d+ (?:of|patients|events)\b", text[q.start:q.end])]

@@ -23,6 +23,7 @@ _PRIMARY = matcher(_WORDS["primary"])
 _POSITIVE = matcher(_WORDS["positive"])
 _NEGATIVE = matcher(_WORDS["negative"])
 _WORSE = matcher(_WORDS["worse"])
+_SETTING = matcher(_WORDS["setting"])
 _STATED_MET = matcher(_WORDS["stated_met"])
 _STATED_MISSED = matcher(_WORDS["stated_missed"])
 _SIGNIFICANT = re.compile(r"\bsignifican", re.IGNORECASE)
@@ -48,7 +49,8 @@ def asked_outcome(question: str) -> Outcome | None:
     listed = _LIST_OF_TRIALS.search(question)
     if not listed:
         return None
-    asked = question[listed.start():]  # "After first-line chemo has failed, which trials...": the ask, not the story
+    # the ask, without its preamble or the patients it names ("after first-line chemo failed, which trials...")
+    asked = _SETTING.sub(" ", question[listed.start():])
     negative = bool(_NEGATIVE.search(asked))
     if not negative and not _POSITIVE.search(asked) and not _WORSE.search(asked):
         return None

@@ -458,6 +458,9 @@ class Planner:
         """Definition pass: the glossary term asked about ("what's AUC?", "what does X stand for?")."""
         asked = _WHATS.search(p.question)
         named = [m.record_id for m in p.matches if asked and m.start <= asked.start("x") and asked.end("x") <= m.end]
+        if named and any(m.record_id.startswith("trial:") for m in p.matches) and \
+                any("trial" in a.types for a in find_attributes(asked.group("x"))):
+            named = []  # "what is the OS in MiST2?": a trial's figure, not what OS means
         if not named and (quoted := _MEANS.search(p.question)):
             # "what does 'AUC 5' mean for carboplatin?": the glossary term inside the quoted words
             named = [m.record_id for m in p.matches if m.record_id in p.terms and quoted.start("x") <= m.start < quoted.end("x")]

@@ -16,6 +16,8 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
+# vocabulary words in any case: a name written in capitals ("RAMES") is known when typed in lower case
+_ANY_CASE = re.compile(r"[A-Za-z]{2,}(?:-[A-Za-z]+)*")
 MIN_LENGTH = 5  # shorter words have too many close neighbours to correct safely
 
 
@@ -30,7 +32,7 @@ class SpellingFixer:
     """``fix(text) -> (text, [(wrong, right), ...])``; read-only after construction (thread-safe)."""
 
     def __init__(self, vocabulary: Iterable[str], cutoff: float = 85.0) -> None:
-        words = {w.lower() for text in vocabulary for w in _WORD.findall(text) if len(w) >= MIN_LENGTH - 1}
+        words = {w.lower() for text in vocabulary for w in _ANY_CASE.findall(text) if len(w) >= MIN_LENGTH - 1}
         self._known = words
         self._by_length: dict[int, list[str]] = {}
         for w in words:
