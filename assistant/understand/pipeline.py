@@ -21,6 +21,7 @@ from assistant.understand.lay_terms import with_record_terms
 from assistant.understand.list_filters import agents_of_class, filter_trials, is_chemotherapy
 from assistant.understand.message import read_message, sentences
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
+from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan, refers_back
 from assistant.understand.query import QueryAnalyzer
 from assistant.understand.spelling import SpellingFixer
@@ -86,6 +87,40 @@ class Understood:
         return out
 
 
+_STORY = vocabulary("story_words")
+_HISTORY = matcher(_STORY["history"])
+_BACK = matcher(_STORY["back"])
+
+
+def _in_history(text: str, at: int) -> bool:
+    """The name at ``at`` follows words of treatment already had, within a few words."""
+    return any(m.end() <= at <= m.end() + 30 for m in _HISTORY.finditer(text))
+
+
+def _joined(names: list[str], context: str) -> str:
+    """The story's names for its question; two given together ("start nivolumab and ipilimumab") stay joined,
+    so that a combination with a record of its own is read as that record."""
+    out = names[0]
+    for before, name in zip(names, names[1:]):
+        together = re.search(rf"{re.escape(before)}\s*(?:and|with|plus|\+|/)\s*{re.escape(name)}", context, re.IGNORECASE)
+        out += f" + {name}" if together else f", {name}"
+    return out
+
+
+def _history_dropped(plan: QuestionPlan) -> QuestionPlan:
+    """Drugs the patients had before ("after progression on nivo-ipi, how did pembrolizumab with lenvatinib do?")
+    say who was treated, not what is asked about, when the question names something else."""
+    low = plan.question.lower()
+    history = [e for e in plan.entities if e.type == "agent" and e.surface and not e.carried
+               and (at := low.find(e.surface.lower())) >= 0 and _in_history(plan.question, at)]
+    kept = [e for e in plan.entities if e not in history]
+    if not history or not kept:
+        return plan
+    # the records left were counted with the history when the form was read ("had nivo and ipi" is no comparison)
+    form = "fact" if plan.form == "comparison" and not _COMPARE_IT.search(plan.question) else plan.form
+    return replace(plan, entities=kept, form=form)
+
+
 def _at_timepoint(keys: list[str], plan: QuestionPlan) -> list[str]:
     """Survival asked at a time point ("two years on, how many were alive?") is the rate at that point."""
     if not (plan.timepoints or timepoints(plan.question)):
@@ -134,7 +169,7 @@ class Understanding:
         asked = []
         for part in read.parts:
             names = self._context_names(context, part)
-            asked.append((f"{part} ({', '.join(names)})" if names else part, read.context))
+            asked.append((f"{part} ({_joined(names, context)})" if names else part, read.context))
             context = f"{context} {part}"
         return asked
 
@@ -143,6 +178,7 @@ class Understanding:
         fixed, fixes = self.spelling.fix(question)
         plan = self.planner.plan(fixed, previous, list(answered))
         plan = self._arm_drugs_qualify(plan)
+        plan = _history_dropped(plan)
         plan = self._cohort_of_focus(plan, previous)
         plan = self._compared_with_focus(plan, previous)
         plan = self._combination_holds(plan)
@@ -287,8 +323,13 @@ class Understanding:
         """Records (and another disease) the story names that the question itself does not: those of the last
         sentence that names one, as the question's subject. The patient's own details are not its subject: the
         chemotherapy they had beside another drug, and their tumour's markers unless a marker is what is asked."""
-        in_part = {m.record_id for m in self.analyzer.find_records(part)}
-        if any(r.partition(":")[0] in ENTITY_TYPES for r in in_part):
+        found = self.analyzer.find_records(part)
+        in_part = {m.record_id for m in found}
+        # drugs the patient already had ("people who already had nivo and ipi") are who they are; when the question
+        # points back at the story's treatment ("that combination"), the story still names its subject
+        subjects = [m for m in found if m.record_id.partition(":")[0] in ENTITY_TYPES
+                    and not (_BACK.search(part) and _in_history(part, m.start))]
+        if subjects:
             return []
         asks_marker = any("biomarker" in a.types and "trial" not in a.types for a in find_attributes(part))
         names: list = []
@@ -336,10 +377,16 @@ class Understanding:
         speaks_of_trial = "trial" in self.describer.mentions(question)
         of_trial = all("trial" in t for t in asked) and (
             (bool(asked) and all(t == ("trial",) for t in asked)) or speaks_of_trial)
-        if not drugs or len(plan.entities) != len(drugs) or not of_trial or plan.form not in FILLABLE_FORMS or \
+        # one drug "compared with chemo" compares the arms of its trial
+        fillable = plan.form in FILLABLE_FORMS or (plan.form == "comparison" and len(drugs) == 1)
+        if not drugs or len(plan.entities) != len(drugs) or not of_trial or not fillable or \
                 plan.unknown_names:  # "the STELLAR trial of TTFields with pem/platinum"
             return None
         trials = [rid for rid, r in self.records.items() if r.type == "trial" and set(drugs) & set(r.related)]
+        # drugs named together ("pembrolizumab with lenvatinib") were given together: the trials that gave them all
+        trials = [t for t in trials if set(drugs) <= set(self.records[t].related)] or trials
+        if len(trials) == 1 and len(drugs) > 1:
+            return Resolution("trial", trials[0], [], {})
         if len(trials) < 2:
             return None
         focus = [e.record_id for e in previous.entities if e.record_id in trials] if previous is not None else []
