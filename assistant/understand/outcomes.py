@@ -32,6 +32,7 @@ _SIGNIFICANT = re.compile(r"\bsignifican", re.IGNORECASE)
 _LIST_OF_TRIALS = re.compile(r"(?:^|[,;:]\s*|\b(?:among|of|in) [^,?]{0,60}?,?\s*)(?:which|what|list|name|show|were there|"
                              r"are there|any)\b.*\b(?:trials|studies|options|regimens|treatments|therapies|approaches|"
                              r"combinations|drugs|ones)\b|^\s*(?:which|what) (?:trial|study)\b|"
+                             r"^\s*(?:name|list|show)\s+(?:any|the|an?)\s+(?:[\w-]+\s+){0,2}(?:trial|study)\b|"
                              r"\b(?:was|is|were|are) there (?:an?|any) (?:[\w-]+ ){0,3}(?:trial|study)\b", re.IGNORECASE)
 
 
@@ -67,6 +68,11 @@ def asked_outcome(question: str) -> Outcome | None:
 
 SIGNIFICANCE = 0.05
 CONFIDENCE = 95.0  # an interval narrower than 95% (a phase 2's 70% or 80% CI) does not show significance
+
+
+def without_setting(question: str) -> str:
+    """The question without the words that say which patients ("once platinum had failed")."""
+    return _SETTING.sub(" ", question)
 
 
 def _significant(row: EvidenceRow) -> bool | None:

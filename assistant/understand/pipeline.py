@@ -20,7 +20,7 @@ from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
 from assistant.understand.list_filters import agents_of_class, filter_trials, is_chemotherapy
 from assistant.understand.message import read_message, sentences
-from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with
+from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with, without_setting
 from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.plan import OTHER_DISEASES, PlanEntity, Planner, QuestionPlan, refers_back
 from assistant.understand.query import QueryAnalyzer
@@ -275,13 +275,14 @@ class Understanding:
     def _outcome_list(self, question: str, plan: QuestionPlan) -> QuestionPlan | None:
         """"Which phase 3 trials improved OS?": the trials whose typed results show it, each quoting that result."""
         outcome = asked_outcome(question)
-        if outcome is None or plan.unknown_names or plan.other_disease:
+        if outcome is None or plan.unknown_names or plan.other_disease or \
+                any(e.type == "trial" and not e.carried for e in plan.entities):  # a trial named is no list
             return None
         trials = [rid for rid, r in self.records.items() if r.type == "trial"]
         # the drugs named, the markers that selected the patients ("the ASS1- or p16-selected trials"), or a
         # kind of drug ("trials adding an anti-angiogenic drug"): the trials that gave them
         named = [e.record_id for e in plan.entities if e.type in ("agent", "biomarker")] or \
-            agents_of_class(question, self.records)
+            agents_of_class(without_setting(question), self.records)
         described = []
         if not named and "agent" in self.describer.describes(question):  # "trials of the arginine-depleting enzyme"
             found = self.describer.resolve(with_record_terms(question), "agent", filters=question)

@@ -291,3 +291,86 @@ def test_a_follow_up_with_its_own_verb_is_not_an_ellipsis_and_death_asks_surviva
     allowed = understanding.understand("and were people with peritoneal disease eligible?", first).plan
     assert "population" in allowed.attributes and allowed.entity_ids == ["trial:determine"]
     assert understanding.understand("the hazard ratio for dying in MAPS?").plan.attributes[:2] == ["hr", "os"]
+
+
+# --- session 7: arms, hesitant intents, uncovered names, outcome lists, stories, cohorts ------------------
+def test_drugs_named_with_their_trial_say_which_arm_not_what_is_asked(understanding):
+    plan = understanding.understand("in DREAM, did durvalumab with cisplatin-pemetrexed keep patients going?").plan
+    assert plan.entity_ids == ["trial:dream"]
+    target = understanding.understand("what does nintedanib block in LUME-Meso?").plan
+    assert "agent:nintedanib" in target.entity_ids  # what only a drug has keeps the drug
+
+
+def test_a_hesitant_intent_answers_its_two_best_readings_and_never_a_noise_one():
+    from assistant.understand.intent import Intent
+
+    assert Intent((("pfs", 0.38), ("os", 0.22), ("orr", 0.1)), 0.45).keys == ["pfs", "os"]
+    assert Intent((("pfs", 0.6), ("os", 0.2)), 0.45).keys == ["pfs"]
+    assert Intent((("pfs", 0.3), ("os", 0.1), ("orr", 0.1)), 0.45).keys == []
+    assert Intent((("headline", 0.3), ("os", 0.2)), 0.45).keys == []  # the overview is no reading of its own
+
+
+def test_survival_asked_at_a_time_point_is_the_rate_then():
+    from assistant.understand.pipeline import _at_timepoint
+    from assistant.understand.plan import QuestionPlan
+
+    plan = QuestionPlan(question="three years out, what share of the nivo-ipi group was still living?")
+    assert _at_timepoint(["os", "safety"], plan) == ["os_rate", "safety"]
+    assert _at_timepoint(["os"], QuestionPlan(question="how long did they live?")) == ["os"]
+
+
+def test_adjacent_unknown_words_are_one_uncovered_name(understanding):
+    plan = understanding.planner.plan("compare the ORR of MAPS with the SWOG S0905 cediranib trial")
+    assert len(plan.unknown_names) == 1 and plan.unknown_names[0].startswith("SWOG S0905")
+    plan = understanding.planner.plan("does bevacizumab act like ziv aflibercept?")
+    assert any("aflibercept" in n for n in plan.unknown_names)
+
+
+def test_what_belongs_to_each_thing_is_asked_of_each_of_two_names():
+    from assistant.understand.mixed import Named, side_by_side
+
+    covered, uncovered = Named("pemetrexed", "agent", True, "agent:pemetrexed"), Named("raltitrexed", "agent", False)
+    question = "how do pemetrexed and raltitrexed work?"
+    assert side_by_side(question, [covered, uncovered]) == ([], [])  # two drugs and "and": a combination
+    assert side_by_side(question, [covered, uncovered], intrinsic=True)[0] == ["raltitrexed"]
+    assert side_by_side("is pemetrexed the same sort of drug as raltitrexed?", [covered, uncovered])[0] == \
+        ["raltitrexed"]
+
+
+def test_a_measure_asked_in_a_trial_is_its_figure_not_a_definition(understanding):
+    plan = understanding.understand("whats the PFS in merit").plan
+    assert plan.entity_ids == ["trial:merit"] and plan.attributes == ["pfs"]
+
+
+def test_a_lower_case_name_written_in_capitals_is_not_respelt(fixer):
+    assert fixer.correction("rames") is None and fixer.correction("pemmela") is None
+
+
+def test_single_arm_trials_are_judged_by_what_their_results_say_of_the_primary_endpoint(records):
+    met = Outcome("primary", True)
+    assert verdict(records["trial:mist1"], met) is True
+    assert verdict(records["trial:denim"], Outcome("primary", False)) is True  # it says it missed
+
+
+def test_outcome_lists_of_harm_of_a_drug_kind_and_after_failure(understanding):
+    worse = understanding.understand("name any trial in which the experimental arm lived significantly shorter").plan
+    assert worse.form == "list" and worse.entity_ids == ["trial:mars2"]
+    vegf = understanding.understand("which studies of VEGF-blocking drugs improved overall survival?").plan
+    assert set(vegf.entity_ids) == {"trial:maps", "trial:rames"}
+    relapsed = understanding.understand("once platinum had failed, which randomised trials improved survival?").plan
+    assert "trial:rames" in relapsed.entity_ids and "trial:determine" not in relapsed.entity_ids
+
+
+def test_a_story_s_earlier_drugs_are_history_and_its_offered_combination_the_subject(understanding):
+    story = ("He had nivolumab plus ipilimumab first and it stopped working. Now they propose lenvatinib with "
+             "pembrolizumab. What share of people already treated with nivo-ipi responded to that combination?")
+    ((asked, context),) = understanding.read(story)
+    assert understanding.understand(asked, context=context).plan.entity_ids == ["trial:pemmela"]
+
+
+def test_a_follow_up_about_a_cohort_stays_on_the_trial_in_focus(understanding):
+    first = understanding.understand("objective response in PEMMELA?").plan
+    cohort = understanding.understand("and among the patients who had been on nivo-ipi?", first).plan
+    assert cohort.entity_ids == ["trial:pemmela"] and cohort.attributes == ["orr"]
+    compared = understanding.understand("how does that compare with the placebo arm of CONFIRM?", first).plan
+    assert compared.entity_ids == ["trial:pemmela", "trial:confirm"] and compared.attributes == ["orr"]
