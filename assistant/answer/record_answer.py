@@ -311,14 +311,14 @@ class RecordFacts:
     def _results(self, rec: Any, measures: tuple[str, ...], plan: QuestionPlan, hr_only: bool = False,
                  primary: bool = False) -> list[Quote]:
         results = getattr(rec, "results", []) or []
-        asked_text = plan.question
-        marker_text = " ".join([plan.question, *(e.name for e in plan.entities if e.type == "biomarker")])
+        asked_text = _AS_TARGET.sub(" ", plan.question)  # "a PD-L1 antibody" names a drug, not a PD-L1 subgroup
+        marker_text = " ".join([asked_text, *(e.name for e in plan.entities if e.type == "biomarker")])
         if self._subgroup_words.search(marker_text) and any(r.measure in (*measures, "other") and _same_subgroup(marker_text, r, self._subgroup_words) and
                                                       self._subgroup_words.search(f"{r.subgroup or ''} {r.endpoint}")
                                                       for r in results):
             asked_text = marker_text  # "did it (PD-L1) predict PFS in DREAM?": DREAM reports PFS by PD-L1
         wants_subgroup = bool(self._subgroup_words.search(asked_text))
-        if wants_subgroup and asked_text == plan.question and not _COMPARES_SUBGROUPS.search(plan.question) and \
+        if wants_subgroup and asked_text != marker_text and not _COMPARES_SUBGROUPS.search(plan.question) and \
                 not any(r.subgroup and _same_subgroup(asked_text, r, self._subgroup_words) for r in results) and all(
                 w.group(0).lower() in compact(getattr(rec, "population", "") or "") for w in self._subgroup_words.finditer(
                     compact(asked_text))):
@@ -327,7 +327,7 @@ class RecordFacts:
         asked = {w for w in plan.trial_words if w not in _COMMON}
         # a trial that reports a measure only for a subgroup ("18 patients who also received pembrolizumab")
         subgroups_only = not any(r.measure in measures and not r.subgroup for r in results)
-        by_marker = asked_text == marker_text and asked_text != plan.question
+        by_marker = asked_text == marker_text and marker_text != _AS_TARGET.sub(" ", plan.question)
         for i, res in enumerate(results):
             named = bool(asked & set(re.findall(r"[a-z][a-z0-9-]{3,}", f"{res.endpoint} {res.subgroup or ''}".lower())))
             named = named or (by_marker and res.measure == "other" and _same_subgroup(asked_text, res, self._subgroup_words))
@@ -659,6 +659,8 @@ WITH_CHEMO = r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)
 CHEMO_WORDS = r"chemo|platin"
 _TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]related\b", re.IGNORECASE)
 _ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
+# a marker named as what a drug blocks ("anti-PD-L1", "a PD-L1 antibody") is the drug's target, no subgroup
+_AS_TARGET = re.compile(r"\banti-?[\w-]+|\b[\w-]+[\s-]+(?:antibod\w*|inhibit\w*|block\w*|target\w*)", re.IGNORECASE)
 _COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
                                  re.IGNORECASE)
 TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b|\badd(?:ed|ing|s)?\b.{1,30}\bto\b",

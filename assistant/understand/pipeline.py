@@ -18,7 +18,7 @@ from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
 from assistant.understand.describe import DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
-from assistant.understand.list_filters import agents_of_class, filter_trials, is_chemotherapy
+from assistant.understand.list_filters import agents_in_trial, agents_of_class, filter_trials, is_chemotherapy
 from assistant.understand.message import read_message, sentences
 from assistant.understand.outcomes import answer_attribute, asked_outcome, trials_with, without_setting
 from assistant.understand.phrases import matcher, vocabulary
@@ -95,6 +95,16 @@ _BACK = matcher(_STORY["back"])
 def _in_history(text: str, at: int) -> bool:
     """The name at ``at`` follows words of treatment already had, within a few words."""
     return any(m.end() <= at <= m.end() + 30 for m in _HISTORY.finditer(text))
+
+
+def _description_spent(plan: QuestionPlan) -> QuestionPlan:
+    """A record found by its description: the words that described it ("the first-line trial that added X
+    to Y") asked nothing of it when something else is asked, and one record is not compared with itself."""
+    asked = [k for k in plan.attributes if k not in DESCRIBING]
+    attributes = asked if asked else plan.attributes
+    form = "fact" if plan.form == "comparison" and len(plan.entities) == 1 else plan.form
+    return replace(plan, attributes=attributes, form=form) if (attributes, form) != (plan.attributes, plan.form) \
+        else plan
 
 
 def _joined(names: list[str], context: str) -> str:
@@ -207,7 +217,7 @@ class Understanding:
             intent = self._intent(fixed, plan)
             if intent.key is not None and intent.confidence >= OVERRIDE and intent.key not in plan.attributes:
                 plan = replace(plan, attributes=[intent.key], bare=False)
-        return Understood(plan, fixed, fixes, [], described, intent)
+        return Understood(self._drug_of_trial(plan), fixed, fixes, [], described, intent)
 
     # -- stages -----------------------------------------------------------------------------------------
     def _combination_holds(self, plan: QuestionPlan) -> QuestionPlan:
@@ -227,6 +237,17 @@ class Understanding:
             if combos:
                 entities[i] = PlanEntity(combos[0].id, combos[0].name, "agent", e.surface, e.carried)
         return replace(plan, entities=entities) if entities != list(plan.entities) else plan
+
+    def _drug_of_trial(self, plan: QuestionPlan) -> QuestionPlan:
+        """"which receptors does the drug of LUME-Meso block?": what only a drug has, asked of a trial, is asked of
+        the drug it tested."""
+        own = [k for k in plan.attributes if k in BY_KEY and "trial" not in BY_KEY[k].types and k != "definition"]
+        if len(plan.entities) != 1 or plan.entities[0].type != "trial" or not own or len(own) != len(plan.attributes):
+            return plan
+        drugs = agents_in_trial(self.records[plan.entities[0].record_id], self.records, plan.question)
+        if not drugs:
+            return plan
+        return replace(plan, entities=[PlanEntity(drugs[0], self.analyzer.name_of(drugs[0]), "agent", "")])
 
     def _arm_drugs_qualify(self, plan: QuestionPlan) -> QuestionPlan:
         """"did ramucirumab with gemcitabine in RAMES keep people alive longer?": drugs given in a trial named
@@ -364,7 +385,7 @@ class Understanding:
                 continue
             if found.winner is not None:
                 name = self.analyzer.name_of(found.winner)
-                return found, self.planner.plan(f"{question} ({name})", previous, list(answered))
+                return found, _description_spent(self.planner.plan(f"{question} ({name})", previous, list(answered)))
             return found, plan
         return None, plan
 

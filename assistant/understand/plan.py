@@ -684,7 +684,8 @@ _ASKS_DRUG = matcher(_WORDS["_ASKS_DRUG"])
 _THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"
                         r"combo|regimen)\b",
                         re.IGNORECASE)
-_JOINED = re.compile(r"\w\s*(?:\+|/)\s*\w|\bplus\b|\bcombined with\b", re.IGNORECASE)
+_JOINED = re.compile(r"\w\s*(?:\+|/)\s*\w|\bplus\b|\bcombined with\b|"
+                     r"\band [\w-]+ (?:regimen|combination|combo|doublet|pairing|together)\b", re.IGNORECASE)
 _WITH_IT = re.compile(r"\b(?:combin\w*|pair\w*|gave|giv\w*|add\w*|test\w*|us\w+)\s+(?:it|them)\s+(?:with|plus|to|and|"
                       r"alongside)\b", re.IGNORECASE)
 _TRIAL_OF_IT = re.compile(r"\bthe (?:other )?(?:trial|study|one) (?:that|which|where|in which)\s+(?:\w+\s+){0,2}?(?:it|them)\b",
