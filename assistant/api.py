@@ -427,11 +427,13 @@ class Assistant:
         intent = prepared.intent
         listed = bool(intent.other_disease) and intent.list_type == "trial" and not intent.entities and all(
             compact(w) in self.planner.known for w in intent.other_disease.split())  # "trials enrolling peritoneal..."
-        if intent.other_disease and not ("population" in intent.attributes and intent.entities) and not listed:
+        mixed = self._mixed(prepared, intent.other_disease or "")
+        if intent.other_disease and not ("population" in intent.attributes and intent.entities) and not listed \
+                and not mixed:
             text = (f"The indexed sources cover malignant pleural mesothelioma; they do not report on "
                     f"{intent.other_disease}.")
             route = "other-disease"
-        elif intent.unknown_names and not intent.ref_numbers and not self._mixed(prepared) and (
+        elif intent.unknown_names and not intent.ref_numbers and not mixed and (
                 not intent.entities or _named_as_trial(intent) or _new_product(intent)
                 or not any(e.type in ("trial", "agent") for e in intent.entities)):
             text = f"The indexed sources do not cover {', '.join(intent.unknown_names)}."
@@ -441,7 +443,7 @@ class Assistant:
         self._retrieve(prepared, k, "extractive", where)
         return route, _with_topics(text, prepared.candidates)
 
-    def _mixed(self, prepared: _Prepared) -> bool:
+    def _mixed(self, prepared: _Prepared, disease: str = "") -> bool:
         """"ORR in DREAM and in KEYNOTE-189?": a covered record and an uncovered name asked side by side: the
         covered part is answered and the uncovered names are said to be missing (see understand.mixed)."""
         intent = prepared.intent
@@ -455,6 +457,13 @@ class Assistant:
         intrinsic = bool(asked) and all(a == "definition" or (a in BY_KEY and "trial" not in BY_KEY[a].types)
                                         for a in asked)
         missing, qualifiers = side_by_side(intent.question, named, intrinsic)
+        if disease:  # "...for mesothelioma, and when for NSCLC?": another disease asked in a clause of its own
+            apart, _ = side_by_side(intent.question, [*named, Named(disease, "either", False)], True)
+            low = intent.question.lower()
+            first = min((low.find(n.surface.lower()) for n in named if n.covered), default=-1)
+            if disease not in apart or not 0 <= first < low.find(disease.lower()):
+                return False  # a disease named first scopes the question ("in melanoma, how long is X given?")
+            missing = list(dict.fromkeys([disease, *missing, *intent.unknown_names]))
         if not missing:
             return False
         prepared.extra["uncovered_names"] = missing

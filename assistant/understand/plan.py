@@ -91,7 +91,7 @@ _OTHER_FAMILIES = ("IMpower", "JAVELIN", "PACIFIC", "CASPIAN", "POSEIDON", "EMPO
 def _code_like(families: list[str]) -> re.Pattern[str]:
     return re.compile(
         r"\b(?:[A-Z][A-Za-z]*[- ]?\d+[A-Za-z]*|[A-Za-z]*[a-z][A-Z]+[a-z]*\d*|NCT\d{8})\b|"
-        r"\b(?:" + "|".join(families) + r")[- ]?[A-Za-z0-9]+\b|" + _INN.pattern.replace("(?i)", ""))
+        r"\b(?i:" + "|".join(families) + r")[- ]?[A-Z0-9][A-Za-z0-9]*\b|" + _INN.pattern.replace("(?i)", ""))
 # An acronym the sources never use names something they do not cover ("TIGIT", "MERIT", "MESO-PRIME"), unless it
 # is one of the generic abbreviations clinicians write in questions.
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9]{2,}(?:-[A-Z0-9]+)*\b")

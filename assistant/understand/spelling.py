@@ -15,7 +15,8 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 
-_WORD = re.compile(r"[A-Za-z][a-z]+(?:-[a-z]+)*")
+# a whole word: letters glued to others or to digits ("IMpower150") are a name, never respelt
+_WORD = re.compile(r"(?<![A-Za-z0-9])[A-Za-z][a-z]+(?:-[a-z]+)*(?![A-Za-z0-9])")
 # vocabulary words in any case: a name written in capitals ("RAMES") is known when typed in lower case
 _ANY_CASE = re.compile(r"[A-Za-z]{2,}(?:-[A-Za-z]+)*")
 MIN_LENGTH = 5  # shorter words have too many close neighbours to correct safely

@@ -194,3 +194,20 @@ def test_reference_questions_naming_the_review_are_answered_from_its_reference_l
     assert not ans.abstained and [c.doc_id for c in ans.citations] == ["ref:57"]
     ans = assistant.ask("which reference in the review reports the DENIM trial?")
     assert [c.doc_id for c in ans.citations] == ["ref:97"]
+
+
+def test_another_disease_asked_apart_is_named_missing_while_the_covered_part_is_answered(assistant) -> None:
+    """Issue 18, mixed questions: a second ask about another disease no longer sinks the covered one."""
+    ans = assistant.ask("What does pembrolizumab block, and is it also given for melanoma?")
+    assert not ans.abstained and "melanoma" in ans.text.split("\n")[0]
+    assert {c.record_id for c in ans.citations} == {"agent:pembrolizumab"}
+    _verbatim(assistant, ans)
+    scoped = assistant.ask("For melanoma, how long is pembrolizumab given?")
+    assert scoped.abstained and not scoped.citations
+
+
+def test_uncovered_drug_beside_a_covered_one_in_a_question_of_what_each_does(assistant) -> None:
+    """Issue 18, mixed questions: "what do X and Y target" asks it of each; the uncovered one is named."""
+    ans = assistant.ask("What do nintedanib and cabozantinib each inhibit?")
+    assert not ans.abstained and "cabozantinib" in ans.text.split("\n")[0]
+    assert {c.record_id for c in ans.citations} == {"agent:nintedanib"}

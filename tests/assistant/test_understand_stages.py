@@ -374,3 +374,8 @@ def test_a_follow_up_about_a_cohort_stays_on_the_trial_in_focus(understanding):
     assert cohort.entity_ids == ["trial:pemmela"] and cohort.attributes == ["orr"]
     compared = understanding.understand("how does that compare with the placebo arm of CONFIRM?", first).plan
     assert compared.entity_ids == ["trial:pemmela", "trial:confirm"] and compared.attributes == ["orr"]
+
+
+def test_a_name_glued_to_digits_is_never_respelt_and_trial_families_are_read_in_any_case(fixer, understanding):
+    assert fixer.fix("what did IMbrave150 show?")[0] == "what did IMbrave150 show?"
+    assert "keynote-042" in understanding.planner.plan("ORR in keynote-042 vs DREAM?").unknown_names
