@@ -26,9 +26,14 @@ _DRUG_WORDS = (r"drug|agent|inhibitor|antibody|blocker|therapy|treatment|vaccine
 DESCRIBED = {
     "trial": re.compile(rf"\b(?:the|that|this)\s+(?:[\w/+-]+\s+){{0,6}}?(?:{_TRIAL_WORDS})\b", re.IGNORECASE),
     "agent": re.compile(rf"\b(?:the|that|this)\s+(?:[\w/+-]+\s+){{0,5}}?(?:{_DRUG_WORDS})\b", re.IGNORECASE),
+    # ("the resistance" alone is the review's topic, not one mechanism)
+    "mechanism": re.compile(r"\b(?:the|that|this)\s+(?:[\w/+-]+\s+){0,4}?(?:mechanism|pattern|phenomenon|process)\b",
+                            re.IGNORECASE),
 }
 MENTIONED = {"trial": re.compile(r"\b(?:trials?|stud(?:y|ies)|phase\s*(?:[123]|i{1,3}))\b", re.IGNORECASE),
-             "agent": re.compile(rf"\b(?:{_DRUG_WORDS}|injection|infusion|pill|tablet)\b", re.IGNORECASE)}
+             "agent": re.compile(rf"\b(?:{_DRUG_WORDS}|injection|infusion|pill|tablet)\b", re.IGNORECASE),
+             "mechanism": re.compile(r"\b(?:resist\w*|refractory|escap\w*|evad\w*|evasion|mechanism\w*|stop\w* working|"
+                                     r"never respond\w*|no benefit)\b", re.IGNORECASE)}
 # the kind of record asked ("study", "drug") describes every record of that kind: not scored
 # nor do words every question uses of people, treatments and amounts ("how long did people on the real drug...")
 _NOT_DESCRIBING = ("trial trials study studies drug drugs agent agents medicine treatment people person patients "
@@ -62,6 +67,8 @@ def _profile(rec: Any, records: dict[str, Any]) -> str:
                 parts += [linked.name, *linked.synonyms, linked.agent_class, linked.modality]
     elif rec.type == "agent":
         parts += [rec.agent_class, rec.mechanism, rec.modality, *rec.targets, *rec.code_names]
+    elif rec.type == "mechanism":
+        parts += [rec.category, rec.description, *rec.examples]
     return " ".join(p for p in parts if p)
 
 
@@ -72,7 +79,7 @@ class DescriptionResolver:
         self.records = records
         self._ids: dict[str, list[str]] = {}
         self._bm25: dict[str, bm25s.BM25] = {}
-        for kind in ("trial", "agent"):
+        for kind in ("trial", "agent", "mechanism"):
             ids = [rid for rid, r in records.items() if r.type == kind]
             if not ids:
                 continue
@@ -100,7 +107,7 @@ class DescriptionResolver:
         if kind == "trial":
             kept, shown = filter_trials(sorted(allowed), self.records, question if filters is None else filters)
             allowed = set(kept) if shown else allowed
-        elif class_pattern(question if filters is None else filters) is not None:
+        elif kind == "agent" and class_pattern(question if filters is None else filters) is not None:
             allowed = set(agents_of_class(question if filters is None else filters, self.records)) or allowed
         tokens = [t for t in analyze([question])[0] if t not in _KIND_TOKENS]
         scores = np.asarray(self._bm25[kind].get_scores(tokens), dtype=float) if tokens else np.zeros(len(ids))

@@ -37,6 +37,8 @@ DESCRIBING = {"arms", "design", "phase", "setting", "population", "tested"}
 # ... and the catch-all "main result", heard in any "did it ...?": the learned layer may overrule these too
 OVERRULABLE = DESCRIBING | {"headline"}
 ARM_WORDS = {"arms", "tested"}
+_MECHANISM_ASKED = re.compile(r"\b(?:mechanism|resistance|pattern|phenomenon)\b[^?]{0,30}\b(?:called|named|term(?:ed)?)\b|"
+                              r"\bname (?:for|of) the\b", re.IGNORECASE)
 _OF_A_COHORT = re.compile(r"\b(?:in|for|on|with|of|among) (?:the|those|patients|people)\b[^?]{0,60}?"
                           r"\b(?:arm|group|cohort|subgroup|who|that|whose)\b", re.IGNORECASE)  # "the placebo arm", "nivolumab vs placebo": which arm, not what is asked
 # held out per dev origin, where the rules heard only such words, the classifier overruling them at >= 0.5 was
@@ -370,7 +372,11 @@ class Understanding:
 
     @staticmethod
     def _may_describe(plan: QuestionPlan, previous: QuestionPlan | None) -> bool:
-        named = [e for e in plan.entities if e.type in ENTITY_TYPES and not _names_a_target(plan.question, e)]
+        # a marker named inside the description of a mechanism asked by name ("the mechanism where the tumour switches
+        # on PD-L1 - what is it called?") is part of the description
+        marker_in_mechanism = _MECHANISM_ASKED.search(plan.question) and all(e.type == "biomarker" for e in plan.entities)
+        named = [e for e in plan.entities if e.type in ENTITY_TYPES and not _names_a_target(plan.question, e)
+                 and not marker_in_mechanism]
         return not named and not plan.list_type and \
             plan.form not in ("list", "comparison") and not plan.ref_numbers and not plan.unknown_names \
             and not plan.other_disease
@@ -378,7 +384,12 @@ class Understanding:
     def _described(self, question: str, plan: QuestionPlan, previous: QuestionPlan | None,
                    answered: list[str], context: str = "") -> tuple[Resolution | None, QuestionPlan]:
         said = _description(f"{self._subject_part(context)} {question}", [])
-        kinds = self.describer.describes(question) or (self.describer.mentions(context) if context else [])
+        # a resistance mechanism is described by what happens ("refractory from the start", "T cells make the tumour
+        # switch on PD-L1"), seldom with a definite article
+        kinds = self.describer.describes(question) or (self.describer.mentions(context) if context else []) or \
+            (["mechanism"] if self._lay_names_mechanism(question) else [])
+        if _MECHANISM_ASKED.search(question):  # "what is the resistance mechanism called where...?"
+            kinds = ["mechanism", *(k for k in kinds if k != "mechanism")]
         for kind in kinds:
             found = self.describer.resolve(with_record_terms(said), kind, filters=f"{context} {question}")
             if found is None:
@@ -388,6 +399,11 @@ class Understanding:
                 return found, _description_spent(self.planner.plan(f"{question} ({name})", previous, list(answered)))
             return found, plan
         return None, plan
+
+    def _lay_names_mechanism(self, question: str) -> bool:
+        """Lay words the records' terms name a resistance mechanism by ("refractory from the start")."""
+        added = with_record_terms(question)[len(question):]
+        return any(m.record_id.startswith("mechanism:") for m in self.analyzer.find_records(added))
 
     def _trial_of_drug(self, question: str, plan: QuestionPlan, context: str,
                        previous: QuestionPlan | None = None) -> Resolution | None:
