@@ -14,6 +14,8 @@ MARKER_RE = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;\-–]\s*\d{1,3})*)\s*\]")
 _RUN_RE = re.compile(r"(?:\s*" + MARKER_RE.pattern + r")+")
 # A bullet and the bold label of a list or comparison part ("- **CONFIRM**: "): structure, not a claim.
 _BULLET_RE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+(?:\*\*[^*\n]{1,120}\*\*:\s+)?")
+_SPACE_BEFORE_PUNCT_RE = re.compile(r"[ \t]+([.,;:!?])")
+_DOUBLE_SPACE_RE = re.compile(r"[ \t]{2,}")
 _ABBREVIATIONS = ("et al.", "e.g.", "i.e.", "vs.", "cf.", "Fig.", "Figs.", "Ref.", "Refs.", "approx.", "No.")
 
 
@@ -56,16 +58,17 @@ def clean_markers(text: str, k: int) -> tuple[str, list[int]]:
         removed.extend(n for n in numbers if not 1 <= n <= k)
         return format_markers(list(dict.fromkeys(valid)))
 
-    cleaned = MARKER_RE.sub(keep_valid, text)
-    cleaned = re.sub(r"[ \t]+([.,;:!?])", r"\1", cleaned)  # "word [9]." -> "word ." -> "word."
-    return re.sub(r"[ \t]{2,}", " ", cleaned).strip(), removed
+    return _tidy(MARKER_RE.sub(keep_valid, text)), removed
 
 
 def strip_markers(text: str) -> str:
     """The text with every marker removed (used for history turns and support checks)."""
-    without = MARKER_RE.sub("", text)
-    without = re.sub(r"[ \t]+([.,;:!?])", r"\1", without)
-    return re.sub(r"[ \t]{2,}", " ", without).strip()
+    return _tidy(MARKER_RE.sub("", text))
+
+
+def _tidy(text: str) -> str:
+    """The spaces a removed marker leaves: "word [9]." -> "word ." -> "word."."""
+    return _DOUBLE_SPACE_RE.sub(" ", _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)).strip()
 
 
 def _fallback_spans(text: str) -> list[tuple[int, int]]:

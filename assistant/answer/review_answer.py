@@ -13,56 +13,41 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from assistant.understand.phrases import matcher, vocabulary
 from indexing.units import quotable_units
 
+_WORDS = vocabulary("review_words")
+_YEAR = r"(?:19|20)\d\d"
 # A question is about the review when it says so ("the review", "according to the abstract"), or when it names
 # nothing else and says "the paper" or asks a bibliographic fact ("who are the authors?").
-NAMES_REVIEW = re.compile(r"\b(?:the|this|xia(?:\s+et\s+al\.?)?(?:'s)?)(?:\s+(?:19|20)\d\d)?\s+review\b|"
-                          r"\b(?:according to|per) (?:the )?(?:review|abstract)\b|\breview(?:'s)? abstract\b", re.IGNORECASE)
-NAMES_PAPER = re.compile(r"\b(?:the|this)\s+(?:article|paper|abstract|authors)\b", re.IGNORECASE)
-ABOUT_REFERENCES = re.compile(r"\brefs?\b|\breferences?\b|\bbibliograph", re.IGNORECASE)
-# (slot, what the question asks, how the review's line for it begins)
-SLOTS: tuple[tuple[str, re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (name, re.compile(asks, re.IGNORECASE), re.compile(line)) for name, asks, line in (
-        ("keywords", r"\bkey ?words?\b|\bindex terms\b", r"^Keywords:"),
-        # "who are the authors?", not "what do the authors see as its contribution?"
-        # "who are the authors?", not "what do the authors see as its contribution?" nor "the goal the authors set"
-        ("authors", (r"\bwho\b.{0,30}\bauthors?\b|\bauthors? (?:of|list)\b|\b(?:list|name|names) (?:of )?(?:the |its )?authors\b|"
-                     r"(?<!according to the )(?<!according to the review )\bauthors\s*\??\s*$|\b(?:first|last|senior|corresponding|lead) author\b|\bhow many authors\b|"
-                     r"\bwhat are the authors\b|\bwho (?:wrote|authored)\b|\bwritten by\b|\bwriters?\b"), r"^Authors:"),
-        ("licence", r"\blicen[cs]e\b|\breuse\b|\bre-use\b|\bcopyright\b|\bopen access\b|\bcc by\b", r"^License:"),
-        ("doi", r"\bdoi\b|\bidentifier\b", r"^DOI:"),
-        ("publication", (r"\bjournal\b|\bpublished\b|\bpublisher\b|\b(?:what|which) year\b|\bwhen was\b|\bcitation\b|"
-                         r"\bhow (?:do|should|to) (?:i |we |you )?cite\b|"
-                         r"\bvolume\b"), r"^Published in\b"),
-        ("title", r"\btitle\b|\bcalled\b|\bnamed\b", r"^(?!Authors:|Published in|DOI:|License:|Keywords:)\S"),
-    ))
+NAMES_REVIEW = matcher(_WORDS["names_review"], {"year": _YEAR})
+NAMES_PAPER = matcher(_WORDS["names_paper"])
+ABOUT_REFERENCES = matcher(_WORDS["about_references"])
+
+
+def _line_of(label: str | None) -> Callable[[str], bool]:
+    """A slot's line of the review's front matter: the one that begins with its label; the title's is the
+    line that begins with no label."""
+    labels = tuple(_WORDS["labels"].values())
+    if label is None:
+        return lambda line: bool(line[:1].strip()) and not line.startswith(labels)
+    return lambda line: line.startswith(label)
+
+
+# (slot, what the question asks, whether a line of the review is the slot's)
+SLOTS: tuple[tuple[str, re.Pattern[str], Callable[[str], bool]], ...] = tuple(
+    (name, matcher(asks), _line_of(_WORDS["labels"].get(name))) for name, asks in _WORDS["asks"].items())
 # The abstract's statements about the review itself ("This review provides...", "a roadmap for...").
-AIM_ASKED = re.compile(r"\bcritically evaluat\w*|\bapprais\w*|\bemerging approaches\b|\bconclu\w*|\baims?\b|\bpurpose\b|\bgoals?\b|\bobjectives?\b|\bfocus\b|\bscope\b|\bcontribution\b|"
-                       r"\bfuture\b|\bdirections?\b|\broadmap\b|\boutlook\b|\bperspective\b|\btake-?home\b|"
-                       r"\bmain (?:message|point|argument)\b|\bwhat is (?:the review|it) about\b|\bsummar\w*|\bpropose\b",
-                       re.IGNORECASE)
-_FILLER = re.compile(r"\b(?:what|which|is|are|was|were|does|do|did|the|this|its|it|of|in|on|for|to|a|an|and|main|key|"
-                     r"review|reviews|article|paper|abstract|authors?|according|per|say|says|about|xia|et|al|"
-                     r"mesothelioma|mpm|overall|their|they|talks?|talking|from|to|describes?|mentions?|discuss\w*|"
-                     r"present\w*|lays?|out|give|gives|offer\w*|s|under|can|could|i|we|you|me|should|please|its|"
-                     r"exactly|there|here)\b", re.IGNORECASE)
-AIM_SAID = re.compile(r"\bthis review\b|\bcore contribution\b|\bframework\b|\broadmap\b|\bcritically evaluates\b",
-                      re.IGNORECASE)
-
-
+AIM_ASKED = matcher(_WORDS["aim_asked"])
+_FILLER = matcher(_WORDS["filler"])
+AIM_SAID = matcher(_WORDS["aim_said"])
 # "why do so many MPM patients not respond to ICIs, according to the review?": the sentence that gives the cause
-CAUSE_ASKED = re.compile(r"\bwhy\b|\bdue to\b|\bcaus\w*|\bblame\w*|\breasons?\b|\bexplains?\b|\bbehind\b|"
-                         r"\bunderl\w*|\battribut\w*", re.IGNORECASE)
-RESISTANCE = re.compile(r"\bresist\w*|\bnot respond\w*|\bnon-?respon\w*|\bfail\w*|\brefractory\b|\bdon'?t respond\b|"
-                        r"\bdo not (?:respond|benefit|work)\b|\bbottleneck\b", re.IGNORECASE)
-CAUSE_SAID = re.compile(r"\battributed to\b|\bdue to\b|\bcaused by\b|\bbecause\b", re.IGNORECASE)
-
-
+CAUSE_ASKED = matcher(_WORDS["cause_asked"])
+RESISTANCE = matcher(_WORDS["resistance"])
+CAUSE_SAID = matcher(_WORDS["cause_said"])
 # "which partners does the review propose combining with ICIs?": the sentence that lists what ICIs are integrated with
-PARTNERS_ASKED = re.compile(r"\b(?:combin\w*|pair\w*|partners?|integrat\w*)\b.{0,40}\b(?:with|ICIs?|checkpoint)\b|"
-                            r"\bpartners?\b|\bcombination strateg\w*", re.IGNORECASE)
-PARTNERS_SAID = re.compile(r"\bintegrating ICIs with\b|\bcombin\w* (?:ICIs|checkpoint inhibitors) with\b", re.IGNORECASE)
+PARTNERS_ASKED = matcher(_WORDS["partners_asked"])
+PARTNERS_SAID = matcher(_WORDS["partners_said"])
 
 
 class ReviewFacts:
@@ -98,7 +83,7 @@ class ReviewFacts:
         found = []  # "which journal, and what's its DOI?": each line asked, in the review's order
         for _name, asks, line in SLOTS:
             if asks.search(question):
-                found += [u for u in self.units if line.search(u[3]) and u not in found][:1]
+                found += [u for u in self.units if line(u[3]) and u not in found][:1]
         if found:
             return sorted(found, key=lambda u: u[1])
         if PARTNERS_ASKED.search(question):
