@@ -144,7 +144,7 @@ ATTRIBUTES: tuple[Attribute, ...] = (
               fields=("publication",), types=("trial",)),
     Attribute("approval", "regulatory approvals", _words("approval"),
               fields=("approval",), types=("agent",)),
-    Attribute("trials", "trials that tested it", _words("trials", r"\b(?:which|what) (?:(?!(?:was|is|were|are|the|did|does|do)\b)[\w-]+ ){0,2}(?:trials?|stud(?:y|ies))\b"), types=("agent", "biomarker", "mechanism")),
+    Attribute("trials", "trials that tested it", _words("trials", r"\b(?:which|what) (?:(?!(?:was|is|were|are|the|did|does|do|kind|type|sort)\b)[\w-]+ ){0,2}(?:trials?|stud(?:y|ies))\b"), types=("agent", "biomarker", "mechanism")),
     Attribute("drugs", "drugs that act on it", _words("drugs"), types=("biomarker", "mechanism", "term")),
     Attribute("markers", "biomarkers that select patients for it", _words("markers"), types=("agent",)),
     Attribute("code_names", "code names", _words("code_names"), fields=("code_names",), types=("agent",)),
@@ -180,6 +180,15 @@ def with_markers(markers: tuple[str, ...]) -> tuple[Attribute, ...]:
     return tuple(_status(markers) if a.key == "status" else a for a in ATTRIBUTES)
 
 
+def _asked_apart(text: str, key: str, rate: str, found: list[Attribute]) -> bool:
+    """``key`` is asked somewhere the ``rate`` ask does not cover ("median OS and 3-year survival")."""
+    by_key = {a.key: a for a in found}
+    if key not in by_key or rate not in by_key:
+        return False
+    covered = [m.span() for m in by_key[rate].pattern.finditer(text)]
+    return any(not any(s <= m.start() < e for s, e in covered) for m in by_key[key].pattern.finditer(text))
+
+
 def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -> list[Attribute]:
     """Attributes asked in ``text``, most specific first; "survival" is dropped when "2-year survival" matched."""
     text = _PLURAL_ACRONYM.sub(r"\1", text)  # "ORRs", "HRs", "AEs": the vocabulary holds the singular
@@ -191,6 +200,8 @@ def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -
     drop = _nested(text, found)
     if keys & {"os_rate", "pfs_rate"}:
         drop |= {"os", "pfs"} - ({"pfs"} if "pfs_rate" not in keys and "os_rate" in keys else set())
+        # "median overall survival and 3-year survival": survival asked again outside the rate asks both
+        drop -= {k for k in ("os", "pfs") if k in keys and _asked_apart(text, k, f"{k}_rate", found)}
     if "hr" in keys:
         drop.add("headline")
     if keys & {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "safety", "qol", "duration_of_response"}:

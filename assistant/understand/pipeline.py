@@ -36,11 +36,12 @@ FILLABLE_FORMS = ("fact", "yes-no", "why-how")
 DESCRIBING = {"arms", "design", "phase", "setting", "population", "tested"}
 # ... and the catch-all "main result", heard in any "did it ...?": the learned layer may overrule these too
 OVERRULABLE = DESCRIBING | {"headline"}
-ARM_WORDS = {"arms", "tested"}
+ARM_WORDS = {"arms", "tested"}  # "the placebo arm", "nivolumab vs placebo": which arm, not what is asked
 _MECHANISM_ASKED = re.compile(r"\b(?:mechanism|resistance|pattern|phenomenon)\b[^?]{0,30}\b(?:called|named|term(?:ed)?)\b|"
                               r"\bname (?:for|of) the\b", re.IGNORECASE)
-_OF_A_COHORT = re.compile(r"\b(?:in|for|on|with|of|among) (?:the|those|patients|people)\b[^?]{0,60}?"
-                          r"\b(?:arm|group|cohort|subgroup|who|that|whose)\b", re.IGNORECASE)  # "the placebo arm", "nivolumab vs placebo": which arm, not what is asked
+_OF_A_COHORT = re.compile(r"(?:\b(?:in|for|on|with|of|among) |^\s*(?:and|what about|how about) )"
+                          r"(?:the|those|patients|people)\b[^?]{0,60}?"
+                          r"\b(?:arm|group|cohort|subgroup|who|that|whose)\b", re.IGNORECASE)
 # held out per dev origin, where the rules heard only such words, the classifier overruling them at >= 0.5 was
 # right 39 times in 45, the rules once (`mesochat eval train-intent --json`, "overrides_held_out")
 OVERRIDE = 0.5
@@ -271,12 +272,18 @@ class Understanding:
         if len(focus) != 1 or not named or any(e.type != "agent" for e in named) or not _OF_A_COHORT.search(plan.question):
             return plan
         trial = self.records[focus[0].record_id]
-        spoken = {m.record_id for m in self.analyzer.find_records(f"{trial.population} {trial.design}")} | set(trial.related)
-        if not all(e.record_id in spoken for e in named):
-            return plan
-        asked = [k for k in plan.attributes if k not in ARM_WORDS]
-        return replace(plan, entities=[PlanEntity(focus[0].record_id, focus[0].name, "trial", "", True)],
-                       attributes=asked or list(previous.attributes), bare=False, form="fact")
+        said = " ".join([trial.population or "", trial.design or "", *(f"{a.name} {a.regimen}" for a in trial.arms)])
+        spoken = {m.record_id for m in self.analyzer.find_records(said)} | set(trial.related)
+        asked = [k for k in plan.attributes if k not in ARM_WORDS] or list(previous.attributes)
+        if all(e.record_id in spoken for e in named):
+            return replace(plan, entities=[PlanEntity(focus[0].record_id, focus[0].name, "trial", "", True)],
+                           attributes=asked, bare=False, form="fact")
+        # "and the abemaciclib arm?" after a turn on MiST1: the arm of another trial, the one that gave that drug
+        given = [t for t, r in self.records.items() if r.type == "trial" and {e.record_id for e in named} <= set(r.related)]
+        if len(given) == 1 and asked:
+            return replace(plan, entities=[PlanEntity(given[0], self.analyzer.name_of(given[0]), "trial", "")],
+                           attributes=asked, bare=False, form="fact")
+        return plan
 
     @staticmethod
     def _compared_with_focus(plan: QuestionPlan, previous: QuestionPlan | None) -> QuestionPlan:
