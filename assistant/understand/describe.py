@@ -37,7 +37,9 @@ MENTIONED = {"trial": re.compile(r"\b(?:trials?|stud(?:y|ies)|phase\s*(?:[123]|i
 # the kind of record asked ("study", "drug") describes every record of that kind: not scored
 # nor do words every question uses of people, treatments and amounts ("how long did people on the real drug...")
 _NOT_DESCRIBING = ("trial trials study studies drug drugs agent agents medicine treatment people person patients "
-                   "participants real actual active main big long much many often well far")
+                   "participants real actual active main big long much many often well far "
+                   "new newer newest novel latest experimental investigational standard usual current same other "
+                   "different")
 _KIND_TOKENS = set(analyze([_NOT_DESCRIBING])[0])
 CLEAR_MARGIN = 1.3  # the winner's score over the runner-up's; closer than that is a tie
 CHOICES = 3

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
-from assistant.understand.describe import DescriptionResolver, Resolution
+from assistant.understand.describe import DESCRIBED, DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
 from assistant.understand.list_filters import agents_in_trial, agents_of_class, filter_trials, is_chemotherapy
@@ -315,7 +315,9 @@ class Understanding:
             agents_of_class(without_setting(question), self.records)
         described = []
         if not named and "agent" in self.describer.describes(question):  # "trials of the arginine-depleting enzyme"
-            found = self.describer.resolve(with_record_terms(question), "agent", filters=question)
+            # only the words of the description itself ("the new treatment" describes no drug)
+            span = DESCRIBED["agent"].search(question).group(0)
+            found = self.describer.resolve(with_record_terms(span), "agent", filters=span)
             described = [found.winner] if found is not None and found.winner else []
         # "which nivolumab trials improved OS?": the trials that gave the drug named. A drug described is tried
         # first, then every trial: when no trial of it qualifies, the words did not mean it ("the active drug").
