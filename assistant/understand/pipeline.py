@@ -37,6 +37,9 @@ DESCRIBING = {"arms", "design", "phase", "setting", "population", "tested"}
 # ... and the catch-all "main result", heard in any "did it ...?": the learned layer may overrule these too
 OVERRULABLE = DESCRIBING | {"headline"}
 ARM_WORDS = {"arms", "tested"}  # "the placebo arm", "nivolumab vs placebo": which arm, not what is asked
+_WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\badded to\b|-plus-)\s*(?:first-line\s+)?(?:platinum[- ])?(?:chemo|platinum)",
+                         re.IGNORECASE)
+_CHEMO_ARM = re.compile(r"chemo|platin|pemetrexed|gemcitabine", re.IGNORECASE)
 _MECHANISM_ASKED = re.compile(r"\b(?:mechanism|resistance|pattern|phenomenon)\b[^?]{0,30}\b(?:called|named|term(?:ed)?)\b|"
                               r"\bname (?:for|of) the\b", re.IGNORECASE)
 _OF_A_COHORT = re.compile(r"(?:\b(?:in|for|on|with|of|among) |^\s*(?:and|what about|how about) )"
@@ -430,9 +433,16 @@ class Understanding:
                 plan.unknown_names:  # "the STELLAR trial of TTFields with pem/platinum"
             return None
         trials = [rid for rid, r in self.records.items() if r.type == "trial" and set(drugs) & set(r.related)]
-        # drugs named together ("pembrolizumab with lenvatinib") were given together: the trials that gave them all
-        trials = [t for t in trials if set(drugs) <= set(self.records[t].related)] or trials
-        if len(trials) == 1 and len(drugs) > 1:
+        # drugs named together ("pembrolizumab with lenvatinib") were given together: the trials that gave them all;
+        # a drug "plus chemotherapy": the trials with an arm giving it with chemotherapy
+        together = [t for t in trials if set(drugs) <= set(self.records[t].related)]
+        if _WITH_CHEMO.search(question):
+            names = [n.lower() for d in drugs for n in [self.records[d].name, *self.records[d].synonyms] if len(n) >= 4]
+            together = [t for t in together or trials if any(any(n in a.name.lower() for n in names)
+                                                             and _CHEMO_ARM.search(a.name) for a in self.records[t].arms)]
+        narrowed = bool(together) and (len(drugs) > 1 or len(together) < len(trials))
+        trials = together or trials
+        if len(trials) == 1 and narrowed:
             return Resolution("trial", trials[0], [], {})
         if len(trials) < 2:
             return None
