@@ -26,6 +26,7 @@ from assistant.understand.list_filters import (
     sponsor_of,
     tested_in,
 )
+from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.plan import ALONE, QuestionPlan
 from assistant.understand.query import compact
 from indexing.render import MEASURE_LABELS, FieldSpan, publication_text, record_names, render_fields
@@ -33,17 +34,19 @@ from kernel.config import AnswerConfig
 from kernel.text import stem
 
 EVIDENCE_ORDER = {"primary": 0, "regulatory": 1, "registry": 2, "secondary": 3, None: 4}
-MEASURE_WORDS = (("pfs", r"progression"), ("orr", r"respon"), ("dcr", r"disease control"), ("safety", r"safety|advers"),
-                 ("os", r"surviv"))
+_WORDS = vocabulary("record_answer_words")  # words/record_answer_words.yaml
+MEASURE_WORDS = tuple((measure, matcher(words)) for measure, words in _WORDS["primary_measures"].items())
 # Words that ask for a subgroup; RecordFacts adds the symbols of the biomarkers the trial records name ("PD-L1").
 SUBGROUP_WORDS = (r"histolog|epithelioid|sarcomatoid|biphasic|subgroup", r"sex|women|men\b")
 # Which field best shows why a record is on a list, when several say the words asked.
 SAYING_ORDER = ("summary", "description", "setting", "population", "design", "arms", "relevance", "class")
 TRIAL_MEASURES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "specific_ae"}
-SELECTED_BY = re.compile(r"\bselect\w*|\benrol\w* .{0,30}\b(?:by|based on|with)\b|\bbased on (?:that|this|the)\b|"
-                         r"\bby (?:that|this|the) (?:bio)?marker", re.IGNORECASE)
-BLOCKS = re.compile(r"\b(?:block|target|inhibit|bind|antagoni[sz])\w*", re.IGNORECASE)
-ASKS_RATE = re.compile(r"\brates?\b|%|\bhow (?:many|often)\b|\bproportion\b|\bpercent|\bexact\b", re.IGNORECASE)
+SELECTED_BY = matcher(_WORDS["selected_by"])
+BLOCKS = matcher(_WORDS["blocks"])
+ASKS_RATE = matcher(_WORDS["asks_rate"])
+_ASKS_RESULTS = matcher(_WORDS["asks_results"])
+_ASKS_MEDIAN = matcher(_WORDS["asks_median"])
+_NEGATION = matcher(_WORDS["negation"])
 ASKS_CI = re.compile(r"(?i:\bconfidence intervals?\b)|\bCIs?\b")  # "CI" in capitals: "cis/pem" is not one
 # What a definition quotes, by record type: what the thing is, then what it does or how it is measured.
 DEFINITION_FIELDS = {
@@ -106,8 +109,8 @@ class RecordFacts:
         """What the answers need to know of the corpus, from the records: the chemotherapy drugs, the biomarkers
         the trials are split by, the groups that run trials."""
         chemo = [re.escape(r.name.lower()) for r in records if r.type == "agent" and is_chemotherapy(r)]
-        self._with_chemo = re.compile(WITH_CHEMO + "".join("|" + c for c in chemo) + ")", re.IGNORECASE)
-        self._chemo_words = re.compile("|".join([CHEMO_WORDS, *chemo]), re.IGNORECASE)
+        self._with_chemo = matcher(_WORDS["with_chemo"], {"chemo": "|".join([matcher(_WORDS["chemo"]).pattern, *chemo])})
+        self._chemo_words = re.compile("|".join([matcher(_WORDS["chemo_in_arm"]).pattern, *chemo]), re.IGNORECASE)
         trials = [r for r in records if r.type == "trial"]
         said = " ".join(f"{t.population or ''} {t.design or ''} " + " ".join(f"{x.subgroup or ''} {x.statement or ''}"
                                                                              for x in t.results) for t in trials).lower()
@@ -194,7 +197,7 @@ class RecordFacts:
             return out
         if key == "headline":
             if rec.type != "trial":
-                if rec.type == "agent" and (plan.asks_trial or re.search(r"\bresults?\b", plan.question, re.IGNORECASE)) \
+                if rec.type == "agent" and (plan.asks_trial or _ASKS_RESULTS.search(plan.question)) \
                         and not self.trials_testing(rec.id):
                     return []  # "any trial results with CAR-NK cells?": no trial record tested it
                 return [self._quote(rec, f) for f in self.fields[rec.id] if f.key == "summary"]
@@ -239,7 +242,7 @@ class RecordFacts:
         if attr.extra.get("requires_asked_word"):  # "hepatitis": only a result that names it
             word = attr.pattern.search(plan.question).group(0).lower()[:7]
             found = [q for q in found if word in text[q.start:q.end].lower()]
-        if key in ("os", "pfs") and re.search(r"\bmedian\b", plan.question, re.IGNORECASE):
+        if key in ("os", "pfs") and _ASKS_MEDIAN.search(plan.question):
             found = [q for q in found if re.search(r"\d\s*(?:months?|mo|days?|weeks?|years?)\b", text[q.start:q.end])]
         if key in ("safety", "os_rate", "pfs_rate", "orr", "dcr") and ASKS_RATE.search(plan.question):
             # "the exact percentage alive at 36 months", "the grade 3-4 AE rate": a figure, not a word
@@ -278,7 +281,7 @@ class RecordFacts:
         requires ("what dose?": an arms field that names no dose does not answer it)."""
         out: list[Quote] = []
         needs = self._requires.get(key, attr.extra.get("requires"))
-        if key == "registration" and not re.search(r"\bnot\b|n't\b", plan.question):  # "DENIM's NCT number?": not a EudraCT one
+        if key == "registration" and not _NEGATION.search(plan.question):  # "DENIM's NCT number?": not a EudraCT one
             named = sorted((m.start(), rx) for asked, rx in _REGISTRIES
                            if (m := re.search(asked, plan.question, re.IGNORECASE)))
             needs = named[0][1] if named else needs  # "ANZCTR rather than an NCT": the first one named
@@ -652,28 +655,23 @@ def _same_publication(pub: Any, ref_text: str) -> bool:
     return bool(first) and first[0] in ref_text and str(pub.year) in ref_text
 
 
-ASKS_REFERENCE = re.compile(r"\b(?:which|what)\s+(?:\w+\s+)?(?:reference|ref)\b|\breference (?:number|no)\b", re.IGNORECASE)
-REVIEW_NAMES = re.compile(r"\b(?:the|this|xia)(?:'s)? review\b|\baccording to the (?:review|abstract|authors)\b", re.IGNORECASE)
+ASKS_REFERENCE = matcher(_WORDS["asks_reference"])
+REVIEW_NAMES = matcher(_WORDS["names_review"])
 # "+ chemo", "with platinum": RecordFacts adds the chemotherapy agents' names (records whose class says chemotherapy).
-WITH_CHEMO = r"(?:\+|\bplus\b|\bwith\b|\band\b|\badded to\b)\s*(?:first-line\s+)?(?:chemo\w*|platinum"
-CHEMO_WORDS = r"chemo|platin"
-_TREATMENT_RELATED = re.compile(r"\btreatment[- ]related\b|\btraes?\b|\bdrug[- ]related\b", re.IGNORECASE)
-_ANY_CAUSE = re.compile(r"\bany cause\b|\ball[- ]cause\b|\bregardless of (?:cause|attribution)\b", re.IGNORECASE)
+_TREATMENT_RELATED = matcher(_WORDS["treatment_related"])
+_ANY_CAUSE = matcher(_WORDS["any_cause"])
 # a marker named as what a drug blocks ("anti-PD-L1", "a PD-L1 antibody") is the drug's target, no subgroup
 _AS_TARGET = re.compile(r"\banti-?[\w-]+|\b[\w-]+[\s-]+(?:antibod\w*|inhibit\w*|block\w*|target\w*)", re.IGNORECASE)
-_COMPARES_SUBGROUPS = re.compile(r"\bbetween\b|\bvs\.?\b|\bversus\b|\bdiffer\w*|\bsubgroups?\b|\bby histolog|\bcompar",
-                                 re.IGNORECASE)
-TOGETHER = re.compile(r"\bcombin\w*|\btogether\b|\balongside\b|\bplus\b|\bpaired\b|\badd(?:ed|ing|s)?\b.{1,30}\bto\b",
-                      re.IGNORECASE)
-_ABSENT = re.compile(r"\b(?:were|was|are|is|have|has been|have been) not (?:available|reported|confirmed|retrieved|"
-                     r"published|disclosed)\b", re.IGNORECASE)
+_COMPARES_SUBGROUPS = matcher(_WORDS["compares_subgroups"])
+TOGETHER = matcher(_WORDS["together"])
+_ABSENT = matcher(_WORDS["absent"])
 _NAMES_US = re.compile(r"\b(?:US|USA|U\.S\.?|United States|[Aa]merica\w*)\b")
 _REGISTRIES = ((r"\bNCT\b|clinicaltrials", r"NCT\d{8}"), (r"\beudract\b", r"(?i:eudract)"), (r"\bisrctn\b", r"ISRCTN"),
                (r"\bjrct\b|\bjapic\b", r"jRCT|JapicCTI"), (r"\banzctr\b|\bactrn\b|\banz\b", r"ACTRN"))
 
 
-_ARM_WORDS = re.compile(r"\b(?P<which>control|comparator|chemo\w*|placebo|standard|experimental|investigational)\s+"
-                        r"(?:arm|group)\b", re.IGNORECASE)
+_ARM_WORDS = matcher(_WORDS["arm_words"])
+_SINGULAR_TRIAL = matcher(_WORDS["singular_trial"])
 
 
 def _doses_drug(arm: Any, named: str, dose: str) -> bool:
@@ -691,10 +689,10 @@ def _arms_asked(trial: Any, question: str) -> list[Any]:
     arms = list(getattr(trial, "arms", []) or [])
     if not m or len(arms) < 2:
         return []
-    which = m.group("which").lower()
-    if which in ("experimental", "investigational"):
+    which = m.group(0).lower()  # "control arm": the arm's word comes first
+    if which.startswith(("experimental", "investigational")):
         return arms[:1]
-    if which.startswith("chemo") or which == "placebo":
+    if which.startswith(("chemo", "placebo")):
         word = "chemo" if which.startswith("chemo") else "placebo"
         named = [a for a in arms[1:] if word in f"{a.name} {a.regimen}".lower()]
         return named or arms[1:]
@@ -706,7 +704,7 @@ def _names_the_disease(term: Any) -> bool:
 
 
 def _singular_trial(question: str) -> bool:
-    return bool(re.search(r"\b(?:which|what) (?:trial|study)\b(?!s)", question, re.IGNORECASE))
+    return bool(_SINGULAR_TRIAL.search(question))
 
 
 def short_label(res: Any) -> str:
@@ -721,7 +719,7 @@ def _primary_measures(rec: Any) -> tuple[str, ...]:
     """The measure of the primary endpoint: the one the endpoint text names first ("overall survival (ITT);
     progression-free survival secondary" is overall survival)."""
     text = (rec.primary_endpoint or "").lower()
-    named = sorted((m.start(), measure) for measure, rx in MEASURE_WORDS if (m := re.search(rx, text)))
+    named = sorted((m.start(), measure) for measure, rx in MEASURE_WORDS if (m := rx.search(text)))
     if not named:
         return ("os", "pfs", "orr")
     measure = named[0][1]
@@ -750,7 +748,7 @@ def _asked_label(key: str, plan: QuestionPlan, subgroup_words: re.Pattern[str]) 
     if key == "approval" and agencies:
         return f"an {and_list([a.upper() for a in agencies], 'or')} decision"
     if key == "registration" and re.search(r"\bNCT\b|clinicaltrials", plan.question, re.IGNORECASE) and \
-            not re.search(r"\bnot\b|n't\b", plan.question):
+            not _NEGATION.search(plan.question):
         return "a ClinicalTrials.gov (NCT) number"
     markers = [e.name for e in plan.entities if e.type == "biomarker"]
     if key in ("os", "pfs", "orr", "dcr") and markers:

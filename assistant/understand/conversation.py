@@ -19,6 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.query import QueryAnalyzer
 
 # Which entity a pronoun most likely means: the more specific kinds first.
@@ -48,13 +49,14 @@ _DEMONSTRATIVE = re.compile(
     rf"\b(?:(?:this|that|these|those|said)\s+({_NOUNS})s?|the\s+(trial|study|drug|agent|paper|article|reference))\b",
     re.IGNORECASE,
 )
-_POSSESSIVE = re.compile(r"\b(its|their)\b", re.IGNORECASE)
-_PRONOUN = re.compile(r"\b(it|they|them)\b", re.IGNORECASE)
+_WORDS = vocabulary("conversation_words")  # words/conversation_words.yaml
+_POSSESSIVE = matcher(_WORDS["possessive"])
+_PRONOUN = matcher(_WORDS["pronoun"])
 _BARE_DEMONSTRATIVE = re.compile(r"\b(this|that)\s*([?.!]?\s*)$", re.IGNORECASE)  # "who ran that?"
 _ELLIPSIS = re.compile(r"^\s*(?:and|so|ok|okay)?\s*,?\s*(?:what|how)\s+about\s+(?P<x>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _AND_FRAGMENT = re.compile(r"^\s*(?:and|also)\s+(?P<x>.+?)\s*[?.!]*\s*$", re.IGNORECASE)
 _WHICH = re.compile(rf"^\s*(?:which|what)\s+({_NOUNS})s?\b", re.IGNORECASE)
-_LEADING_CONJ = re.compile(r"^\s*(?:and|also|so|ok|okay)\b[\s,]*", re.IGNORECASE)
+_LEADING_CONJ = matcher(_WORDS["leading_conjunction"])
 
 
 @dataclass(frozen=True)
@@ -180,7 +182,7 @@ def rewrite_followup(question: str, history: list[Turn], analyzer: QueryAnalyzer
             text = text[: bare.start()] + focus.surface + bare.group(2)
             changed = True
     if changed:
-        return _tidy(_LEADING_CONJ.sub("", text))
+        return _tidy(_without_leading_conjunction(text))
 
     fragment = _AND_FRAGMENT.match(question)
     if not own and (fragment or len(question.split()) <= 4):
@@ -189,6 +191,15 @@ def rewrite_followup(question: str, history: list[Turn], analyzer: QueryAnalyzer
     if fragment and own:
         return _substitute(history[-1], fragment.group("x"), focus)
     return question
+
+
+def _without_leading_conjunction(text: str) -> str:
+    """"and, what did it cost?" -> "what did it cost?": the word and the spaces and commas after it."""
+    m = _LEADING_CONJ.match(text)
+    if not m:
+        return text
+    rest = text[m.end():]
+    return rest[next((i for i, c in enumerate(rest) if not (c.isspace() or c == ",")), len(rest)):]
 
 
 def _has_reference(text: str) -> bool:

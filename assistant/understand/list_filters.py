@@ -15,31 +15,23 @@ from assistant.understand.phrases import matcher, vocabulary
 from assistant.understand.query import compact
 from kernel.text import stem
 
-# Words a question uses for a kind of drug -> what the drugs' class or modality text says.
+_WORDS = vocabulary("list_filters_words")
+
+
+def _pieces(texts: list[str]) -> re.Pattern[str]:
+    """Any of the pieces of text, in any case, wherever they occur (a record's class text: "angiogen")."""
+    return re.compile("|".join(map(re.escape, texts)), re.IGNORECASE)
+
+
+# Words a question uses for a kind of drug -> what the drugs' class or modality text says: words/list_filters_words.yaml
 CLASS_WORDS: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = tuple(
-    (re.compile(q, re.IGNORECASE), re.compile(c, re.IGNORECASE)) for q, c in (
-        (r"\bcheckpoint\b|\bICIs?\b|\bICB\b|\bimmune checkpoint", r"checkpoint"),
-        (r"\bimmunotherap", r"checkpoint|cell therapy|vaccine|oncolytic"),
-        (r"\banti-?angiogen|\bangiogenesis inhibitors?\b|\bVEGF\b", r"angiogen|vegf"),
-        (r"\bchemotherap", r"chemotherapy"),
-        (r"\bplatinum\b|\bplatins?\b", r"platinum"),
-        (r"\bcellular\b|\bcell[- ]based\b|\bcell therap|\badoptive\b|\bengineered (?:T )?cells?\b", r"cell therapy"),
-        (r"\bCAR[- ]?T\b", r"chimeric antigen receptor T-cell"),
-        (r"\bvaccines?\b", r"vaccine"),
-        (r"\boncolytic|\bvir(?:al|uses|otherapy)\b", r"oncolytic"),
-        (r"\bmetabolic\b|\barginine\b", r"metabolic|arginine"),
-        (r"\bkinase inhibitors?\b|\bTKIs?\b", r"kinase"),
-        (r"\bmonoclonal\b|\bantibod(?:y|ies)\b", r"monoclonal antibod|checkpoint blockade"),
-    ))
+    (matcher(c["asks"]), _pieces(c["says"])) for c in _WORDS["drug_classes"])
 
 PHASE = re.compile(r"\bphase[- ]?(?P<n>[123]|i{1,3}|iv)(?:[ab]\b)?(?:\s*/\s*(?:[123]|i{1,3}|iv)[ab]?)?\b", re.IGNORECASE)
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-DESIGN_WORDS = {
-    "randomised": (r"\brandomi[sz]ed\b|\brandomi[sz]ation\b|\bRCTs?\b", r"(?<!non-)randomi[sz]ed"),
-    "placebo-controlled": (r"\bplacebo\b", r"placebo"),
-    "double-blind": (r"\bdouble[- ]blind", r"double-blind"),
-    "single-arm": (r"\bsingle[- ]arm\b|\bnon-?randomi[sz]ed\b|\buncontrolled\b", r"single-arm|uncontrolled"),
-}
+# A design -> (the question's words for it, the design text's words for it, words those must not be part of)
+DESIGN_WORDS = {name: (matcher(d["asks"]), matcher(d["says"]), matcher(d.get("unless", [])))
+                for name, d in _WORDS["designs"].items()}
 # The line of treatment, as the records' `line` values: words/lines.yaml
 LINE_WORDS = {line: matcher(words) for line, words in vocabulary("lines").items()}
 
@@ -85,7 +77,14 @@ def asked_line(question: str) -> str | None:
 
 
 def asked_designs(question: str) -> list[str]:
-    return [name for name, (q, _) in DESIGN_WORDS.items() if re.search(q, question, re.IGNORECASE)]
+    return [name for name, (q, _, _) in DESIGN_WORDS.items() if q.search(question)]
+
+
+def _says_design(name: str, design: str) -> bool:
+    """The design text says the design ("randomised", not as part of "non-randomised")."""
+    _, said, unless = DESIGN_WORDS[name]
+    excluded = [m.span() for m in unless.finditer(design)]
+    return any(not any(s <= m.start() < e for s, e in excluded) for m in said.finditer(design))
 
 
 def filter_trials(trials: list[str], records: dict[str, Any], question: str) -> tuple[list[str], list[str]]:
@@ -100,27 +99,13 @@ def filter_trials(trials: list[str], records: dict[str, Any], question: str) -> 
         trials = [t for t in trials if phases <= _phases(records[t]) and (len(phases) == 1 or phases == _phases(records[t]))]
         shown.append("phase")
     for name in asked_designs(question):
-        said = DESIGN_WORDS[name][1]
-        trials = [t for t in trials if re.search(said, records[t].design or "", re.IGNORECASE)]
+        trials = [t for t in trials if _says_design(name, records[t].design or "")]
         shown.append("design")
     return trials, list(dict.fromkeys(shown))
 
 
-_LIST_FILLER = re.compile(
-    r"\b(?:list|name|enumerate|show|give|tell|me|us|please|which|what|all|every|the|a|an|of|in|on|for|by|with|"
-    r"and|or|are|were|is|was|do|does|did|there|any|other|trials?|studies|study|drugs?|agents?|therap(?:y|ies)|"
-    r"treatments?|medicines?|biomarkers?|markers?|mechanisms?|resistance|immunotherapy|clinical|covered|discussed|"
-    r"includ\w*|describ\w*|mention\w*|discuss\w*|cover\w*|review\w*|cited|listed|indexed|recorded|reported|"
-    r"summari[sz]\w*|considered|have|has|exist|available|"
-    r"review|records?|sources?|this|these|it|its|about|known|mesothelioma|pleural|malignant|mpm|patients?|used|"
-    r"tested|studied|evaluated|run|conducted|also|control|controlled|controls|arm|arms|enrol\w*|used|using|gave|given|"
-    r"receiv\w*|published|journal|appeared|had|has|have|design\w*|phases?|types?|kinds?|lines?|inhibitors?|"
-    r"antibod(?:y|ies)|blockade|blockers?|not|just|only|both|either|recruit\w*|assess\w*|measur\w*|detect\w*|"
-    r"determin\w*|using|via|through|any|you|we|meso|comparators?|standard|against|versus|vs|as|let|lets|too|"
-    r"allow\w*|admit\w*|accept\w*|permit\w*|combined|compar\w*|hospitals?|centres?|centers?|sites?|s|"
-    r"layers?|causes?|drivers?|sources?|categories|forms?|pillars?|main|major|two|three|four|five|alone|to|that|which|who|whose|where|when|from|into|calls?|called|names|named|terms?|termed|"
-    r"groups?|grouped|defence|defense|mpm's|corpus|database|collection|dataset)\b",
-    re.IGNORECASE)
+_LIST_FILLER = matcher(_WORDS["list_filler"])
+_LINE_FILLER = matcher(_WORDS["line_filler"])
 
 
 def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
@@ -128,12 +113,12 @@ def qualifiers(question: str, drug_classes: bool = True) -> list[str]:
     as stems: "which trials enrolled peritoneal mesothelioma?" -> ["periton"]."""
     rest = PHASE.sub(" ", question)
     for q, _ in CLASS_WORDS if drug_classes else ():
-        rest = re.sub(f"(?:{q.pattern})\\w*", " ", rest, flags=q.flags)  # the whole word: "immunotherapies"
-    for q, _ in DESIGN_WORDS.values():
-        rest = re.sub(q, " ", rest, flags=re.IGNORECASE)
+        rest = q.sub(" ", rest)  # the whole word: "immunotherapies"
+    for q, _, _ in DESIGN_WORDS.values():
+        rest = q.sub(" ", rest)
     for words in LINE_WORDS.values():
         rest = words.sub(" ", rest)
-    rest = re.sub(r"\b(?:setting|line|disease)\b", " ", rest, flags=re.IGNORECASE)
+    rest = _LINE_FILLER.sub(" ", rest)
     return stem([w.lower() for w in re.findall(r"[A-Za-z0-9]+", _LIST_FILLER.sub(" ", rest)) if not w.isdigit()])
 
 
@@ -178,7 +163,6 @@ def gives_alone(trial: Any, record: Any) -> bool:
     return any(compact(a.name) in names for a in getattr(trial, "arms", []) or [])
 
 
-_WORDS = vocabulary("list_filters_words")
 _COMBINATION = matcher(_WORDS["_COMBINATION"])
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
+from assistant.understand.phrases import matcher, vocabulary
 from kernel import text as kernel_text
 from kernel.config import AnswerConfig
 from kernel.text import QUESTION_WORDS
@@ -91,6 +92,8 @@ def drug_shorthand(records: Iterable) -> dict[str, list[str]]:
     return {s: found for s in DRUG_SHORTHAND if len(found := [n for n in names if n.startswith(s)]) == 1}
 
 
+_WORDS = vocabulary("query_words")  # words/query_words.yaml
+_NAME_QUALIFIER = (matcher(_WORDS["name_qualifier_first"]), matcher(_WORDS["name_qualifier_last"]))
 _NAMED_AS_TRIAL = re.compile(r"\s+(?:one|trial|study|arm|cohort)\b", re.IGNORECASE)
 
 
@@ -130,8 +133,7 @@ def _name_parts(name: str) -> list[str]:
         head = re.match(r"((?:\w+ ){1,2}(?:resistance|reprogramming|auxotrophy))\s+to\b", name, re.IGNORECASE)
         return [head.group(1)] if head else []
     # "(with pembrolizumab)", "(class)", "(mesothelioma cohort)" qualify the name; they are not another name for it
-    qualifier = re.match(r"(?:with|plus|and|or|in|for|vs\.?|versus|class|modified|maintenance)\b", m.group(2), re.IGNORECASE) \
-        or re.search(r"\b(?:cohort|arm|group)$", m.group(2), re.IGNORECASE)
+    qualifier = any(words.search(m.group(2)) for words in _NAME_QUALIFIER)
     return [p for p in (m.group(1), None if qualifier else m.group(2)) if p and len(p) >= 4]
 
 
