@@ -180,6 +180,20 @@ def with_markers(markers: tuple[str, ...]) -> tuple[Attribute, ...]:
     return tuple(_status(markers) if a.key == "status" else a for a in ATTRIBUTES)
 
 
+_POINTING = {"that", "this", "those", "these", "same", "each"}
+_REFERRING = {"arms", "design", "setting", "population", "phase", "tested"}
+
+
+def _only_referred_to(text: str, attr: Attribute, found: list[Attribute]) -> bool:
+    """"how long does each infusion take in that regimen?": a word that also names a field ("regimen"), each time
+    after a pointing word, refers to what is asked about; beside another ask it asks nothing itself."""
+    if attr.key not in _REFERRING or len(found) < 2:
+        return False
+    spans = list(attr.pattern.finditer(text))
+    return bool(spans) and all(text[: m.start()].split()[-1:] and text[: m.start()].split()[-1].lower() in _POINTING
+                               for m in spans)
+
+
 def _asked_apart(text: str, key: str, rate: str, found: list[Attribute]) -> bool:
     """``key`` is asked somewhere the ``rate`` ask does not cover ("median OS and 3-year survival")."""
     by_key = {a.key: a for a in found}
@@ -196,6 +210,7 @@ def find_attributes(text: str, attributes: tuple[Attribute, ...] = ATTRIBUTES) -
     for attr in attributes:
         if attr.pattern.search(text):
             found.append(attr)
+    found = [a for a in found if not _only_referred_to(text, a, found)]
     keys = {a.key for a in found}
     drop = _nested(text, found)
     if keys & {"os_rate", "pfs_rate"}:

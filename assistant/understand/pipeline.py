@@ -169,6 +169,7 @@ class Understanding:
         from corpus.models import attribute_vocabulary
 
         self._fields = {a.key: a.fields for a in attribute_vocabulary()}
+        self._measures = {a.key: a.measures for a in attribute_vocabulary()}
         self.spelling.correction("warmup")  # loads the English word list now, not on a user's first question
 
     def split(self, message: str) -> list[str]:
@@ -212,7 +213,10 @@ class Understanding:
         if self.model is not None and self._attribute_open(plan):
             intent = self._intent(fixed, plan)
             if intent.keys:
-                plan = replace(plan, attributes=_at_timepoint(intent.keys, plan), bare=False)
+                keys = intent.keys
+                if len(keys) > 1 and len(plan.entities) == 1 and not self._holds(plan.entities[0].record_id, keys[0]):
+                    keys = keys[:1]  # the likelier reading is a fact the record lacks: say so, do not answer the other
+                plan = replace(plan, attributes=_at_timepoint(keys, plan), bare=False)
             elif intent.ranked and intent.ranked[0][0] == "headline" and len(plan.entities) == 1 and \
                     plan.entities[0].type in OVERVIEWED:
                 # unsure, but leaning to "what did it show?": the record's overview is the answer that guesses least
@@ -243,6 +247,16 @@ class Understanding:
             if combos:
                 entities[i] = PlanEntity(combos[0].id, combos[0].name, "agent", e.surface, e.carried)
         return replace(plan, entities=entities) if entities != list(plan.entities) else plan
+
+    def _holds(self, record_id: str, key: str) -> bool:
+        """The record has a field or a result for the attribute (False for one no schema field holds)."""
+        rec = self.records.get(record_id)
+        if rec is None:
+            return False
+        if any(getattr(rec, f, None) for f in self._fields.get(key, ())):
+            return True
+        measures = self._measures.get(key, ())
+        return any(r.measure in measures for r in getattr(rec, "results", []) or [])
 
     def _drug_of_trial(self, plan: QuestionPlan) -> QuestionPlan:
         """"which receptors does the drug of LUME-Meso block?": what only a drug has, asked of a trial, is asked of

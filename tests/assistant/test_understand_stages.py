@@ -379,3 +379,20 @@ def test_a_follow_up_about_a_cohort_stays_on_the_trial_in_focus(understanding):
 def test_a_name_glued_to_digits_is_never_respelt_and_trial_families_are_read_in_any_case(fixer, understanding):
     assert fixer.fix("what did IMbrave150 show?")[0] == "what did IMbrave150 show?"
     assert "keynote-042" in understanding.planner.plan("ORR in keynote-042 vs DREAM?").unknown_names
+
+
+def test_an_unsure_reading_the_record_lacks_is_said_missing_not_answered_with_the_other(understanding, monkeypatch):
+    from assistant.understand.intent import Intent
+
+    question = "In DETERMINE, how were things for the people on tremelimumab?"
+    monkeypatch.setattr(understanding, "_intent", lambda q, plan: Intent((("qol", 0.3), ("os", 0.25)), 0.45))
+    assert understanding.understand(question).plan.attributes == ["qol"]  # DETERMINE reports no quality of life
+    monkeypatch.setattr(understanding, "_intent", lambda q, plan: Intent((("os", 0.3), ("pfs", 0.25)), 0.45))
+    assert understanding.understand(question).plan.attributes == ["os", "pfs"]
+
+
+def test_a_field_word_after_a_pointing_word_refers_and_asks_nothing():
+    from assistant.understand.attributes import find_attributes
+
+    assert [a.key for a in find_attributes("how long does one infusion last in this regimen?")] == ["infusion_time"]
+    assert "arms" in [a.key for a in find_attributes("what was the regimen in each arm?")]
