@@ -30,6 +30,7 @@ from assistant.calibration import with_calibration
 from assistant.retrieve.retrieval import named_records
 from assistant.understand.attributes import BY_KEY
 from assistant.understand.conversation import Turn, entities_in, rewrite_followup, turn_entities
+from assistant.understand.dialogue import DialogueState
 from assistant.understand.mixed import Named, side_by_side
 from assistant.understand.pipeline import Understanding, vocabulary_texts
 from assistant.understand.plan import (
@@ -261,12 +262,11 @@ class Assistant:
             else:
                 rewritten = rewrite_followup(question, turns, self.analyzer)
         plan = self.analyzer.analyze(rewritten)
-        previous = next((t_.plan for t_ in reversed(turns) if t_.plan is not None), None)
-        answered = next((list(t_.answer_entities) for t_ in reversed(turns) if t_.plan is not None), [])
-        # The plan reads the question as asked: the planner carries entity and attribute from the previous
-        # plan itself, where the text rewrite (for retrieval) may glue two questions together.
-        understood = self.understanding.understand(question if previous is not None else rewritten, previous, answered,
-                                                   context)
+        state = DialogueState.from_turns(turns)
+        # The plan reads the question as asked: the planner carries entity and attribute from the dialogue state
+        # itself, where the text rewrite (for retrieval) may glue two questions together.
+        understood = self.understanding.understand(question if state.previous is not None else rewritten,
+                                                   context=context, state=state)
         intent = understood.plan
         if not turns and intent.question != question:  # spelling fixed or a described record named: search that
             rewritten = intent.question

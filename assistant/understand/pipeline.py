@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from assistant.understand.attributes import BY_KEY, find_attributes, timepoints
+from assistant.understand.dialogue import DialogueState
 from assistant.understand.describe import DESCRIBED, DescriptionResolver, Resolution
 from assistant.understand.intent import Intent, IntentModel, mask
 from assistant.understand.lay_terms import with_record_terms
@@ -94,6 +95,9 @@ class Understood:
 
 
 _STORY = vocabulary("story_words")
+_DIALOGUE = vocabulary("dialogue_words")
+_THE_TWO = matcher(_DIALOGUE["the_two"])
+_KIND_NOUNS = {kind: matcher(words) for kind, words in _DIALOGUE["kinds"].items()}
 _HISTORY = matcher(_STORY["history"])
 _BACK = matcher(_STORY["back"])
 
@@ -191,10 +195,13 @@ class Understanding:
         return asked
 
     def understand(self, question: str, previous: QuestionPlan | None = None,
-                   answered: list[str] = (), context: str = "") -> Understood:
+                   answered: list[str] = (), context: str = "", state: DialogueState | None = None) -> Understood:
+        state = state if state is not None else DialogueState((previous,) if previous is not None else (), tuple(answered))
+        previous, answered = state.previous, list(state.answered)
         fixed, fixes = self.spelling.fix(question)
         plan = self.planner.plan(fixed, previous, list(answered))
         plan = self._arm_drugs_qualify(plan)
+        plan = self._the_two(plan, state)
         plan = _history_dropped(plan)
         plan = self._cohort_of_focus(plan, previous)
         plan = self._compared_with_focus(plan, previous)
@@ -257,6 +264,26 @@ class Understanding:
             return True
         measures = self._measures.get(key, ())
         return any(r.measure in measures for r in getattr(rec, "results", []) or [])
+
+    def _the_two(self, plan: QuestionPlan, state: DialogueState) -> QuestionPlan:
+        """"which of those two trials was placebo-controlled?": the two records of that kind the conversation was
+        about, each answered."""
+        said = _THE_TWO.search(plan.question)
+        if said is None or not state.plans:
+            return plan
+        after = plan.question[said.end():]
+        kinds = [k for k, words in _KIND_NOUNS.items() if words.match(after.lstrip())] or \
+            sorted({e.type for e in state.previous.entities}) or ["trial", "agent"]
+        # a marker named beside them ("limited by histology") qualifies the two; a record of their kind is a third
+        if any(not e.carried and e.type in kinds for e in plan.entities):
+            return plan
+        two = state.in_focus(kinds)[:2]
+        if len(two) < 2:
+            return plan
+        entities = [PlanEntity(r, self.analyzer.name_of(r), r.partition(":")[0], "", True) for r in reversed(two)]
+        asked = [k for k in plan.attributes if k not in ARM_WORDS]  # "the gap between its arms": the figure asked
+        return replace(plan, entities=entities, form="comparison", bare=False, list_type=None,
+                       attributes=asked or list(state.previous.attributes) or ["headline"])
 
     def _drug_of_trial(self, plan: QuestionPlan) -> QuestionPlan:
         """"which receptors does the drug of LUME-Meso block?": what only a drug has, asked of a trial, is asked of

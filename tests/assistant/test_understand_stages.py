@@ -396,3 +396,26 @@ def test_a_field_word_after_a_pointing_word_refers_and_asks_nothing():
 
     assert [a.key for a in find_attributes("how long does one infusion last in this regimen?")] == ["infusion_time"]
     assert "arms" in [a.key for a in find_attributes("what was the regimen in each arm?")]
+
+
+def test_the_dialogue_state_keeps_the_records_in_focus_by_kind(understanding):
+    from assistant.understand.dialogue import DialogueState
+
+    first = understanding.understand("PFS in DETERMINE?").plan
+    second = understanding.understand("and what does durvalumab target?").plan
+    third = understanding.understand("and in NIBIT-MESO-1?", state=DialogueState((first, second))).plan
+    state = DialogueState((first, second, third))
+    assert state.in_focus(["trial"]) == ["trial:nibit-meso-1", "trial:determine"]
+    assert state.previous is third and state.in_focus(["agent"]) == ["agent:durvalumab"]
+
+
+def test_those_two_are_the_last_two_records_of_their_kind(understanding):
+    from assistant.understand.dialogue import DialogueState
+
+    first = understanding.understand("ORR in MERIT?").plan
+    second = understanding.understand("and in INITIATE?", first).plan
+    both = understanding.understand("which of these two studies was run in Japan?", state=DialogueState((first, second)))
+    assert both.plan.entity_ids == ["trial:merit", "trial:initiate"] and both.plan.form == "comparison"
+    gap = understanding.understand("so in which of the two was the gap between the arms wider?",
+                                   state=DialogueState((first, second))).plan
+    assert gap.entity_ids == ["trial:merit", "trial:initiate"] and gap.attributes == ["orr"]
