@@ -40,7 +40,6 @@ OVERRULABLE = DESCRIBING | {"headline"}
 ARM_WORDS = {"arms", "tested"}  # "the placebo arm", "nivolumab vs placebo": which arm, not what is asked
 _WITH_CHEMO = re.compile(r"(?:\+|\bplus\b|\bwith\b|\badded to\b|-plus-)\s*(?:first-line\s+)?(?:platinum[- ])?(?:chemo|platinum)",
                          re.IGNORECASE)
-_CHEMO_ARM = re.compile(r"chemo|platin|pemetrexed|gemcitabine", re.IGNORECASE)
 _MECHANISM_ASKED = re.compile(r"\b(?:mechanism|resistance|pattern|phenomenon)\b[^?]{0,30}\b(?:called|named|term(?:ed)?)\b|"
                               r"\bname (?:for|of) the\b", re.IGNORECASE)
 _OF_A_COHORT = re.compile(r"(?:\b(?:in|for|on|with|of|among) |^\s*(?:and|what about|how about) )"
@@ -174,6 +173,8 @@ class Understanding:
 
         self._fields = {a.key: a.fields for a in attribute_vocabulary()}
         self._measures = {a.key: a.measures for a in attribute_vocabulary()}
+        self._chemo_names = [n.lower() for r in self.records.values() if r.type == "agent" and is_chemotherapy(r)
+                             for n in [r.name, *r.synonyms] if len(n) >= 4]
         self.spelling.correction("warmup")  # loads the English word list now, not on a user's first question
 
     def split(self, message: str) -> list[str]:
@@ -254,6 +255,11 @@ class Understanding:
             if combos:
                 entities[i] = PlanEntity(combos[0].id, combos[0].name, "agent", e.surface, e.carried)
         return replace(plan, entities=entities) if entities != list(plan.entities) else plan
+
+    def _names_chemo(self, text: str) -> bool:
+        """An arm's name gives chemotherapy: the word, or a drug whose record is a chemotherapy."""
+        low = text.lower()
+        return "chemo" in low or "platin" in low or any(n in low for n in self._chemo_names)
 
     def _holds(self, record_id: str, key: str) -> bool:
         """The record has a field or a result for the attribute (False for one no schema field holds)."""
@@ -480,7 +486,7 @@ class Understanding:
         if _WITH_CHEMO.search(question):
             names = [n.lower() for d in drugs for n in [self.records[d].name, *self.records[d].synonyms] if len(n) >= 4]
             together = [t for t in together or trials if any(any(n in a.name.lower() for n in names)
-                                                             and _CHEMO_ARM.search(a.name) for a in self.records[t].arms)]
+                                                             and self._names_chemo(a.name) for a in self.records[t].arms)]
         narrowed = bool(together) and (len(drugs) > 1 or len(together) < len(trials))
         trials = together or trials
         if len(trials) == 1 and narrowed:
