@@ -29,25 +29,30 @@ ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
 _WORDS = vocabulary("plan_words")
 _COMPARE = matcher(_WORDS["compare"])
 _LIST_NOUNS = _WORDS["list_nouns"]
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all|any)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,4}?\s+"
-                   r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
-                   r"mechanisms)\b",
-                   re.IGNORECASE)
+
+
+def _one_of(words: Any) -> str:
+    """A vocabulary list as a pattern's alternatives: the words are data, the pattern's shape stays here."""
+    return "|".join(re.escape(str(w)) for w in words)
+
+
+_KINDS = _one_of(k for k in _LIST_NOUNS if k.endswith("s"))  # "trials", "drugs"
+_KIND = _one_of(k for k in _LIST_NOUNS if not k.endswith("s"))  # "trial", "drug"
+# "which trials tested it?", "list the phase 3 drugs": a kind of record up to four words after a list word
+_LIST = re.compile(rf"\b(?:{_one_of(_WORDS['list_leads'])})\b(?!\s+(?:{_one_of(_WORDS['not_list_leads'])})\s+of\b)"
+                   rf"(?:\s+[\w/-]+){{0,4}}?\s+(?P<noun>{_KINDS})\b", re.IGNORECASE)
 # "list every placebo-controlled trial": a singular kind of record after every/each/all
-_LIST_EVERY = re.compile(r"\b(?:every|each|all)\s+(?:[\w/-]+\s+){0,3}?(?P<noun>trial|study|drug|agent|therapy|treatment|"
-                         r"biomarker|marker|mechanism)s?\b", re.IGNORECASE)
+_LIST_EVERY = re.compile(rf"\b(?:{_one_of(_WORDS['every'])})\s+(?:[\w/-]+\s+){{0,3}}?(?P<noun>{_KIND})s?\b", re.IGNORECASE)
 # "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
-_LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
-                        r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
-                        r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
-                        r"described)?\s*\??\s*$|(?:published|testing|tested|studied|evaluated|investigated|used|given|"
-                        r"approved|using|that|run|conducted|enrolling|"
-                        r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
+_LIST_BARE = re.compile(rf"^\s*(?:the\s+)?(?:[\w/-]+\s+){{0,3}}?(?P<noun>{_KINDS})\s*(?:(?:are|were)\s+)?"
+                        rf"(?:(?:{_one_of(_WORDS['bare_list_end'])})?\s*\??\s*$|(?:{_one_of(_WORDS['bare_list_next'])})\b)",
+                        re.IGNORECASE)
 _KINDS_OF_RESISTANCE = matcher(_WORDS["kinds_of_resistance"])
 _DEFINE = matcher(_WORDS["define"])
 _NOT_DEFINE = matcher(_WORDS["not_define"])
-_WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
-                    r"(?:\?|$|\s+(?:when|in|for|with|as|used|here|there)\b)", re.IGNORECASE)
+# "what's AUC?", "what does ORR mean here?": the one word asked about, then the question's end or one of a few words
+_WHATS = re.compile(rf"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
+                    rf"(?:\?|$|\s+(?:{_one_of(_WORDS['whats_next'])})\b)", re.IGNORECASE)
 _WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
 _STANDS_FOR = matcher(_WORDS["_STANDS_FOR"])
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)(?:'s|s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
@@ -641,8 +646,9 @@ _KIND_ASKED = matcher(_WORDS["kind_asked"])
 _OTHER_TRIAL_OF_DRUG = matcher(_WORDS["other_trial_of_drug"])
 _HISTOLOGY_BENEFIT = matcher(_WORDS["histology_benefit"])
 _CLASS_IN_TRIAL = matcher(_WORDS["class_in_trial"])
-_PREAMBLE = re.compile(r"^\s*(?:(?:quick|short|simple)\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+(?:here|q|question))\s*[-:,–—]+\s*",
-                       re.IGNORECASE)
+# "surgeon here - ...", "quick q: ...": who asks, before the question
+_PREAMBLE = re.compile(rf"^\s*(?:(?:{_one_of(_WORDS['preamble_lead'])})\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+"
+                       rf"(?:{_one_of(_WORDS['preamble_end'])}))\s*[-:,–—]+\s*", re.IGNORECASE)
 _MEANS = re.compile(r"\bwhat does ['\"‘“](?P<x>[^'\"’”?]{1,30})['\"’”] (?:mean|stand for)\b", re.IGNORECASE)
 _BOTH = matcher(_WORDS["both"])
 _ASKS_DRUG = matcher(_WORDS["_ASKS_DRUG"])
