@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from assistant.understand.phrases import matcher, vocabulary
 from kernel.sentences import split_sentences
 
-_INTERROGATIVE = re.compile(r"\?\s*$|^\s*(?:what|which|who|whom|whose|when|where|why|how|is|are|was|were|did|does|do|"
-                            r"can|could|should|would|will|has|have|had|tell me|list|name|compare|explain|describe)\b",
-                            re.IGNORECASE)
+_INTERROGATIVE = matcher(vocabulary("message_words")["interrogative"])  # or ends with "?"
 LONG_MESSAGE = 160  # characters: shorter messages are asked as they are
 
 
@@ -33,7 +32,7 @@ def sentences(text: str) -> list[str]:
 
 
 def is_question(sentence: str) -> bool:
-    return bool(_INTERROGATIVE.search(sentence))
+    return sentence.rstrip().endswith("?") or bool(_INTERROGATIVE.search(sentence))
 
 
 def read_message(text: str) -> Message:

@@ -12,15 +12,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Clause connectives (a closed class). Items of two asks are separated by one of these; "X and Y" between two
-# drug names is a combination, so a bare "and" separates only trials.
-_STRONG = re.compile(r"[,;?]|\b(?:vs\.?|versus|compared? (?:with|to)|against|than|or|what about|how about|as well as|"
-                     r"(?:the )?same\b[\w -]{0,30}?\bas|similar to|differ\w* from|unlike|"
-                     r"and (?:in|for|of|on|with|what|how|about|its|their|the|then|also|when|where|did|does|was|were|is))\b",
-                     re.IGNORECASE)
-_AND = re.compile(r"\band\b|&", re.IGNORECASE)
+from assistant.understand.phrases import matcher, vocabulary
+
+# Clause connectives (a closed class, words/mixed_words.yaml). Items of two asks are separated by one of these;
+# "X and Y" between two drug names is a combination, so a bare "and" separates only trials.
+_WORDS = vocabulary("mixed_words")
+_PUNCTUATION = re.compile(r"[,;?]")
+_STRONG = matcher(_WORDS["strong"], slots={"gap": r"\b[\w -]{0,30}?\b"})
+_AND = matcher(_WORDS["and"])
 # "what do X and Y each target?": the asks are distributed over the names, which are not a combination
-_DISTRIBUTIVE = re.compile(r"\b(?:each|respectively|individually|separately)\b", re.IGNORECASE)
+_DISTRIBUTIVE = matcher(_WORDS["distributive"])
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def side_by_side(question: str, names: list[Named], intrinsic: bool = False) -> 
 
     ``intrinsic``: what is asked belongs to each thing on its own (what a drug targets, what a term stands for),
     so "X and Y" asks it of each, never of a combination. Both lists are empty when the question is not mixed."""
-    strong = _boundaries(question, _STRONG)
+    strong = sorted(_boundaries(question, _PUNCTUATION) + _boundaries(question, _STRONG))
     weak = sorted(strong + _boundaries(question, _AND))
     covered = [n for n in names if n.covered]
     missing, qualifiers = [], set()

@@ -26,66 +26,49 @@ from assistant.understand.query import QueryAnalyzer, compact
 
 ENTITY_TYPES = ("trial", "agent", "biomarker", "mechanism")
 
-_COMPARE = re.compile(r"\bcompar|\bvs\.?\b|\bversus\b|\bdifference between\b|\bdiffer\b|\bbetter than\b|"
-                      r"\bwhich (?:is|was|one is|one was|did) better\b|\bwhich (?:one|trial|drug) (?:did|was) better\b|"
-                      r"\bside[- ]by[- ]side\b", re.IGNORECASE)
-_LIST_NOUNS = {"trial": "trial", "study": "trial", "drug": "agent", "agent": "agent", "therapy": "agent",
-               "treatment": "agent", "biomarker": "biomarker", "marker": "biomarker", "mechanism": "mechanism",
-               "trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "therapies": "agent",
-               "treatments": "agent", "antibodies": "agent", "inhibitors": "agent", "vaccines": "agent", "biomarkers": "biomarker", "markers": "biomarker", "mechanisms": "mechanism"}
-_LIST = re.compile(r"\b(?:list|name|enumerate|which|what|all|any)\b(?!\s+(?:kinds?|types?|sorts?)\s+of\b)(?:\s+[\w/-]+){0,4}?\s+"
-                   r"(?P<noun>trials|studies|drugs|agents|therapies|treatments|antibodies|inhibitors|vaccines|biomarkers|markers|"
-                   r"mechanisms)\b",
-                   re.IGNORECASE)
-# "list every placebo-controlled trial": a singular kind of record after every/each/all
-_LIST_EVERY = re.compile(r"\b(?:every|each|all)\s+(?:[\w/-]+\s+){0,3}?(?P<noun>trial|study|drug|agent|therapy|treatment|"
-                         r"biomarker|marker|mechanism)s?\b", re.IGNORECASE)
-# "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
-_LIST_BARE = re.compile(r"^\s*(?:the\s+)?(?:[\w/-]+\s+){0,3}?(?P<noun>trials|studies|drugs|agents|therapies|treatments|"
-                        r"antibodies|inhibitors|vaccines|biomarkers|markers|mechanisms)\s*(?:(?:are|were)\s+)?"
-                        r"(?:(?:in the (?:records?|review|sources|index)|covered|discussed|included|mentioned|listed|"
-                        r"described)?\s*\??\s*$|(?:published|testing|tested|studied|evaluated|investigated|used|given|"
-                        r"approved|using|that|run|conducted|enrolling|"
-                        r"recruiting|with|of|for|in|on|involving|combining)\b)", re.IGNORECASE)
-_KINDS_OF_RESISTANCE = re.compile(r"\b(?:layers|causes|drivers|sources|types|kinds|categories|forms|mechanisms|pillars)\s+"
-                                  r"of\s+(?:\w+\s+)?(?:immuno\w*\s+)?resistance\b", re.IGNORECASE)
-_DEFINE = re.compile(r"\bstands? for\b|\bdefine\b|\bdefinition\b|\bmeaning of\b|"
-                     r"\bwhat does (?!(?:that|this|it) mean for\b).{1,40} mean\b|"
-                     r"\babbreviation\b|\bexpan(?:d|sion) of\b", re.IGNORECASE)
-_WHATS = re.compile(r"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
-                    r"(?:\?|$|\s+(?:when|in|for|with|as|used|here|there)\b)", re.IGNORECASE)
-_WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
 _WORDS = vocabulary("plan_words")
+_COMPARE = matcher(_WORDS["compare"])
+_LIST_NOUNS = _WORDS["list_nouns"]
+
+
+def _one_of(words: Any) -> str:
+    """A vocabulary list as a pattern's alternatives: the words are data, the pattern's shape stays here."""
+    return "|".join(re.escape(str(w)) for w in words)
+
+
+_KINDS = _one_of(k for k in _LIST_NOUNS if k.endswith("s"))  # "trials", "drugs"
+_KIND = _one_of(k for k in _LIST_NOUNS if not k.endswith("s"))  # "trial", "drug"
+# "which trials tested it?", "list the phase 3 drugs": a kind of record up to four words after a list word
+_LIST = re.compile(rf"\b(?:{_one_of(_WORDS['list_leads'])})\b(?!\s+(?:{_one_of(_WORDS['not_list_leads'])})\s+of\b)"
+                   rf"(?:\s+[\w/-]+){{0,4}}?\s+(?P<noun>{_KINDS})\b", re.IGNORECASE)
+# "list every placebo-controlled trial": a singular kind of record after every/each/all
+_LIST_EVERY = re.compile(rf"\b(?:{_one_of(_WORDS['every'])})\s+(?:[\w/-]+\s+){{0,3}}?(?P<noun>{_KIND})s?\b", re.IGNORECASE)
+# "anti-angiogenic drugs in the records?", "phase 3 trials covered?": a kind of record and nothing else
+_LIST_BARE = re.compile(rf"^\s*(?:the\s+)?(?:[\w/-]+\s+){{0,3}}?(?P<noun>{_KINDS})\s*(?:(?:are|were)\s+)?"
+                        rf"(?:(?:{_one_of(_WORDS['bare_list_end'])})?\s*\??\s*$|(?:{_one_of(_WORDS['bare_list_next'])})\b)",
+                        re.IGNORECASE)
+_KINDS_OF_RESISTANCE = matcher(_WORDS["kinds_of_resistance"])
+_DEFINE = matcher(_WORDS["define"])
+_NOT_DEFINE = matcher(_WORDS["not_define"])
+# "what's AUC?", "what does ORR mean here?": the one word asked about, then the question's end or one of a few words
+_WHATS = re.compile(rf"\bwhat(?:'s|s|\s+is|\s+does)\s+(?:an?\s+|the\s+)?(?P<x>[\w/+.-]+)(?:\s+(?:stand\s+for|mean))?\s*"
+                    rf"(?:\?|$|\s+(?:{_one_of(_WORDS['whats_next'])})\b)", re.IGNORECASE)
+_WHAT_IS_LEAD = re.compile(r"^\s*what(?:'s| is| are)\s+(?P<x>[\w/+.-]+)\s*,?\s+and\b", re.IGNORECASE)
 _STANDS_FOR = matcher(_WORDS["_STANDS_FOR"])
 _BARE_WHAT = re.compile(r"^\s*(?:what|who)(?:'s|s|\s+is|\s+are)\s+(?:an?\s+|the\s+)?[\w\s/+-]{1,40}\??\s*$", re.IGNORECASE)
-_YES_NO = re.compile(r"^\s*(?:is|are|does|did|was|were|can|could|has|have|do|will|should)\b", re.IGNORECASE)
-_WHY_HOW = re.compile(r"^\s*(?:why|how)\b(?!\s+(?:many|much|long|large|big|old|often))", re.IGNORECASE)
-_BIBLIO = re.compile(r"\b(?:journal|published|publish|authors?|wrote|citation|doi|pmid|pmcid|reference\s+\d|"
-                     r"ref\.?\s*\d)", re.IGNORECASE)
+_YES_NO = matcher(_WORDS["yes_no"])
+_WHY_HOW = matcher(_WORDS["why_how"])
+_BIBLIO = matcher(_WORDS["biblio"], slots={"number": r"\d+"})
 
 # Diseases other than pleural mesothelioma: the sources do not report on them.
-OTHER_DISEASES = re.compile(
-    r"\b(?:melanoma|(?:non-?\s*small[- ]cell |small[- ]cell )?lung (?:cancer|carcinoma|adenocarcinoma)|nsclc|sclc|"
-    r"breast cancer|colorectal|colon cancer|rectal cancer|renal cell|kidney cancer|bladder cancer|urothelial|"
-    r"prostate cancer|hepatocellular|liver cancer|gastric cancer|stomach cancer|oesophageal cancer|"
-    r"esophageal cancer|pancreatic cancer|ovarian cancer|cervical cancer|head and neck|glioblastoma|glioma|"
-    r"lymphoma|leuka?emia|myeloma|sarcoma|thymoma|thymic carcinoma|peritoneal mesothelioma|"
-    r"pericardial mesothelioma|testicular mesothelioma|asbestosis|covid|diabetes|tuberculosis|"
-    r"peritoneal (?:disease|cancer|carcinomatosis|tumou?rs?)|hodgkin|merkel cell|triple-negative|(?:idiopathic )?pulmonary fibrosis|ipf|copd|asthma|pneumonia|"
-    r"heart failure|rheumatoid arthritis|psoriasis|crohn'?s|ulcerative colitis|multiple sclerosis|hiv)\b",
-    re.IGNORECASE,
-)
+OTHER_DISEASES = matcher(_WORDS["other_diseases"])
 # Names that look like a trial, a code name or a drug: when none of the indexed text holds them,
 # the question is about something the sources do not cover.
 # International nonproprietary name stems: a word ending so is a drug.
-_INN = re.compile(r"\b[a-z]{3,}(?:mab|nib|lib|cel|cept|parib|platin|taxel|rubicin|tecan|mustine|lisib|ciclib|degib|tide|"
-                  r"stat|zomib|rolimus|toclax|lidomide|sertib|ximab|tinib|glutide|"
-                  r"ectedin|vedotin|tansine|deruxtecan|trexed|citabine|arabine|fosfamide|poside|mycin|leucel|vec)\b",
-                  re.IGNORECASE)
+_INN = re.compile(rf"\b[a-z]{{3,}}(?:{'|'.join(_WORDS['drug_name_endings'])})\b", re.IGNORECASE)
 # Trial families ("IMpower150", "the STELLAR trial") the sources do not hold; Planner adds the families of the
 # indexed trials (the word before a trial name's number: "... 743" -> its family).
-_OTHER_FAMILIES = ("IMpower", "JAVELIN", "PACIFIC", "CASPIAN", "POSEIDON", "EMPOWER", "STELLAR", "EORTC", "COMMAND",
-                   "MESOT-TREM", "NVALT", "SAKK", "CALGB")
+_OTHER_FAMILIES = tuple(_WORDS["other_families"])
 
 
 def _code_like(families: list[str]) -> re.Pattern[str]:
@@ -231,7 +214,7 @@ class Planner:
         entities = self._combined(entities, question)
         if any(e.type == "agent" for e in entities):
             as_target = [e for e in entities if e.type == "biomarker" and e.surface and
-                         re.search(re.escape(e.surface) + r"\s*(?:antibod|inhibitor|blocker|drug|agent|blockade)", question, re.IGNORECASE)]
+                         matcher(_WORDS["as_target"], slots={"surface": re.escape(e.surface)}).search(question)]
             entities = [e for e in entities if e not in as_target]
         keys = [a.key for a in find_attributes(question, self._attributes)]
         list_match = _LIST.search(question) or _LIST_BARE.match(question) or _LIST_EVERY.search(question)
@@ -256,15 +239,14 @@ class Planner:
             drugs = [d for d in dict.fromkeys(drugs) if d not in [e.record_id for e in p.entities]][:1]
             if drugs:
                 p.entities = [self._entity(drugs[0])] + [e for e in p.entities if e.type != "agent"]
-                asks_for_trial = re.search(r"\b(?:is|are|was|were) there\b.*\b(?:trial|study)\b|\bany\b.*\b(?:trial|study)\b", p.question,
-                                           re.IGNORECASE)
-                if re.search(r"\b(?:trial|study|one)\b", p.question, re.IGNORECASE) and "trials" not in p.keys and \
+                asks_for_trial = _ASKS_FOR_TRIAL.search(p.question)
+                if _TRIAL_OR_ONE.search(p.question) and "trials" not in p.keys and \
                         (asks_for_trial or not any("trial" in BY_KEY[k].types and "agent" not in BY_KEY[k].types for k in p.keys)):
                     p.keys = p.keys + ["trials"]
 
     def _drugs_of_class_term(self, p: _Draft) -> None:
         """A trial field asked of a class term alone: the class's drugs (their trials hold the field)."""
-        if not p.entities and p.terms and re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE) and \
+        if not p.entities and p.terms and _TRIAL.search(p.question) and \
                 all(BY_KEY[k].types == ("trial",) for k in p.keys):
             # "NCT for the intrapleural CAR T study": the drugs of the class named; their trials hold the field
             agents = [r for t in p.terms for r in getattr(self.analyzer.entries.get(t), "related", ()) if r.startswith("agent:")]
@@ -301,10 +283,10 @@ class Planner:
         """"the second drug": the conversation's records of that kind, in the order named."""
         if p.previous is not None and not p.entities and (ordinal := _ORDINAL.search(p.question)):
             # "what does the second drug target?"
-            kind = _ORDINAL_KINDS.get(ordinal.group("kind").lower())
+            kind = _kind_named(ordinal.group(0), None)
             pool = [r for r in dict.fromkeys(p.previous.entity_ids + list(p.previous_answer_entities))
                     if r in self._records and (kind is None or r.startswith(kind + ":"))]
-            at = _ORDINAL_AT[ordinal.group("nth").lower()]
+            at = next(at for nth, at in _ORDINAL_AT.items() if nth in ordinal.group(0).lower())
             if pool and (at < len(pool) or at == -1):
                 p.entities = [self._entity(pool[at])]
 
@@ -371,7 +353,7 @@ class Planner:
         """Conversation-carry pass: a follow-up naming no record of its own asks about the previous turn's
         ("which trials tested it?" lists, but "it" is the previous topic); an elliptical one ("and for CONFIRM?")
         asks the previous question again."""
-        if p.previous is None or p.refs or (p.terms and _DEFINE.search(p.question)):
+        if p.previous is None or p.refs or (p.terms and _defines(p.question)):
             return
         anaphor = not p.list_type or _ANAPHOR.search(p.question)
         if not p.entities and anaphor and p.previous.entities and not _stands_alone(p.question, p.keys):
@@ -399,7 +381,7 @@ class Planner:
                                          or p.previous.entity_ids)
         if (typed := _TYPED_ANAPHOR.search(p.question)) is not None:
             # "how is that biomarker measured?" after a turn on ADAM's selection: the biomarker, not ADAM
-            kind = _ORDINAL_KINDS.get(typed.group("kind").lower().rstrip("s"), "biomarker")
+            kind = _kind_named(typed.group(0), "biomarker")
             of_kind = [r for r in dict.fromkeys(p.previous.entity_ids + list(p.previous_answer_entities) + p.previous.context)
                        if r.startswith(kind + ":")]
             linked = self._linked(p.previous.entity_ids, kind)
@@ -416,7 +398,7 @@ class Planner:
         """A kind of record asked of the carried ones ("and what's the underlying mechanism called?"): the record
         of that kind they link to; the question then asks what that record is (``p.switched``)."""
         kind = _KIND_ASKED.search(p.question)
-        kind = _ORDINAL_KINDS.get(kind.group("kind").lower()) if kind else None
+        kind = _kind_named(kind.group(0), None) if kind else None
         asked_of_marker = [k for k in p.keys if k not in _DESCRIBING and k in BY_KEY
                            and "biomarker" in BY_KEY[k].types and "trial" not in BY_KEY[k].types]
         if kind is None and asked_of_marker and all(rid.startswith("trial:") for rid in carried):
@@ -468,7 +450,7 @@ class Planner:
             p.entities = [e for e in p.entities if e.record_id in named]
             p.terms = [t for t in p.terms if t in named]
             p.keys = ["definition"]
-        if _DEFINE.search(p.question) or (not p.entities and p.terms and (_BARE_WHAT.match(p.question) or _bare(p.question, p.matches))):
+        if _defines(p.question) or (not p.entities and p.terms and (_BARE_WHAT.match(p.question) or _bare(p.question, p.matches))):
             p.keys = ["definition"]
         if not p.entities and p.terms and p.keys == ["definition"]:
             p.entities = [PlanEntity(t, self.analyzer.name_of(t), "term", "") for t in p.terms[:2]]
@@ -502,7 +484,7 @@ class Planner:
     def _filter_attributes(self, p: _Draft) -> None:
         """Attribute-filter pass: drop attributes the records named cannot answer or the words do not ask."""
         if "selection" in p.keys and p.entities and all(e.type == "biomarker" for e in p.entities) and \
-                not re.search(r"\bselect|\benrich|\bpick|\bchoos|\bchose", p.question, re.IGNORECASE):
+                not _CHOOSES.search(p.question):
             p.keys.remove("selection")  # "what is the ASS1 biomarker?": "biomarker" names it, it does not ask who was selected
             p.keys = p.keys or (["definition"] if _BARE_WHAT.match(p.question) else [])
         if p.entities and not p.keys and all(e.type == "mechanism" for e in p.entities) and _WHY_HOW.match(p.question):
@@ -511,7 +493,7 @@ class Planner:
             p.keys = [k for k in p.keys if k not in ("definition", "headline")]
         p.keys = [k for k in p.keys if _applies(k, p.entities)] or ([] if p.entities else p.keys)
         if "administration" in p.keys and {"arms", "dose"} & set(p.keys):  # "how is it given?": a trial's arms, or a drug's route
-            if any(e.type == "trial" for e in p.entities) or re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE):
+            if any(e.type == "trial" for e in p.entities) or _TRIAL.search(p.question):
                 p.keys.remove("administration")  # "...dose and route in the mesothelioma trial": the trial's arms
             else:
                 p.keys = [k for k in p.keys if k not in ("arms", "dose")]
@@ -539,7 +521,7 @@ class Planner:
             carried_attributes=p.carried_attrs,
             bare=_bare(p.question, p.matches),
             trial_words=[w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9-]{3,}", p.question)],
-            asks_trial=bool(re.search(r"\b(?:trial|study)\b", p.question, re.IGNORECASE)),
+            asks_trial=bool(_TRIAL.search(p.question)),
             # the records of the conversation so far, latest first ("and 2-year OS?" after a detour to the drug)
             context=[rid for rid in dict.fromkeys(p.previous.entity_ids + p.previous.context if p.previous is not None else [])
                      if rid not in [e.record_id for e in p.entities]][:6],
@@ -557,7 +539,7 @@ class Planner:
     def _combined(self, entities: list[PlanEntity], question: str) -> list[PlanEntity]:
         """"opdivo + yervoy": two drugs joined by "+", "plus" or "/" are their combination's record when there is one."""
         ids = [e.record_id for e in entities if e.type == "agent"]
-        if len(ids) < 2 or not _JOINED.search(question):
+        if len(ids) < 2 or not (_JOINED_SIGN.search(question) or _JOINED.search(question)):
             return entities
         for rid, rec in self._records.items():
             parts = [r for r in getattr(rec, "related", []) if r.startswith("agent:")
@@ -575,11 +557,11 @@ class Planner:
             if any(s <= m.start() < e or s < m.end() <= e for s, e in covered):
                 continue
             name = m.group(0)
-            first = re.split(r"[- ]", name)[0].lower()
+            first = name.replace("-", " ").split(" ")[0].lower()
             if first in _NOT_NAMES or compact(name) in self._known or compact(name).isdigit():
                 continue
             if all(compact(w) in self._known for w in re.findall(r"[A-Za-z]+|\d+", name)) and \
-                    not re.search(r"\d", name) and not name.islower():
+                    not any(c.isdecimal() for c in name) and not name.islower():
                 continue  # "PD-L" parts or an ordinary capitalised word seen in the sources
             found.append(m.span())
         if sum(c.isupper() for c in question) < 0.5 * sum(c.isalpha() for c in question):  # not typed in capitals
@@ -592,6 +574,7 @@ class Planner:
         return list(dict.fromkeys(question[s:e] for s, e in _adjacent_joined(question, found)))
 
 
+_ALNUM = re.compile(r"[A-Za-z0-9]+")
 _TITLE_WORDS = re.compile(r"(?:[ ]+[A-Z][a-z]+\b)+")
 
 
@@ -611,7 +594,7 @@ def _adjacent_joined(question: str, spans: list[tuple[int, int]]) -> list[tuple[
 
 def _vocabulary(text: str) -> set[str]:
     """Compact forms of every word and adjacent word pair in the indexed text ("keynote189", "pd1")."""
-    words = re.findall(r"[A-Za-z0-9]+", text)
+    words = _ALNUM.findall(text)
     known = {w.lower() for w in words}
     known.update((a + b).lower() for a, b in itertools.pairwise(words))
     return known
@@ -628,11 +611,11 @@ def _applies(key: str, entities: list[PlanEntity]) -> bool:
 
 def _stands_alone(question: str, keys: list[str]) -> bool:
     """A question that needs no topic: "list the biomarkers", "what is the review about?"."""
-    return bool(re.search(r"\b(?:the|this|xia) review\b", question, re.IGNORECASE))
+    return bool(_THE_REVIEW.search(question))
 
 
 _DESCRIBING = {"setting", "design", "phase", "population"}  # words that also describe which record is meant
-_AN_ARM = re.compile(r"\b(?:in|for|on|with|of) the (?:[\w-]+ ){1,2}(?:arm|group)\b", re.IGNORECASE)
+_AN_ARM = re.compile(r"\b(?:in|for|on|with|of) the (?:[\w-]+ ){1,2}(?:arm|group)\b", re.IGNORECASE)  # not "single-arm"
 
 
 def refers_back(question: str) -> bool:
@@ -643,57 +626,57 @@ def refers_back(question: str) -> bool:
 def _elliptical(question: str) -> bool:
     """"and ATOMIC-Meso?", "what about DENIM?", "same for MAPS2": the previous question's attribute holds."""
     # ("and was peritoneal disease allowed?" is a whole question of its own, not an ellipsis)
-    return bool(re.match(r"^\s*(?:and(?!\s+(?:was|were|is|are|did|does|do|can|could|has|have|which|who|when|where|"
-                         r"why)\b|\s+(?:what|how)\b(?!\s+about))|what about|how about|same(?: question| thing)? for|"
-                         r"also|now)\b", question, re.IGNORECASE)) or \
+    return bool(_ELLIPTICAL.match(question)) or \
         len(re.findall(r"\w+", question)) <= 3
 
 
-_ANAPHOR = re.compile(r"\b(?:it|its|this|that|these|those|them|they|the (?:drug|agent|trial|study|approach|therapy|"
-                      r"biomarker|marker|mechanism))\b", re.IGNORECASE)
+_ANAPHOR = matcher(_WORDS["anaphor"])
 # "on the basis of which trial?": the trial the answer names is what the next "it" means
-WHICH_TRIAL = re.compile(r"\b(?:which|what) (?:\w+ )?(?:trial|study)\b", re.IGNORECASE)
-_SAME_GROUP = re.compile(r"\b(?:that|this|the same|same|their) (?:cooperative |trials? |research |academic )?(?:group|sponsor|"
-                         r"consortium|organi[sz]ation|network|platform|team)\b", re.IGNORECASE)
-_IN_IT = re.compile(r"\b(?:in|from|for|with) (?:it|that trial|this trial|that study|this study|the trial|the study)\b",
-                    re.IGNORECASE)
+WHICH_TRIAL = re.compile(r"\b(?:which|what) (?:\w+ )?(?:trial|study)\b", re.IGNORECASE)  # not "which first-line trial"
+_SAME_GROUP = matcher(_WORDS["same_group"])
+_IN_IT = matcher(_WORDS["in_it"])
 _OUTCOMES = {"os", "pfs", "orr", "dcr", "os_rate", "pfs_rate", "hr", "safety", "qol", "duration_of_response"}
-_PREDICTS = re.compile(r"\bpredict\w*|\buseful\b|\bprognos\w*|\bbenefit\w* (?:by|according to)\b", re.IGNORECASE)
-_ASKS_SELECTION = re.compile(r"\bselect\w*|\benrol\w*|\bcut-?offs?\b|\bthreshold|\bassays?\b|\bmeasured\b|\btested\b",
-                             re.IGNORECASE)
-_ORDINAL = re.compile(r"\bthe (?P<nth>first|second|third|former|latter|last) (?P<kind>drug|agent|trial|study|one|biomarker)\b",
-                      re.IGNORECASE)
-_ORDINAL_KINDS = {"drug": "agent", "agent": "agent", "trial": "trial", "study": "trial", "biomarker": "biomarker",
-                  "marker": "biomarker", "mechanism": "mechanism"}
-_ORDINAL_AT = {"first": 0, "former": 0, "second": 1, "latter": 1, "third": 2, "last": -1}
-_TYPED_ANAPHOR = re.compile(r"\b(?:that|this|the same) (?P<kind>biomarker|marker|drug|agent|trial|study|mechanism)\b",
-                            re.IGNORECASE)
-_KIND_ASKED = re.compile(r"\b(?:what|which)(?:'s| is| was| are)? (?:the )?(?:underlying |resistance |main )?"
-                         r"(?P<kind>mechanism|biomarker|marker)s?\b(?! (?:of action|did|does|was|were))", re.IGNORECASE)
-_OTHER_TRIAL_OF_DRUG = re.compile(r"\b(?:in|for|from) the (?:other |later |earlier )?(?:[\w-]+ ){1,3}(?:trial|study)\b",
-                                  re.IGNORECASE)
-_HISTOLOGY_BENEFIT = re.compile(r"\b(?:which|what) (?:histolog\w*|subtypes?|histologic subtypes?)\b.{0,40}\b(?:benefit\w*|most|best|"
-                                r"better|respond\w*|gain\w*)\b", re.IGNORECASE)
-_CLASS_IN_TRIAL = re.compile(r"\b(?:which|what) (?:[\w-]+ ){1,3}(?:antibody|antibodies|inhibitors?|drugs?|agents?) "
-                             r"(?:was|were|is) (?:used|given|tested|evaluated|added)\b", re.IGNORECASE)
-_PREAMBLE = re.compile(r"^\s*(?:(?:quick|short|simple)\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+(?:here|q|question))\s*[-:,–—]+\s*",
-                       re.IGNORECASE)
+_PREDICTS = matcher(_WORDS["predicts"])
+_ASKS_SELECTION = matcher(_WORDS["asks_selection"])
+_ORDINAL = matcher(_WORDS["ordinal"])
+_ORDINAL_KINDS = _WORDS["ordinal_kinds"]
+_ORDINAL_AT = _WORDS["ordinal_at"]
+_TYPED_ANAPHOR = matcher(_WORDS["typed_anaphor"])
+_KIND_ASKED = matcher(_WORDS["kind_asked"])
+_OTHER_TRIAL_OF_DRUG = matcher(_WORDS["other_trial_of_drug"])
+_HISTOLOGY_BENEFIT = matcher(_WORDS["histology_benefit"])
+_CLASS_IN_TRIAL = matcher(_WORDS["class_in_trial"])
+# "surgeon here - ...", "quick q: ...": who asks, before the question
+_PREAMBLE = re.compile(rf"^\s*(?:(?:{_one_of(_WORDS['preamble_lead'])})\s+(?:q|question)|[\w-]+(?:\s+[\w-]+)?\s+"
+                       rf"(?:{_one_of(_WORDS['preamble_end'])}))\s*[-:,–—]+\s*", re.IGNORECASE)
 _MEANS = re.compile(r"\bwhat does ['\"‘“](?P<x>[^'\"’”?]{1,30})['\"’”] (?:mean|stand for)\b", re.IGNORECASE)
-_BOTH = re.compile(r"\b(?:both|each of them|the two)\b", re.IGNORECASE)
+_BOTH = matcher(_WORDS["both"])
 _ASKS_DRUG = matcher(_WORDS["_ASKS_DRUG"])
-_THAT_DRUG = re.compile(r"\b(?:that|this|the same) (?:drug|agent|antibody|medicine|virus|vaccine|enzyme|compound|combination|"
-                        r"combo|regimen)\b",
-                        re.IGNORECASE)
-_JOINED = re.compile(r"\w\s*(?:\+|/)\s*\w|\bplus\b|\bcombined with\b|"
-                     r"\band [\w-]+ (?:regimen|combination|combo|doublet|pairing|together)\b", re.IGNORECASE)
-_WITH_IT = re.compile(r"\b(?:combin\w*|pair\w*|gave|giv\w*|add\w*|test\w*|us\w+)\s+(?:it|them)\s+(?:with|plus|to|and|"
-                      r"alongside)\b", re.IGNORECASE)
-_TRIAL_OF_IT = re.compile(r"\bthe (?:other )?(?:trial|study|one) (?:that|which|where|in which)\s+(?:\w+\s+){0,2}?(?:it|them)\b",
-                          re.IGNORECASE)
-ALONE = re.compile(r"\bon (?:its|their) own\b|\balone\b|\bas (?:a )?(?:single agent|monotherapy)\b|\bsingle[- ]agent\b|"
-                   r"\bmonotherapy\b", re.IGNORECASE)
+_THAT_DRUG = matcher(_WORDS["that_drug"])
+_JOINED_SIGN = re.compile(r"\w\s*(?:\+|/)\s*\w")  # "opdivo + yervoy", "nivo/ipi"
+_JOINED = matcher(_WORDS["joined"])
+_WITH_IT = matcher(_WORDS["with_it"])
+_TRIAL_OF_IT = matcher(_WORDS["trial_of_it"])
+ALONE = matcher(_WORDS["alone"])
+_THE_REVIEW = matcher(_WORDS["the_review"])
+_TRIAL = matcher(_WORDS["trial"])
+_TRIAL_OR_ONE = matcher(_WORDS["trial_or_one"])
+_CHOOSES = matcher(_WORDS["chooses"])
+_ASKS_FOR_TRIAL = matcher(_WORDS["asks_for_trial"])
+_ELLIPTICAL = matcher(_WORDS["elliptical"])
 _OVERVIEW = matcher(_WORDS["_OVERVIEW"])
 _FILLER = matcher(_WORDS["_FILLER"])
+
+
+def _kind_named(words: str, default: str | None) -> str | None:
+    """The kind of record the last word of "the second drug" / "that biomarker" / "which mechanisms" means."""
+    last = words.lower().removesuffix("s")
+    return next((kind for word, kind in _ORDINAL_KINDS.items() if last.endswith(word)), default)
+
+
+def _defines(question: str) -> bool:
+    """"what does AUC mean?", "define ORR" (not "what does it mean for me?")."""
+    return bool(_DEFINE.search(_NOT_DEFINE.sub(" ", question)))
 
 
 def _bare(question: str, matches: list) -> bool:
@@ -702,7 +685,7 @@ def _bare(question: str, matches: list) -> bool:
     rest = list(question)
     for m in matches:
         rest[m.start:m.end] = " " * (m.end - m.start)
-    words = re.findall(r"[A-Za-z0-9]+", _FILLER.sub(" ", "".join(rest)))
+    words = _ALNUM.findall(_FILLER.sub(" ", "".join(rest)))
     return len(words) == 0
 
 
