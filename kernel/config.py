@@ -95,6 +95,8 @@ class RetrievalConfig(_Section):
     named_depth: int = Field(default=20, ge=0)
     named_filter: bool = False  # keep only the named records' chunks when any was found
     named_review: bool = True  # a question naming the review itself ("the review") names the review document
+    # a bibliographic question ("which paper reported X?") also names the references X's record cites
+    named_cited_refs: bool = True  # review-dev; see retrieval.py
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"

@@ -12,7 +12,7 @@ from assistant.retrieve import fusion
 from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records
 from indexing.bm25 import BM25Index, bm25_text, field_label, rm3_query
 from kernel.chunk import Chunk
-from kernel.config import Config
+from kernel.config import Config, RetrievalConfig
 from kernel.errors import MesochatError
 
 A = [("a", 3.0), ("b", 2.0), ("c", 1.0)]
@@ -80,6 +80,19 @@ def test_named_records_are_the_things_and_references_a_plan_names():
     plan = SimpleNamespace(entity_ids=["trial:checkmate-743", "agent:nivolumab"], ref_numbers=[36, 36])
     assert named_records(plan) == ("trial:checkmate-743", "agent:nivolumab", "ref:36")
     assert named_records(SimpleNamespace(entity_ids=[], ref_numbers=[])) == ()
+
+
+@pytest.mark.parametrize("question, cited", [
+    ("Which paper in the reference list reported ATOMIC-Meso?", True),
+    ("Which reference is the NICE appraisal of nivolumab with ipilimumab?", True),
+    ("who published CheckMate 743 and where?", True),
+    ("What was the median overall survival in ATOMIC-Meso?", False),
+])
+def test_a_bibliographic_question_names_the_references_its_records_cite(question, cited):
+    plan = SimpleNamespace(question=question, entity_ids=["trial:atomic-meso"], ref_numbers=[], linked_refs=["ref:36"])
+    assert ("ref:36" in named_records(plan)) is cited
+    off = RetrievalConfig(named_cited_refs=False)
+    assert named_records(plan, off) == ("trial:atomic-meso",)
 
 
 @pytest.mark.parametrize("question, names", [
