@@ -97,6 +97,8 @@ class RetrievalConfig(_Section):
     named_review: bool = True  # a question naming the review itself ("the review") names the review document
     # a bibliographic question ("which paper reported X?") also names the references X's record cites
     named_cited_refs: bool = True  # review-dev; see retrieval.py
+    # within a named record, the chunks holding a field the question asks for (retrieve(fields=...)) get this
+    field_weight: float = 1.5  # review dev sets; see retrieval.py
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"

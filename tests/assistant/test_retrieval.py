@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from assistant.retrieve import fusion
-from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records
+from assistant.retrieve.retrieval import Hit, Retriever, _and_where, asked_fields, chunk_fields, named_records
 from indexing.bm25 import BM25Index, bm25_text, field_label, rm3_query
 from kernel.chunk import Chunk
 from kernel.config import Config, RetrievalConfig
@@ -371,6 +371,33 @@ def test_names_and_sources_passages_yield_to_the_chunk_holding_the_field(retriev
         return [h.chunk.section for h in hits if h.chunk.section.endswith((" > Names", " > Sources"))]
     assert len(unquotable(kept)) <= len(unquotable(plain))
     assert not kept[0].chunk.section.endswith((" > Names", " > Sources"))
+
+
+def test_asked_fields_read_the_attribute_vocabulary():
+    assert "population" in asked_fields("Who was eligible for CheckMate 743?")
+    assert "registration" in asked_fields("NCT of ATOMIC-Meso")
+    assert "measure:orr" in asked_fields("MAPS-2 ORR by arm")
+    assert asked_fields("CheckMate 743") == ()
+
+
+def test_chunk_fields_follow_the_rendered_field_spans(retriever):
+    held = chunk_fields(retriever.index.chunks.values(), retriever.index.doc_text)
+    cm = [c for c in retriever.index.chunks.values() if c.doc_id == "trial:checkmate-743"]
+    arms = next(c for c in cm if c.section == "Trial > Arms")
+    assert "arms" in held[arms.id]
+    results = [c for c in cm if " > Results > " in c.section]
+    assert results and all("result" in held[c.id] for c in results)
+    assert any("measure:os" in held[c.id] for c in results)
+    assert not any(c.record_type == "ref" for c in retriever.index.chunks.values() if c.id in held)
+
+
+def test_the_named_records_chunk_holding_the_asked_field_comes_first(retriever):
+    q = "Who was eligible for CheckMate 743?"
+    on = retriever.retrieve(q, k=5, named=("trial:checkmate-743",))
+    assert "population" in retriever._chunk_fields()[on[0].chunk.id]
+    off = retriever.with_config(field_weight=0).retrieve(q, k=5, named=("trial:checkmate-743",))
+    assert retriever.retrieve(q, k=5, named=("trial:checkmate-743",), fields=()) == off
+    assert retriever.retrieve(q, k=5) == retriever.with_config(field_weight=0).retrieve(q, k=5)  # name-blind
 
 
 def test_bad_input_is_a_one_line_error(retriever):
