@@ -97,6 +97,8 @@ class RetrievalConfig(_Section):
     named_review: bool = True  # a question naming the review itself ("the review") names the review document
     # a bibliographic question ("which paper reported X?") also names the references X's record cites
     named_cited_refs: bool = True  # review-dev; see retrieval.py
+    # a list question ("which trials tested X?") also names the records of that kind X's record relates to
+    named_related_kind: bool = True  # review-v2-dev; see retrieval.py
     # within a named record, the chunks holding a field the question asks for (retrieve(fields=...)) get this
     field_weight: float = 1.5  # review dev sets; see retrieval.py
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)

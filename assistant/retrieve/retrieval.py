@@ -69,6 +69,13 @@ Retrieval v4 (issue 20 continued), tuned on review-dev, review-v2-dev, retrieval
   1.5 / 2, hybrid-named nDCG@10: review-dev 0.903 / 0.916 / 0.916 / 0.916 / 0.908, review-v2-dev 0.929 /
   0.933 / 0.932 / 0.932 / 0.932, retrieval-v2-dev 0.933 / 0.956 / 0.957 / 0.962 / 0.962 (its field hit@1
   0.65 / 0.83 / 0.85 / 0.91 / 0.91, hit@5 0.96 -> 1.0 from 1.5). 1.5 is the default; name-blind is unchanged.
+- the third class, on review-v2-dev: a list question ("which trials used ipilimumab?", "which trials targeted
+  mesothelin?") names an agent or biomarker, and its boost put that record's chunks over the trials asked
+  for. ``named_related_kind``: such a question (``asks_list_of``: "which/what ... trials|studies|drugs|agents|
+  antibodies") also names the records of that kind its named records relate to (``plan.related``; the
+  unconditional related boost of v3 was within 0.01). review-v2-dev 0.932 -> 0.943, the two others unchanged.
+- checked on dev sets not used for tuning (hybrid-named nDCG@10, all three v4 changes off -> on):
+  review-v2.1-dev 0.929 -> 0.943, review-v2.2-dev 0.932 -> 0.949, review-v2-records3-dev 0.898 -> 0.901.
 """
 
 from __future__ import annotations
@@ -286,13 +293,29 @@ def named_records(plan: Any, config: RetrievalConfig | None = None) -> tuple[str
     ("what does the review propose?"; ``RetrievalConfig.named_review``). A bibliographic question ("which
     paper reported ATOMIC-Meso?", "which reference is ...") also names the references its named records cite
     (``plan.linked_refs``; ``RetrievalConfig.named_cited_refs``): its answer is a reference entry, not the
-    record."""
+    record. A list question ("which trials tested pembrolizumab?") also names the records of the kind it asks
+    that its named records relate to (``plan.related``; ``RetrievalConfig.named_related_kind``)."""
     cfg = config or RetrievalConfig()
+    question = getattr(plan, "question", "") or ""
+    entities = list(getattr(plan, "entity_ids", ()) or ())
     refs = [f"ref:{n}" for n in getattr(plan, "ref_numbers", ()) or ()]
-    if cfg.named_cited_refs and asks_bibliography(getattr(plan, "question", "") or ""):
+    if cfg.named_cited_refs and asks_bibliography(question):
         refs += list(getattr(plan, "linked_refs", ()) or ())
+    kind = asks_list_of(question) if cfg.named_related_kind and entities else None
+    if kind:  # "which trials tested pembrolizumab?": the trials pembrolizumab's record relates to
+        entities += [r for r in getattr(plan, "related", ()) or () if r.startswith(f"{kind}:")]
     review = [REVIEW_DOC_ID] if getattr(plan, "names_review", False) else []
-    return tuple(dict.fromkeys([*getattr(plan, "entity_ids", ()), *refs, *review]))
+    return tuple(dict.fromkeys([*entities, *refs, *review]))
+
+
+_LIST_OF = re.compile(r"\b(?:which|what)\s+(?:[\w-]+\s+){0,3}?(trials|studies|drugs|agents|antibodies)\b", re.IGNORECASE)
+_LIST_KIND = {"trials": "trial", "studies": "trial", "drugs": "agent", "agents": "agent", "antibodies": "agent"}
+
+
+def asks_list_of(question: str) -> str | None:
+    """The record type a list question asks for ("which trials tested X?" -> "trial"), else None."""
+    m = _LIST_OF.search(question)
+    return _LIST_KIND[m.group(1).lower()] if m else None
 
 
 def asked_fields(question: str) -> tuple[str, ...]:

@@ -9,7 +9,15 @@ import numpy as np
 import pytest
 
 from assistant.retrieve import fusion
-from assistant.retrieve.retrieval import Hit, Retriever, _and_where, asked_fields, chunk_fields, named_records
+from assistant.retrieve.retrieval import (
+    Hit,
+    Retriever,
+    _and_where,
+    asked_fields,
+    asks_list_of,
+    chunk_fields,
+    named_records,
+)
 from indexing.bm25 import BM25Index, bm25_text, field_label, rm3_query
 from kernel.chunk import Chunk
 from kernel.config import Config, RetrievalConfig
@@ -93,6 +101,16 @@ def test_a_bibliographic_question_names_the_references_its_records_cite(question
     assert ("ref:36" in named_records(plan)) is cited
     off = RetrievalConfig(named_cited_refs=False)
     assert named_records(plan, off) == ("trial:atomic-meso",)
+
+
+def test_a_list_question_names_the_related_records_of_the_kind_it_asks():
+    plan = SimpleNamespace(question="which trials tested pembrolizumab?", entity_ids=["agent:pembrolizumab"],
+                           ref_numbers=[], related=["trial:promise-meso", "term:pd-1", "agent:nivolumab"])
+    assert named_records(plan) == ("agent:pembrolizumab", "trial:promise-meso")
+    assert named_records(plan, RetrievalConfig(named_related_kind=False)) == ("agent:pembrolizumab",)
+    plan.question = "what was the ORR with pembrolizumab?"
+    assert named_records(plan) == ("agent:pembrolizumab",)
+    assert asks_list_of("Which anti-CTLA-4 antibodies were tested?") == "agent"
 
 
 @pytest.mark.parametrize("question, names", [
