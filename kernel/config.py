@@ -99,6 +99,7 @@ class RetrievalConfig(_Section):
     named_cited_refs: bool = True  # review-dev; see retrieval.py
     # a list question ("which trials tested X?") also names the records of that kind X's record relates to
     named_related_kind: bool = True  # review-v2-dev; see retrieval.py
+    biblio_ref_weight: float = 1.5  # added to reference entries in a bibliographic question (named); review-dev
     # within a named record, the chunks holding a field the question asks for (retrieve(fields=...)) get this
     field_weight: float = 1.5  # review dev sets; see retrieval.py
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)

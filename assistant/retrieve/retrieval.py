@@ -74,7 +74,13 @@ Retrieval v4 (issue 20 continued), tuned on review-dev, review-v2-dev, retrieval
   for. ``named_related_kind``: such a question (``asks_list_of``: "which/what ... trials|studies|drugs|agents|
   antibodies") also names the records of that kind its named records relate to (``plan.related``; the
   unconditional related boost of v3 was within 0.01). review-v2-dev 0.932 -> 0.943, the two others unchanged.
-- checked on dev sets not used for tuning (hybrid-named nDCG@10, all three v4 changes off -> on):
+- with names, a bibliographic question also lifts every reference entry by ``biblio_ref_weight`` ("which
+  reference is the NICE appraisal of nivolumab with ipilimumab?": the appraisal is not a reference the
+  agents' records cite). Weight 0 / 1 / 1.5 / 2 / 3, review-dev hybrid-named nDCG@10 0.916 / 0.927 / 0.927 /
+  0.930 / 0.915 (3 pushes references over the review's own front matter); review-v2-dev and retrieval-v2-dev
+  -0.0001 at 1-2. Name-blind it cost review-v2-dev 0.005 (bibliographic items judging the record), so it
+  applies only with names; 1.5 is the default.
+- checked on dev sets not used for tuning (hybrid-named nDCG@10, the v4 changes off -> on):
   review-v2.1-dev 0.929 -> 0.943, review-v2.2-dev 0.932 -> 0.949, review-v2-records3-dev 0.898 -> 0.901.
 """
 
@@ -138,7 +144,9 @@ class Retriever:
 
         ``fields``: the record fields the question asks for (``asked_fields``; None: read from ``query``).
         A named record's chunks that hold one of them get ``config.field_weight`` more, so "Who was eligible
-        for CheckMate 743?" ranks the chunk stating the population above CheckMate 743's results."""
+        for CheckMate 743?" ranks the chunk stating the population above CheckMate 743's results. With names,
+        a bibliographic question (``asks_bibliography``) also lifts every reference entry by
+        ``config.biblio_ref_weight``. The name-blind retriever (``named`` empty) has none of these."""
         query = _check(query, mode)
         if k <= 0:
             return []
@@ -150,6 +158,11 @@ class Retriever:
         dense, bm25 = self._candidates(query, mode, max(cfg.depth, k), where, named)
         asked = () if not (named and cfg.field_weight) else tuple(asked_fields(query) if fields is None else fields)
         ordered = self._combine(mode, dense, bm25, named=named, fields=asked)
+        if named and cfg.biblio_ref_weight and asks_bibliography(query):
+            # "Which reference is the NICE appraisal of nivolumab ...?": its answer is a reference entry
+            chunks = self.index.chunks
+            ordered = fusion.ranked(fusion.boost(dict(ordered), lambda cid: chunks[cid].record_type == "ref",
+                                                 cfg.biblio_ref_weight))
         lam = cfg.mmr_lambda if mmr_lambda is None else mmr_lambda
         if lam < 1.0 and len(ordered) > 1:
             pool = ordered[: cfg.mmr_pool]

@@ -418,6 +418,17 @@ def test_the_named_records_chunk_holding_the_asked_field_comes_first(retriever):
     assert retriever.retrieve(q, k=5) == retriever.with_config(field_weight=0).retrieve(q, k=5)  # name-blind
 
 
+def test_a_bibliographic_question_with_names_lifts_reference_entries(retriever):
+    q = "Which reference is the NICE appraisal of nivolumab with ipilimumab?"
+    named = ("agent:nivolumab", "agent:ipilimumab")
+    def first_ref(hits):
+        return next(i for i, h in enumerate(hits) if h.chunk.record_type == "ref")
+    on = retriever.retrieve(q, k=20, named=named)
+    off = retriever.with_config(biblio_ref_weight=0).retrieve(q, k=20, named=named)
+    assert first_ref(on) <= first_ref(off)
+    assert retriever.retrieve(q, k=10) == retriever.with_config(biblio_ref_weight=0).retrieve(q, k=10)  # name-blind
+
+
 def test_bad_input_is_a_one_line_error(retriever):
     with pytest.raises(MesochatError, match="mode"):
         retriever.retrieve("x", mode="sparse")
