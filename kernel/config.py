@@ -84,6 +84,9 @@ class RetrievalConfig(_Section):
     doc_rm3_docs: int = Field(default=10, ge=0)
     doc_rm3_terms: int = Field(default=10, ge=0)
     doc_rm3_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    # retrieve_docs' dense score: best chunk cosine + this x best sentence cosine (exact search over every
+    # sentence of the index; 0 = best chunk only). SciFact train; see retrieval.py
+    doc_sentence_weight: float = Field(default=1.0, ge=0.0)
     mmr_lambda: float = Field(default=1.0, ge=0.0, le=1.0)  # 1.0 = off
     mmr_pool: int = Field(default=50, ge=1)  # MMR reorders the best mmr_pool fused candidates
     max_per_doc: int = Field(default=0, ge=0)  # at most this many chunks of one document; 0 = no cap

@@ -227,6 +227,11 @@ class _TinyIndex:
     def embed_query(self, text):
         return np.array([1.0, 0.0])
 
+    def embed_texts(self, texts):  # sentence vectors: only d1's second sentence points the query's way
+        self.embedded = getattr(self, "embedded", 0) + len(texts)
+        table = {"mesothelioma of the pleura": [1.0, 0.0], "asbestos mesothelioma pleura": [0.6, 0.8]}
+        return np.array([table.get(t, [0.0, 1.0]) for t in texts], dtype=np.float32)
+
     def dense_search(self, vec, k, where=None):
         return [("d3#0", 0.3), ("d1#0", 0.2), ("d2#0", 0.1)][:k]
 
@@ -250,6 +255,23 @@ def test_document_bm25_scores_whole_documents_and_is_built_once():
     rm3 = Retriever(index, Config().retrieval.model_copy(update={"doc_bm25_unit": "document", "doc_rm3_docs": 2}))
     assert len(rm3.retrieve_docs(q, k=3, mode="hybrid")) == 3
     assert by_doc.retrieve_docs(q, k=3, mode="dense") == by_chunk.retrieve_docs(q, k=3, mode="dense")
+
+
+def test_document_dense_score_adds_the_best_sentence():
+    index = _TinyIndex()
+    on = Retriever(index, RetrievalConfig(doc_sentence_weight=1.0))
+    off = Retriever(index, RetrievalConfig(doc_sentence_weight=0.0))
+    assert [d for d, _ in off.retrieve_docs("q", k=3, mode="dense")] == ["d3", "d1", "d2"]  # best chunk only
+    # d1 0.2 + 1.0; d3 (no sentence of 12+ characters) 0.3 + the lowest sentence score 0.6; d2 0.1 + 0.6
+    ranked = on.retrieve_docs("q", k=3, mode="dense")
+    assert [d for d, _ in ranked] == ["d1", "d3", "d2"]
+    assert [s for _, s in ranked] == pytest.approx([1.2, 0.9, 0.7])
+    assert index.embedded == 4  # each sentence embedded once, on first use
+    on.retrieve_docs("q", k=3, mode="hybrid")
+    assert index.embedded == 4
+    # a filtered search keeps the best-chunk scores (the sentence search knows no filters)
+    where = {"doc_id": {"$in": ["d1", "d3"]}}
+    assert on.retrieve_docs("q", k=3, mode="dense", where=where) == off.retrieve_docs("q", k=3, mode="dense", where=where)
 
 
 # --- MMR -----------------------------------------------------------------------------------
