@@ -101,6 +101,10 @@ Retrieval v4 (issue 20 continued), tuned on review-dev, review-v2-dev, retrieval
   0.7334-0.7372; a second stage re-ranking the top 20/30/50 by the FirstP cosine (weight 0.2-0.7) 0.7343-
   0.7374 or by best chunk / best chunk + FirstP 0.7348-0.7355; score smoothing over each document's 3-5
   nearest FirstP neighbours in the top 30-100 0.7371-0.7388; chunk-level BM25 as a third list 0.7385-0.7400.
+  On top of the sentence score (0.7465 in the same exploration code): the mean of the two best sentences
+  instead of the best 0.7441 (half each 0.7449); BM25 over the sentences (best sentence per document) as a
+  third z-score list, weights dense / document BM25 / sentence BM25 0.5/0.4/0.1 0.7480, 0.5/0.3/0.2 0.7497,
+  0.5/0.5/0.1 0.7442: +0.003 at best and weight-sensitive, not worth a third index.
 - checked on dev sets not used for tuning (hybrid-named nDCG@10, the v4 changes off -> on):
   review-v2.1-dev 0.929 -> 0.943, review-v2.2-dev 0.932 -> 0.949, review-v2-records3-dev 0.898 -> 0.901.
 """
