@@ -310,7 +310,7 @@ class Assistant:
         # Extractive answers re-rank sentences, so they look at twice k passages (the llm gets the first k).
         depth = k if mode == "llm" else EVIDENCE_DEPTH * k
         for hit in self.retriever.retrieve(plan.search_text, k=depth, mode="hybrid", where=where,
-                                           named=named_records(plan)):
+                                           named=named_records(plan, self.retriever.config)):
             add(hit.chunk, hit.score, False)
         prepared.timings["retrieve_ms"] = _ms(t)
         prepared.retrieved = True

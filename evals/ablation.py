@@ -122,6 +122,9 @@ class MemoryIndex:
     def chunk_embeddings(self, ids: Sequence[str]) -> np.ndarray:
         return self.vectors[[self._pos[i] for i in ids]]
 
+    def embed_texts(self, texts: Sequence[str]) -> np.ndarray:
+        return self.cache.vectors(list(texts))
+
     def dense_search(self, query: str | np.ndarray, k: int, where: dict[str, Any] | None = None):
         if k <= 0 or matches_nothing(where):
             return []

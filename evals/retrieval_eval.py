@@ -121,11 +121,12 @@ def open_retriever(settings: Any) -> tuple[Any, Any]:
     return index, Retriever(index)
 
 
-def named_ids(analyzer: Any, question: str) -> tuple[str, ...]:
-    """The record ids ``question`` names, by the query analyser (what assistant.api passes the retriever)."""
+def named_ids(analyzer: Any, question: str, config: Any = None) -> tuple[str, ...]:
+    """The record ids ``question`` names, by the query analyser (what assistant.api passes the retriever;
+    ``config``: the retriever's RetrievalConfig)."""
     from assistant.retrieve.retrieval import named_records
 
-    return named_records(analyzer.analyze(question))
+    return named_records(analyzer.analyze(question), config)
 
 
 def retrieve_all(retriever: Any, items: list[Any], mode: str, k: int, analyzer: Any = None
@@ -139,7 +140,8 @@ def retrieve_all(retriever: Any, items: list[Any], mode: str, k: int, analyzer: 
     for item in items:
         t0 = time.perf_counter()
         if mode == NAMED:
-            hits = retriever.retrieve(item.question, k=k, mode="hybrid", named=named_ids(analyzer, item.question))
+            named = named_ids(analyzer, item.question, retriever.config)
+            hits = retriever.retrieve(item.question, k=k, mode="hybrid", named=named)
         else:
             hits = retriever.retrieve(item.question, k=k, mode=mode)
         latencies.append((time.perf_counter() - t0) * 1000)

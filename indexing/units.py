@@ -5,8 +5,10 @@ A unit is what an extractive answer may quote: mostly a sentence; a reference en
 which endpoint it belongs to. Name lists and "Sources: ..." passages are never units.
 
 Vectors of the built-in corpus (review and records) are embedded at build time and stored with the
-generation (``units.npz``), so a warm question embeds only itself. Documents added by users are embedded
-on first use instead (a 1,000-page PDF would make indexing many times slower).
+generation (``units.npz``), so a warm question embeds only itself. So are a BEIR corpus's (``evals.beir``):
+document retrieval scores each document by its best sentence too (``RetrievalConfig.doc_sentence_weight``),
+which needs every sentence's vector. Documents added by users are embedded on first use instead (a
+1,000-page PDF would make indexing many times slower).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from kernel.chunk import Chunk
 from kernel.sentences import split_paragraphs, split_sentences
 
 UNITS_FILE = "units.npz"
-PRECOMPUTED_SOURCES = ("review", "record")
+PRECOMPUTED_SOURCES = ("review", "record", "beir")
 MIN_UNIT_CHARS = 12
 UNQUOTABLE_PREFIXES = ("Sources:", "Other names for ")  # how indexing.render opens its Names and Sources passages
 

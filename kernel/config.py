@@ -84,6 +84,9 @@ class RetrievalConfig(_Section):
     doc_rm3_docs: int = Field(default=10, ge=0)
     doc_rm3_terms: int = Field(default=10, ge=0)
     doc_rm3_weight: float = Field(default=0.7, ge=0.0, le=1.0)
+    # retrieve_docs' dense score: best chunk cosine + this x best sentence cosine (exact search over every
+    # sentence of the index; 0 = best chunk only). SciFact train; see retrieval.py
+    doc_sentence_weight: float = Field(default=1.0, ge=0.0)
     mmr_lambda: float = Field(default=1.0, ge=0.0, le=1.0)  # 1.0 = off
     mmr_pool: int = Field(default=50, ge=1)  # MMR reorders the best mmr_pool fused candidates
     max_per_doc: int = Field(default=0, ge=0)  # at most this many chunks of one document; 0 = no cap
@@ -95,6 +98,13 @@ class RetrievalConfig(_Section):
     named_depth: int = Field(default=20, ge=0)
     named_filter: bool = False  # keep only the named records' chunks when any was found
     named_review: bool = True  # a question naming the review itself ("the review") names the review document
+    # a bibliographic question ("which paper reported X?") also names the references X's record cites
+    named_cited_refs: bool = True  # review-dev; see retrieval.py
+    # a list question ("which trials tested X?") also names the records of that kind X's record relates to
+    named_related_kind: bool = True  # review-v2-dev; see retrieval.py
+    biblio_ref_weight: float = 1.5  # added to reference entries in a bibliographic question (named); review-dev
+    # within a named record, the chunks holding a field the question asks for (retrieve(fields=...)) get this
+    field_weight: float = 1.5  # review dev sets; see retrieval.py
     aux_penalty: float = 2.0  # subtracted from the fused score of never-quoted passages (record names, sources)
     # BM25 (bm25s, Lucene variant), fitted on SciFact train: shapes the BM25 index (kept in the manifest).
     bm25_method: str = "lucene"

@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 
 from assistant.retrieve import fusion
-from assistant.retrieve.retrieval import Hit, Retriever, _and_where, named_records
+from assistant.retrieve.retrieval import (
+    Hit,
+    Retriever,
+    _and_where,
+    asked_fields,
+    asks_list_of,
+    chunk_fields,
+    named_records,
+)
 from indexing.bm25 import BM25Index, bm25_text, field_label, rm3_query
 from kernel.chunk import Chunk
-from kernel.config import Config
+from kernel.config import Config, RetrievalConfig
 from kernel.errors import MesochatError
 
 A = [("a", 3.0), ("b", 2.0), ("c", 1.0)]
@@ -80,6 +88,29 @@ def test_named_records_are_the_things_and_references_a_plan_names():
     plan = SimpleNamespace(entity_ids=["trial:checkmate-743", "agent:nivolumab"], ref_numbers=[36, 36])
     assert named_records(plan) == ("trial:checkmate-743", "agent:nivolumab", "ref:36")
     assert named_records(SimpleNamespace(entity_ids=[], ref_numbers=[])) == ()
+
+
+@pytest.mark.parametrize("question, cited", [
+    ("Which paper in the reference list reported ATOMIC-Meso?", True),
+    ("Which reference is the NICE appraisal of nivolumab with ipilimumab?", True),
+    ("who published CheckMate 743 and where?", True),
+    ("What was the median overall survival in ATOMIC-Meso?", False),
+])
+def test_a_bibliographic_question_names_the_references_its_records_cite(question, cited):
+    plan = SimpleNamespace(question=question, entity_ids=["trial:atomic-meso"], ref_numbers=[], linked_refs=["ref:36"])
+    assert ("ref:36" in named_records(plan)) is cited
+    off = RetrievalConfig(named_cited_refs=False)
+    assert named_records(plan, off) == ("trial:atomic-meso",)
+
+
+def test_a_list_question_names_the_related_records_of_the_kind_it_asks():
+    plan = SimpleNamespace(question="which trials tested pembrolizumab?", entity_ids=["agent:pembrolizumab"],
+                           ref_numbers=[], related=["trial:promise-meso", "term:pd-1", "agent:nivolumab"])
+    assert named_records(plan) == ("agent:pembrolizumab", "trial:promise-meso")
+    assert named_records(plan, RetrievalConfig(named_related_kind=False)) == ("agent:pembrolizumab",)
+    plan.question = "what was the ORR with pembrolizumab?"
+    assert named_records(plan) == ("agent:pembrolizumab",)
+    assert asks_list_of("Which anti-CTLA-4 antibodies were tested?") == "agent"
 
 
 @pytest.mark.parametrize("question, names", [
@@ -196,6 +227,11 @@ class _TinyIndex:
     def embed_query(self, text):
         return np.array([1.0, 0.0])
 
+    def embed_texts(self, texts):  # sentence vectors: only d1's second sentence points the query's way
+        self.embedded = getattr(self, "embedded", 0) + len(texts)
+        table = {"mesothelioma of the pleura": [1.0, 0.0], "asbestos mesothelioma pleura": [0.6, 0.8]}
+        return np.array([table.get(t, [0.0, 1.0]) for t in texts], dtype=np.float32)
+
     def dense_search(self, vec, k, where=None):
         return [("d3#0", 0.3), ("d1#0", 0.2), ("d2#0", 0.1)][:k]
 
@@ -219,6 +255,23 @@ def test_document_bm25_scores_whole_documents_and_is_built_once():
     rm3 = Retriever(index, Config().retrieval.model_copy(update={"doc_bm25_unit": "document", "doc_rm3_docs": 2}))
     assert len(rm3.retrieve_docs(q, k=3, mode="hybrid")) == 3
     assert by_doc.retrieve_docs(q, k=3, mode="dense") == by_chunk.retrieve_docs(q, k=3, mode="dense")
+
+
+def test_document_dense_score_adds_the_best_sentence():
+    index = _TinyIndex()
+    on = Retriever(index, RetrievalConfig(doc_sentence_weight=1.0))
+    off = Retriever(index, RetrievalConfig(doc_sentence_weight=0.0))
+    assert [d for d, _ in off.retrieve_docs("q", k=3, mode="dense")] == ["d3", "d1", "d2"]  # best chunk only
+    # d1 0.2 + 1.0; d3 (no sentence of 12+ characters) 0.3 + the lowest sentence score 0.6; d2 0.1 + 0.6
+    ranked = on.retrieve_docs("q", k=3, mode="dense")
+    assert [d for d, _ in ranked] == ["d1", "d3", "d2"]
+    assert [s for _, s in ranked] == pytest.approx([1.2, 0.9, 0.7])
+    assert index.embedded == 4  # each sentence embedded once, on first use
+    on.retrieve_docs("q", k=3, mode="hybrid")
+    assert index.embedded == 4
+    # a filtered search keeps the best-chunk scores (the sentence search knows no filters)
+    where = {"doc_id": {"$in": ["d1", "d3"]}}
+    assert on.retrieve_docs("q", k=3, mode="dense", where=where) == off.retrieve_docs("q", k=3, mode="dense", where=where)
 
 
 # --- MMR -----------------------------------------------------------------------------------
@@ -358,6 +411,44 @@ def test_names_and_sources_passages_yield_to_the_chunk_holding_the_field(retriev
         return [h.chunk.section for h in hits if h.chunk.section.endswith((" > Names", " > Sources"))]
     assert len(unquotable(kept)) <= len(unquotable(plain))
     assert not kept[0].chunk.section.endswith((" > Names", " > Sources"))
+
+
+def test_asked_fields_read_the_attribute_vocabulary():
+    assert "population" in asked_fields("Who was eligible for CheckMate 743?")
+    assert "registration" in asked_fields("NCT of ATOMIC-Meso")
+    assert "measure:orr" in asked_fields("MAPS-2 ORR by arm")
+    assert asked_fields("CheckMate 743") == ()
+
+
+def test_chunk_fields_follow_the_rendered_field_spans(retriever):
+    held = chunk_fields(retriever.index.chunks.values(), retriever.index.doc_text)
+    cm = [c for c in retriever.index.chunks.values() if c.doc_id == "trial:checkmate-743"]
+    arms = next(c for c in cm if c.section == "Trial > Arms")
+    assert "arms" in held[arms.id]
+    results = [c for c in cm if " > Results > " in c.section]
+    assert results and all("result" in held[c.id] for c in results)
+    assert any("measure:os" in held[c.id] for c in results)
+    assert not any(c.record_type == "ref" for c in retriever.index.chunks.values() if c.id in held)
+
+
+def test_the_named_records_chunk_holding_the_asked_field_comes_first(retriever):
+    q = "Who was eligible for CheckMate 743?"
+    on = retriever.retrieve(q, k=5, named=("trial:checkmate-743",))
+    assert "population" in retriever._chunk_fields()[on[0].chunk.id]
+    off = retriever.with_config(field_weight=0).retrieve(q, k=5, named=("trial:checkmate-743",))
+    assert retriever.retrieve(q, k=5, named=("trial:checkmate-743",), fields=()) == off
+    assert retriever.retrieve(q, k=5) == retriever.with_config(field_weight=0).retrieve(q, k=5)  # name-blind
+
+
+def test_a_bibliographic_question_with_names_lifts_reference_entries(retriever):
+    q = "Which reference is the NICE appraisal of nivolumab with ipilimumab?"
+    named = ("agent:nivolumab", "agent:ipilimumab")
+    def first_ref(hits):
+        return next(i for i, h in enumerate(hits) if h.chunk.record_type == "ref")
+    on = retriever.retrieve(q, k=20, named=named)
+    off = retriever.with_config(biblio_ref_weight=0).retrieve(q, k=20, named=named)
+    assert first_ref(on) <= first_ref(off)
+    assert retriever.retrieve(q, k=10) == retriever.with_config(biblio_ref_weight=0).retrieve(q, k=10)  # name-blind
 
 
 def test_bad_input_is_a_one_line_error(retriever):
