@@ -119,7 +119,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -285,16 +285,7 @@ class Retriever:
         units (``indexing.units``: sentences, the title chunk as one) of every chunk. Vectors come from the
         index's precomputed units (the built-in corpus) or are embedded on first use (SciFact: ~50k sentences,
         many minutes on a laptop CPU) and kept with the index in memory."""
-        cached = getattr(self.index, "_doc_sentences", None)
-        if cached is not None and cached[0] is self.index.chunks:
-            return cached[1]
-        with _SENTENCES_LOCK:
-            cached = getattr(self.index, "_doc_sentences", None)
-            if cached is not None and cached[0] is self.index.chunks:
-                return cached[1]
-            built = _sentence_matrix(self.index)
-            self.index._doc_sentences = (self.index.chunks, built)
-            return built
+        return self._per_index("_doc_sentences", _SENTENCES_LOCK, lambda: _sentence_matrix(self.index))
 
     def _candidates(self, query: str, mode: str, depth: int, where, named: Sequence[str] = (),
                     chunk_bm25: bool = True, vec: np.ndarray | None = None) -> tuple[list, list]:
@@ -346,18 +337,24 @@ class Retriever:
                                      cfg.field_weight)
         return fusion.ranked(fused)
 
-    def _chunk_fields(self) -> dict[str, frozenset[str]]:
-        """Per record chunk, the fields its text holds (``chunk_fields``); computed once per index."""
-        cached = getattr(self.index, "_chunk_fields", None)
+    def _per_index(self, name: str, lock: Any, build: Callable[[], Any]) -> Any:
+        """A value derived from the index's chunks, built once (under ``lock``) and kept on the index until the
+        chunks change."""
+        cached = getattr(self.index, name, None)
         if cached is not None and cached[0] is self.index.chunks:
             return cached[1]
-        with _FIELDS_LOCK:
-            cached = getattr(self.index, "_chunk_fields", None)
+        with lock:
+            cached = getattr(self.index, name, None)
             if cached is not None and cached[0] is self.index.chunks:
                 return cached[1]
-            held = chunk_fields(self.index.chunks.values(), self.index.doc_text)
-            self.index._chunk_fields = (self.index.chunks, held)
-            return held
+            built = build()
+            setattr(self.index, name, (self.index.chunks, built))
+            return built
+
+    def _chunk_fields(self) -> dict[str, frozenset[str]]:
+        """Per record chunk, the fields its text holds (``chunk_fields``); computed once per index."""
+        return self._per_index("_chunk_fields", _FIELDS_LOCK,
+                               lambda: chunk_fields(self.index.chunks.values(), self.index.doc_text))
 
     def _hit(self, cid: str, score: float, dense: list, bm25: list) -> Hit:
         d_rank, d_score = _position(dense, cid)

@@ -5,19 +5,9 @@ import pytest
 from assistant.understand import message, mixed
 from assistant.understand import plan as pl
 from assistant.understand.phrases import vocabulary
+from tests.assistant.test_vocabulary_words import _entries
 
 FILES = ("plan_words", "mixed_words", "message_words")
-
-
-def _entries(value):
-    if isinstance(value, dict) and "phrase" not in value:
-        for v in value.values():
-            yield from _entries(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _entries(v)
-    else:
-        yield value
 
 
 @pytest.mark.parametrize("name", FILES)
